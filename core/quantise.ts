@@ -1,0 +1,81 @@
+import { INT8_MAX, INT8_MIN, MULTIPLIER_MAX, SHIFT_MAX, SHIFT_MIN } from "./intSemantics";
+import { type DenseLayer, type IntegerModel, validateModel } from "./model";
+import { type FloatModel, runFloat } from "./onnx/floatModel";
+
+/**
+ * Post-training quantisation of a float model into the integer form
+ * (docs/integer-semantics.md §5): symmetric int8 activations and weights, one scale per
+ * tensor, int32 biases at the accumulator's scale, and a multiplier/shift pair per layer.
+ */
+export interface QuantisedModel {
+  readonly model: IntegerModel;
+  /** Real value of one step of each activation: scales[0] the input, scales[l] layer l. */
+  readonly scales: readonly number[];
+}
+
+/**
+ * Calibrates activation scales on `calibration` inputs (the largest magnitude seen maps to
+ * 127) and quantises every layer. Throws if the result breaks the integer semantics
+ * (for example a bias too large for the accumulator bound).
+ */
+export function quantise(float: FloatModel, calibration: readonly ArrayLike<number>[]): QuantisedModel {
+  if (calibration.length === 0) throw new RangeError("calibration needs at least one input");
+  const maxAbs = new Array<number>(float.layers.length + 1).fill(0);
+  for (const x of calibration) {
+    if (x.length !== float.inputSize) throw new RangeError(`calibration input has ${x.length} values, the model expects ${float.inputSize}`);
+    maxAbs[0] = Math.max(maxAbs[0], maxAbsOf(x));
+    runFloat(float, x).forEach((a, l) => (maxAbs[l + 1] = Math.max(maxAbs[l + 1], maxAbsOf(a))));
+  }
+  const scales = maxAbs.map(scaleFor);
+  const layers = float.layers.map((layer, i): DenseLayer => {
+    const wScale = scaleFor(maxAbsOf(layer.weights));
+    const accScale = scales[i] * wScale;
+    const { multiplier, shift } = fixedPoint(accScale / scales[i + 1]);
+    return {
+      op: "dense",
+      nIn: layer.nIn,
+      nOut: layer.nOut,
+      weights: Int8Array.from(layer.weights, (w) => clampRound(w / wScale, -INT8_MAX, INT8_MAX)),
+      bias: Int32Array.from(layer.bias, (b) => Math.round(b / accScale)),
+      multiplier,
+      shift,
+      clampLo: layer.relu ? 0 : INT8_MIN,
+      clampHi: INT8_MAX,
+    };
+  });
+  const model: IntegerModel = { inputSize: float.inputSize, layers };
+  validateModel(model);
+  return { model, scales };
+}
+
+/** Quantises a real input vector at `scale` into int8 (round half up, then clamp). */
+export function quantiseInput(x: ArrayLike<number>, scale: number): Int8Array {
+  return Int8Array.from(x, (v) => clampRound(v / scale, INT8_MIN, INT8_MAX));
+}
+
+/**
+ * multiplier / 2^shift closest to `real` with the largest shift whose multiplier still
+ * fits: the most precise pair the integer semantics allows.
+ */
+export function fixedPoint(real: number): { multiplier: number; shift: number } {
+  if (!(real >= 0) || !Number.isFinite(real)) throw new RangeError(`requantisation scale must be a finite non-negative number, got ${real}`);
+  for (let shift = SHIFT_MAX; shift >= SHIFT_MIN; shift--) {
+    const multiplier = Math.round(real * 2 ** shift);
+    if (multiplier <= MULTIPLIER_MAX) return { multiplier, shift };
+  }
+  throw new RangeError(`requantisation scale ${real} is too large: it needs a multiplier above ${MULTIPLIER_MAX} even with shift ${SHIFT_MIN}`);
+}
+
+function scaleFor(maxAbs: number): number {
+  return maxAbs > 0 ? maxAbs / INT8_MAX : 1;
+}
+
+function maxAbsOf(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
+function clampRound(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, Math.round(v)));
+}
