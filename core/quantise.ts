@@ -1,5 +1,5 @@
-import { INT8_MAX, INT8_MIN, MULTIPLIER_MAX, SHIFT_MAX, SHIFT_MIN } from "./intSemantics";
-import { type DenseLayer, type IntegerModel, validateModel } from "./model";
+import { INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, MULTIPLIER_MAX, SHIFT_MAX, SHIFT_MIN } from "./intSemantics";
+import { type DenseLayer, type IntegerModel, ModelValidationError, validateModel } from "./model";
 import { type FloatModel, runFloat } from "./onnx/floatModel";
 
 /**
@@ -31,12 +31,16 @@ export function quantise(float: FloatModel, calibration: readonly ArrayLike<numb
     const wScale = scaleFor(maxAbsOf(layer.weights));
     const accScale = scales[i] * wScale;
     const { multiplier, shift } = fixedPoint(accScale / scales[i + 1]);
+    // Checked before Int32Array.from, which would silently wrap an out-of-range bias modulo 2^32.
+    const bias = Array.from(layer.bias, (b) => Math.round(b / accScale));
+    const outside = bias.find((b) => !(b >= INT32_MIN && b <= INT32_MAX));
+    if (outside !== undefined) throw new ModelValidationError(i + 1, `quantised bias ${outside} outside int32 (float bias too large for the accumulator scale ${accScale})`);
     return {
       op: "dense",
       nIn: layer.nIn,
       nOut: layer.nOut,
       weights: Int8Array.from(layer.weights, (w) => clampRound(w / wScale, -INT8_MAX, INT8_MAX)),
-      bias: Int32Array.from(layer.bias, (b) => Math.round(b / accScale)),
+      bias: Int32Array.from(bias),
       multiplier,
       shift,
       clampLo: layer.relu ? 0 : INT8_MIN,

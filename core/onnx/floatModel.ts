@@ -39,13 +39,17 @@ export function readFloatModel(bytes: Uint8Array): FloatModel {
   const graph = decodeModel(bytes).graph!;
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? "", t]));
   const dataInputs = (graph.input ?? []).filter((v) => !inits.has(v.name ?? ""));
-  if (dataInputs.length !== 1) throw new OnnxFormatError(`float model: expected one graph input, found ${dataInputs.length}`);
-  const dims = (dataInputs[0].type?.tensorType?.shape?.dim ?? []).map((d) => toNumber(d.dimValue));
+  const wrongInputCount = () => new OnnxFormatError(`float model: expected one graph input, found ${dataInputs.length}`);
+  // With several graph inputs the data is the one the first node reads; another one read as a
+  // weight then fails at that node ("must be a constant initializer"), and one never read fails below.
+  const dataInput = dataInputs.length === 1 ? dataInputs[0] : dataInputs.find((v) => v.name === graph.node?.[0]?.input?.[0]);
+  if (!dataInput) throw wrongInputCount();
+  const dims = (dataInput.type?.tensorType?.shape?.dim ?? []).map((d) => toNumber(d.dimValue));
   if (dims.length < 2 || dims.slice(1).some((d) => d <= 0)) {
-    throw new OnnxFormatError(`float model: input ${dataInputs[0].name} must be [batch, …] with fixed sizes after the batch, got [${dims}]`);
+    throw new OnnxFormatError(`float model: input ${dataInput.name} must be [batch, …] with fixed sizes after the batch, got [${dims}]`);
   }
 
-  let current = dataInputs[0].name ?? "";
+  let current = dataInput.name ?? "";
   let size = dims.slice(1).reduce((a, b) => a * b, 1);
   let flat = dims.length === 2;
   const layers: FloatDense[] = [];
@@ -111,6 +115,7 @@ export function readFloatModel(bytes: Uint8Array): FloatModel {
     current = n.output![0];
   }
 
+  if (dataInputs.length !== 1) throw wrongInputCount();
   const outputs = graph.output ?? [];
   if (outputs.length !== 1 || outputs[0].name !== current) {
     throw new OnnxFormatError(`float model: the graph output must be the end of the chain (${current}), found [${outputs.map((o) => o.name)}]`);

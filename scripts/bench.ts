@@ -1,0 +1,43 @@
+/**
+ * `npm run bench`: measures Refute and prints markdown tables; `--quick` for a smoke run.
+ * Results also go to bench-results/bench.json with the machine, versions and date.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "./bench/commitmentBench";
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const options = { quick };
+  const started = Date.now();
+  console.log(`# Refute benchmarks${quick ? " (quick)" : ""}\n`);
+  const sections: [string, () => Promise<{ table: string; results: unknown }>][] = [
+    ["keccak256", () => benchKeccak(options)],
+    ["Merkle tree libraries", () => benchMerkleLibraries(options)],
+    ["Trace commitment overhead (onnxruntime CPU, default threads, batch 1)", () => benchTraceOverhead(options)],
+  ];
+  const results: Record<string, unknown> = {};
+  for (const [title, run] of sections) {
+    const { table, results: r } = await run();
+    console.log(`## ${title}\n\n${table}\n`);
+    results[title] = r;
+  }
+  const outDir = path.join(__dirname, "..", "bench-results");
+  mkdirSync(outDir, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    quick,
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.arch()}` },
+    versions: { node: process.version, onnxruntime: require("onnxruntime-node/package.json").version },
+    seconds: (Date.now() - started) / 1000,
+    results,
+  };
+  writeFileSync(path.join(outDir, quick ? "bench-quick.json" : "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`(${report.seconds.toFixed(1)} s; results in bench-results/)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

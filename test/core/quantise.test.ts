@@ -1,0 +1,210 @@
+import { expect } from "chai";
+import { argmax } from "../../core/argmax";
+import { INT32_MAX, MULTIPLIER_MAX, SHIFT_MAX, SHIFT_MIN } from "../../core/intSemantics";
+import { ModelValidationError, validateModel } from "../../core/model";
+import { type FloatModel, runFloat } from "../../core/onnx/floatModel";
+import { fixedPoint, quantise, quantiseInput } from "../../core/quantise";
+import { runReference } from "../../core/referenceExecutor";
+import { Rng } from "../../core/rng";
+
+/** A seeded float MLP: He-scaled normal weights, small biases; `relu[i]` for layer i+1 (ReLU on hidden layers by default). */
+function randomFloatModel(rng: Rng, sizes: readonly number[], relu: readonly boolean[] = sizes.slice(2).map(() => true).concat(false)): FloatModel {
+  const layers = sizes.slice(1).map((nOut, i) => {
+    const nIn = sizes[i];
+    return {
+      nIn,
+      nOut,
+      weights: Float32Array.from({ length: nIn * nOut }, () => rng.normal() * Math.sqrt(2 / nIn)),
+      bias: Float32Array.from({ length: nOut }, () => rng.normal() * 0.1),
+      relu: relu[i],
+      node: `fc${i + 1}`,
+    };
+  });
+  return { inputSize: sizes[0], layers };
+}
+
+/** Inputs in [0, 1), like normalised pixels. */
+function randomInputs(rng: Rng, size: number, count: number): Float32Array[] {
+  return Array.from({ length: count }, () => Float32Array.from({ length: size }, () => rng.float()));
+}
+
+const maxAbs = (values: ArrayLike<number>) => Array.from(values).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+function expectThrows(f: () => unknown, cls: new (...args: never[]) => Error, ...patterns: RegExp[]): Error {
+  let error: unknown;
+  try {
+    f();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, "should throw").to.be.instanceOf(cls);
+  for (const p of patterns) expect((error as Error).message).to.match(p);
+  return error as Error;
+}
+
+describe("quantise", () => {
+  describe("fixedPoint", () => {
+    it("gives multiplier / 2^shift within 2^-30 relative of the value, with the largest shift that fits, over 1e-9 … 1e3", () => {
+      const rng = new Rng(0xf1ced);
+      const values: number[] = [];
+      for (let e = -9; e <= 3; e += 0.25) values.push(10 ** e, 10 ** e * (1 + rng.float()));
+      values.push(1e-9, 1e3, 0.75, 1 / 3, Math.PI);
+      let sawTop = 0;
+      for (const real of values) {
+        const { multiplier, shift } = fixedPoint(real);
+        const label = `fixedPoint(${real}) = ${multiplier} / 2^${shift}`;
+        expect(Number.isInteger(multiplier), label).to.equal(true);
+        expect(multiplier, label).to.be.within(0, MULTIPLIER_MAX);
+        expect(shift, label).to.be.within(SHIFT_MIN, SHIFT_MAX);
+        expect(Number.isInteger(shift), label).to.equal(true);
+        expect(Math.abs(multiplier / 2 ** shift - real), label).to.be.at.most(2 ** -30 * real);
+        expect(Math.abs(multiplier - real * 2 ** shift), `${label}: nearest multiplier`).to.be.at.most(0.5);
+        // Largest shift: one more and the multiplier would not fit (or the shift is already the top).
+        if (shift < SHIFT_MAX) expect(Math.round(real * 2 ** (shift + 1)), label).to.be.greaterThan(MULTIPLIER_MAX);
+        else sawTop++;
+      }
+      expect(values.length).to.be.greaterThan(100);
+      expect(sawTop, "no value in this range needs shift 62").to.equal(0);
+    });
+
+    it("is exact on powers of two, and stays inside the shift range at both ends", () => {
+      expect(fixedPoint(1)).to.deep.equal({ multiplier: 2 ** 30, shift: 30 });
+      expect(fixedPoint(0.5)).to.deep.equal({ multiplier: 2 ** 30, shift: 31 });
+      expect(fixedPoint(2 ** -31)).to.deep.equal({ multiplier: 2 ** 30, shift: 61 });
+      expect(fixedPoint(0)).to.deep.equal({ multiplier: 0, shift: SHIFT_MAX });
+      // Tiny values cap at shift 62 and lose precision rather than leaving the range.
+      expect(fixedPoint(1e-12)).to.deep.equal({ multiplier: Math.round(1e-12 * 2 ** 62), shift: SHIFT_MAX });
+      // The largest value shift 1 can hold, and just past it.
+      expect(fixedPoint(MULTIPLIER_MAX / 2)).to.deep.equal({ multiplier: MULTIPLIER_MAX, shift: SHIFT_MIN });
+      expect(fixedPoint(2 ** 29)).to.deep.equal({ multiplier: 2 ** 30, shift: 1 });
+    });
+
+    it("throws for negative, NaN and infinite values, and for a value too large even at shift 1", () => {
+      for (const bad of [-1, -1e-9, -Infinity, NaN, Infinity]) expectThrows(() => fixedPoint(bad), RangeError, /finite non-negative/, new RegExp(`got ${bad}`));
+      for (const big of [2 ** 30, 1e10, Number.MAX_VALUE]) expectThrows(() => fixedPoint(big), RangeError, /too large/, /even with shift 1/);
+    });
+  });
+
+  describe("quantise", () => {
+    const sizes = [64, 48, 32, 10];
+
+    it("gives a valid integer model: ReLU layers clamp at 0, the last at −128; scales, weights, biases and multipliers as §5 says", () => {
+      const rng = new Rng(0x9a7e);
+      const float = randomFloatModel(rng, sizes);
+      const calibration = randomInputs(rng, sizes[0], 100);
+      const { model, scales } = quantise(float, calibration);
+      expect(() => validateModel(model)).to.not.throw();
+      expect(model.inputSize).to.equal(64);
+      expect(model.layers.map((l) => [l.nIn, l.nOut, l.clampLo, l.clampHi])).to.deep.equal([
+        [64, 48, 0, 127],
+        [48, 32, 0, 127],
+        [32, 10, -128, 127],
+      ]);
+      expect(scales).to.have.length(4);
+      expect(scales[0]).to.equal(Math.max(...calibration.map(maxAbs)) / 127);
+      const acts = calibration.map((x) => runFloat(float, x));
+      model.layers.forEach((layer, i) => {
+        const label = `layer ${i + 1}`;
+        expect(scales[i + 1], label).to.equal(Math.max(...acts.map((a) => maxAbs(a[i]))) / 127);
+        const wScale = maxAbs(float.layers[i].weights) / 127;
+        expect(maxAbs(layer.weights), label).to.equal(127); // symmetric per tensor: the largest weight maps to ±127
+        expect(Array.from(layer.weights), label).to.deep.equal(Array.from(float.layers[i].weights, (w) => Math.round(w / wScale)));
+        expect(Array.from(layer.bias), label).to.deep.equal(Array.from(float.layers[i].bias, (b) => Math.round(b / (scales[i] * wScale))));
+        const real = (scales[i] * wScale) / scales[i + 1];
+        expect(Math.abs(layer.multiplier / 2 ** layer.shift - real), label).to.be.at.most(2 ** -30 * real);
+      });
+    });
+
+    it("a hidden layer without ReLU clamps at −128, one with ReLU at 0, whatever its position", () => {
+      const rng = new Rng(0x7e1);
+      const float = randomFloatModel(rng, [8, 6, 6, 5, 4], [false, true, false, false]);
+      const { model } = quantise(float, randomInputs(rng, 8, 20));
+      expect(model.layers.map((l) => l.clampLo)).to.deep.equal([-128, 0, -128, -128]);
+    });
+
+    it("the integer model tracks the float one: argmax agreement and mean error on 200 fresh seeded inputs", () => {
+      const rng = new Rng(0x9a7e);
+      const float = randomFloatModel(rng, sizes);
+      const { model, scales } = quantise(float, randomInputs(rng, sizes[0], 100));
+      const tests = randomInputs(rng, sizes[0], 200);
+      let agree = 0;
+      let absError = 0;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const x of tests) {
+        const want = runFloat(float, x).at(-1)!;
+        const got = Array.from(runReference(model, quantiseInput(x, scales[0])).at(-1)!, (q) => q * scales[sizes.length - 1]);
+        if (argmax(got) === argmax(want)) agree++;
+        want.forEach((w, j) => {
+          absError += Math.abs(got[j] - w);
+          lo = Math.min(lo, w);
+          hi = Math.max(hi, w);
+        });
+      }
+      const meanError = absError / (tests.length * sizes[sizes.length - 1]);
+      // Measured with this seed: 197/200 agree (98.5%) and mean |error| 0.0116 on an output range
+      // of 4.51 (0.26%). Over seeds 1–5 the agreement was 97.5–99.5% and the relative error 0.25–0.35%.
+      // The bounds leave room for that spread but would catch a wrong scale, rounding or bias.
+      expect(agree / tests.length).to.be.at.least(0.95);
+      expect(meanError / (hi - lo)).to.be.at.most(0.01);
+      expect(hi - lo).to.be.greaterThan(1); // the outputs are not all near zero, which would make the error bound trivial
+    });
+
+    it("quantiseInput rounds half up (towards +∞) and clamps to [−128, 127]", () => {
+      const x = [0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49, -0.51, 126.5, 127.49, 127.5, 1000, -127.5, -128.4, -128.5, -129, -1e9];
+      const q = quantiseInput(x, 1);
+      expect(q).to.be.instanceOf(Int8Array);
+      expect(Array.from(q)).to.deep.equal([1, 0, 2, -1, 3, -2, 0, -1, 127, 127, 127, 127, -127, -128, -128, -128, -128]);
+      // At scale 1/4 the ties are x = (k + ½)/4, exact in binary.
+      expect(Array.from(quantiseInput([0.125, -0.125, -0.375, 31.625, 31.875, -32.125, -32.375], 0.25))).to.deep.equal([1, 0, -1, 127, 127, -128, -128]);
+    });
+
+    it("calibration needs at least one input, each of the model's input size", () => {
+      const float = randomFloatModel(new Rng(3), [4, 3, 2]);
+      expectThrows(() => quantise(float, []), RangeError, /at least one input/);
+      expectThrows(() => quantise(float, [[0, 0, 0, 1], [1, 2, 3]]), RangeError, /calibration input has 3 values, the model expects 4/);
+      expectThrows(() => quantise(float, [new Float32Array(5)]), RangeError, /has 5 values, the model expects 4/);
+    });
+
+    it("a bias too large for the accumulator bound throws ModelValidationError naming the layer", () => {
+      // Layer 1 of 2, fan-in 100, with weight and input scales of exactly 1 (max |w| = max |x| = 127),
+      // so the float bias is the quantised one: 2e9 fits (2e9 + 100·16384 < 2^31), 2147000064 does not.
+      const layer1 = (bias: number) => ({
+        nIn: 100,
+        nOut: 2,
+        weights: Float32Array.from({ length: 200 }, (_, k) => (k === 0 ? 127 : 1)),
+        bias: Float32Array.of(bias, 0),
+        relu: true,
+        node: "fc1",
+      });
+      const layer2 = { nIn: 2, nOut: 2, weights: Float32Array.of(1, -1, 0.5, 0.25), bias: Float32Array.of(0.1, -0.1), relu: false, node: "fc2" };
+      const calibration = [Float32Array.from({ length: 100 }, (_, i) => (i === 0 ? 127 : 0)), Float32Array.from({ length: 100 }, (_, i) => (i % 7) / 7)];
+      const fits = quantise({ inputSize: 100, layers: [layer1(2e9), layer2] }, calibration);
+      expect(fits.model.layers[0].bias[0]).to.equal(2e9);
+      const big = Math.fround(2147000000);
+      expect(big).to.be.below(INT32_MAX);
+      const e = expectThrows(
+        () => quantise({ inputSize: 100, layers: [layer1(big), layer2] }, calibration),
+        ModelValidationError,
+        /^layer 1: /,
+        /accumulator could overflow int32/,
+        new RegExp(`max\\|bias\\| ${big}`),
+      );
+      expect((e as ModelValidationError).layer).to.equal(1);
+    });
+
+    it("a bias beyond int32 after scaling (huge bias, tiny weights) throws instead of wrapping", () => {
+      // round(1e6 / accScale) ≈ 1.7e16: Int32Array.from would wrap it modulo 2^32 to a small,
+      // valid-looking bias, so the check must come before the conversion.
+      const float: FloatModel = {
+        inputSize: 2,
+        layers: [
+          { nIn: 2, nOut: 2, weights: Float32Array.of(1, -1, 0.5, 0.25), bias: Float32Array.of(0.1, 0.2), relu: true, node: "fc1" },
+          { nIn: 2, nOut: 2, weights: Float32Array.of(1e-6, -1e-6, 1e-6, 1e-6), bias: Float32Array.of(1e6, 0), relu: false, node: "fc2" },
+        ],
+      };
+      const e = expectThrows(() => quantise(float, [[1, 1], [-1, 0.5]]), ModelValidationError, /^layer 2: /, /outside int32/);
+      expect((e as ModelValidationError).layer).to.equal(2);
+    });
+  });
+});

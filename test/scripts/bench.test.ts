@@ -1,0 +1,15 @@
+import { expect } from "chai";
+import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "../../scripts/bench/commitmentBench";
+
+describe("npm run bench -- --quick (smoke run)", () => {
+  it("measures keccak, the Merkle libraries (whose roots must agree) and the trace overhead", async () => {
+    const options = { quick: true };
+    const keccak = await benchKeccak(options);
+    expect(keccak.results.hashWasmPerSec).to.be.greaterThan(0);
+    const merkle = await benchMerkleLibraries(options); // throws if merkletreejs and core/merkle disagree
+    expect(merkle.table).to.contain("merkletreejs");
+    const overhead = await benchTraceOverhead(options);
+    expect(overhead.results.map((r) => r.model)).to.deep.equal(["mnist-mlp 784-128-64-10", "wide MLP 4 × 512"]);
+    for (const r of overhead.results) expect(r.inferenceMs).to.be.greaterThan(0);
+  });
+});
