@@ -30,7 +30,7 @@ export function quantise(float: FloatModel, calibration: readonly ArrayLike<numb
   const layers = float.layers.map((layer, i): DenseLayer => {
     const wScale = scaleFor(maxAbsOf(layer.weights));
     const accScale = scales[i] * wScale;
-    const { multiplier, shift } = fixedPoint(accScale / scales[i + 1]);
+    const { multiplier, shift } = requantisationFor(i + 1, accScale / scales[i + 1]);
     // Checked before Int32Array.from, which would silently wrap an out-of-range bias modulo 2^32.
     const bias = Array.from(layer.bias, (b) => Math.round(b / accScale));
     const outside = bias.find((b) => !(b >= INT32_MIN && b <= INT32_MAX));
@@ -68,6 +68,14 @@ export function fixedPoint(real: number): { multiplier: number; shift: number } 
     if (multiplier <= MULTIPLIER_MAX) return { multiplier, shift };
   }
   throw new RangeError(`requantisation scale ${real} is too large: it needs a multiplier above ${MULTIPLIER_MAX} even with shift ${SHIFT_MIN}`);
+}
+
+function requantisationFor(layer: number, real: number): { multiplier: number; shift: number } {
+  try {
+    return fixedPoint(real);
+  } catch (err) {
+    throw new ModelValidationError(layer, (err as Error).message);
+  }
 }
 
 function scaleFor(maxAbs: number): number {

@@ -68,7 +68,9 @@ export function readFloatModel(bytes: Uint8Array): FloatModel {
     };
     const bias = (i: number, nOut: number) => {
       const b = weight(i);
-      if (b.data.length !== nOut || b.dims.filter((d) => d !== 1).length > 1) fail(`bias ${inputs[i]} has shape [${b.dims}], expected [${nOut}]`);
+      // [nOut] or [1, nOut] broadcast per output; [nOut, 1] would broadcast over the batch.
+      const perOutput = b.dims.length === 1 || (b.dims.length === 2 && b.dims[0] === 1);
+      if (b.data.length !== nOut || !perOutput) fail(`bias ${inputs[i]} has shape [${b.dims}], expected [${nOut}] or [1, ${nOut}]`);
       return b.data;
     };
     const last = layers[layers.length - 1];

@@ -206,5 +206,13 @@ describe("quantise", () => {
       const e = expectThrows(() => quantise(float, [[1, 1], [-1, 0.5]]), ModelValidationError, /^layer 2: /, /outside int32/);
       expect((e as ModelValidationError).layer).to.equal(2);
     });
+
+    it("a layer whose outputs calibrate to a tiny range, so its multiplier cannot fit, throws ModelValidationError naming the layer", () => {
+      // w = [1, −1] on inputs that differ by 1e-12: max|y| ≈ 1e-12, so the requantisation
+      // ratio max|x|·max|w| / (127·max|y|) ≈ 8e9 is beyond 2^31 / 2.
+      const float: FloatModel = { inputSize: 2, layers: [{ nIn: 2, nOut: 1, weights: Float32Array.of(1, -1), bias: Float32Array.of(0), relu: false, node: "fc1" }] };
+      const e = expectThrows(() => quantise(float, [[1, 1], [1, 1 - 1e-12]]), ModelValidationError, /^layer 1: /, /too large/);
+      expect((e as ModelValidationError).layer).to.equal(1);
+    });
   });
 });

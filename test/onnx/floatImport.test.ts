@@ -250,6 +250,8 @@ describe("readFloatModel", () => {
       );
       // A bias of the wrong length.
       expectReadError(floatGraph([gemm("fc1", "x", "y", "W", "b4")], [W(), randomTensor(rng, "b4", [4])]), UnsupportedModelError, /^node fc1: bias b4 has shape \[4\], expected \[3\]/);
+      // [nOut, 1] has the right length but would broadcast over the batch, not per output.
+      expectReadError(floatGraph([gemm("fc1", "x", "y", "W", "b31")], [W(), randomTensor(rng, "b31", [3, 1])]), UnsupportedModelError, /^node fc1: bias b31 has shape \[3,1\], expected \[3\] or \[1, 3\]/);
     });
 
     it("an Add that is not the bias of the MatMul just before it", () => {
