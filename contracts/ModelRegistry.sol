@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IModelRegistry, Model} from "./interfaces/IModelRegistry.sol";
+
+/// @title ModelRegistry
+/// @notice Models by id: the model root that commits to every layer, the input and output sizes, the
+///         layer count, where the files are, and who owns the entry. A model's commitment never changes;
+///         its owner can only retire it (no new jobs) or hand the entry over.
+contract ModelRegistry is IModelRegistry {
+    /// @notice Largest input or output, in int8 elements (bytes): bounds the on-chain input root's gas.
+    uint256 public constant MAX_VECTOR_SIZE = 1 << 16;
+    /// @notice Most layers a model may have: bounds the length of a dispute game.
+    uint256 public constant MAX_LAYERS = 1024;
+
+    error ModelRegistryZeroRoot();
+    error ModelRegistryInvalidSize(uint256 inputSize, uint256 outputSize, uint256 max);
+    error ModelRegistryInvalidLayerCount(uint256 layerCount, uint256 max);
+    error ModelRegistryRootTaken(bytes32 root, uint64 modelId);
+    error ModelRegistryUnknownModel(uint64 modelId);
+    error ModelRegistryNotOwner(uint64 modelId, address caller, address owner);
+    error ModelRegistryZeroOwner(uint64 modelId);
+
+    event ModelRegistered(
+        uint64 indexed modelId,
+        bytes32 indexed root,
+        address indexed owner,
+        uint32 inputSize,
+        uint32 outputSize,
+        uint16 layerCount,
+        string uri
+    );
+    event ModelRetired(uint64 indexed modelId);
+    event ModelOwnershipTransferred(uint64 indexed modelId, address indexed from, address indexed to);
+
+    /// @notice Number of models registered; ids run from 1 to modelCount.
+    uint64 public modelCount;
+    mapping(uint64 modelId => Model) private _models;
+    /// @notice The id registered under a model root, 0 if none.
+    mapping(bytes32 root => uint64 modelId) public modelIdOf;
+
+    /// @notice Registers a model; the caller owns the entry.
+    /// @param root Model root (Merkle root over the layer descriptors).
+    /// @param inputSize Input length in int8 elements, 1..MAX_VECTOR_SIZE.
+    /// @param outputSize Output length in int8 elements, 1..MAX_VECTOR_SIZE.
+    /// @param layerCount Number of layers, 1..MAX_LAYERS.
+    /// @param uri Where the model files are.
+    /// @return modelId The new model's id.
+    function registerModel(bytes32 root, uint32 inputSize, uint32 outputSize, uint16 layerCount, string calldata uri)
+        external
+        returns (uint64 modelId)
+    {
+        if (root == bytes32(0)) revert ModelRegistryZeroRoot();
+        if (inputSize == 0 || outputSize == 0 || inputSize > MAX_VECTOR_SIZE || outputSize > MAX_VECTOR_SIZE) {
+            revert ModelRegistryInvalidSize(inputSize, outputSize, MAX_VECTOR_SIZE);
+        }
+        if (layerCount == 0 || layerCount > MAX_LAYERS) revert ModelRegistryInvalidLayerCount(layerCount, MAX_LAYERS);
+        uint64 existing = modelIdOf[root];
+        if (existing != 0) revert ModelRegistryRootTaken(root, existing);
+
+        modelId = ++modelCount;
+        _models[modelId] = Model({
+            root: root,
+            owner: msg.sender,
+            inputSize: inputSize,
+            outputSize: outputSize,
+            layerCount: layerCount,
+            retired: false,
+            uri: uri
+        });
+        modelIdOf[root] = modelId;
+        emit ModelRegistered(modelId, root, msg.sender, inputSize, outputSize, layerCount, uri);
+    }
+
+    /// @notice Stops new jobs for a model; jobs already posted are served and disputed as before.
+    /// @param modelId The model; the caller must own it.
+    function retireModel(uint64 modelId) external {
+        _onlyOwner(modelId).retired = true;
+        emit ModelRetired(modelId);
+    }
+
+    /// @notice Hands a model entry to `newOwner`.
+    /// @param modelId The model; the caller must own it.
+    /// @param newOwner The new owner, not zero.
+    function transferModelOwnership(uint64 modelId, address newOwner) external {
+        if (newOwner == address(0)) revert ModelRegistryZeroOwner(modelId);
+        Model storage model = _onlyOwner(modelId);
+        model.owner = newOwner;
+        emit ModelOwnershipTransferred(modelId, msg.sender, newOwner);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getModel(uint64 modelId) external view returns (Model memory) {
+        return _existing(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function modelShape(uint64 modelId)
+        external
+        view
+        returns (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired)
+    {
+        Model storage model = _existing(modelId);
+        return (model.inputSize, model.outputSize, model.layerCount, model.retired);
+    }
+
+    /// @dev A registered model always has an owner (transfers to zero are refused), and the owner
+    ///      shares a slot with the sizes: one read answers both "does it exist" and "what shape".
+    function _existing(uint64 modelId) private view returns (Model storage model) {
+        model = _models[modelId];
+        if (model.owner == address(0)) revert ModelRegistryUnknownModel(modelId);
+    }
+
+    function _onlyOwner(uint64 modelId) private view returns (Model storage model) {
+        model = _existing(modelId);
+        if (model.owner != msg.sender) revert ModelRegistryNotOwner(modelId, msg.sender, model.owner);
+    }
+}

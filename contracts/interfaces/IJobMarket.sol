@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Job} from "../types/Job.sol";
+
+/// @notice The job market as dapps use it.
+interface IJobMarket {
+    /// @notice Posts a job for `modelId` on `input`, escrowing msg.value as the fee.
+    function postJob(
+        uint64 modelId,
+        bytes calldata input,
+        address consumer,
+        uint32 callbackGasLimit,
+        uint96 collateral,
+        uint40 expiresAt
+    ) external payable returns (uint256 jobId);
+
+    /// @notice Pays out everything credited to the caller (refunds, fees, forfeited collateral).
+    function withdraw() external;
+}
+
+/// @notice What the dispute game needs from the job market: hold finality while games are open,
+///         release it, and reject a result whose node lost. Only the bound dispute game may call these.
+interface IJobMarketForGames {
+    /// @notice keccak256(abi.encode(job)) of the job's current state.
+    function jobHash(uint256 jobId) external view returns (bytes32);
+
+    /// @notice Registers an open game on the job's current result; it must be inside its challenge window.
+    function holdFinality(uint256 jobId, Job calldata job) external;
+
+    /// @notice Ends a game on `attempt` that the node won (or that ended without a verdict).
+    function releaseFinality(uint256 jobId, uint32 attempt) external;
+
+    /// @notice Ends a game on `attempt` that the node lost. The first such call reopens the job
+    ///         (its fee stays escrowed); later ones only release their hold.
+    /// @return reopened Whether this call rejected the result.
+    function rejectResult(uint256 jobId, Job calldata job) external returns (bool reopened);
+}

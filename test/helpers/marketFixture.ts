@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ethers } from "hardhat";
+import type { EventLog } from "ethers";
+import { toHex } from "../../core/bytes";
+import { commitTrace } from "../../core/commitments";
+import { initKeccak } from "../../core/keccak";
+import { readIntegerModel } from "../../core/onnx/integerGraph";
+import type { IntegerModel } from "../../core/model";
+import { runReference } from "../../core/referenceExecutor";
+import type { DigitClassifier, DisputeGameMock, JobMarket, ModelRegistry, Staking } from "../../typechain-types";
+import { type Job, type JobEvent, JOB_EVENTS, applyJobEvent, toJob } from "../../core/jobState";
+
+/** Deployment parameters used by the contract tests. */
+export const CONFIG = {
+  challengeWindow: 3600,
+  deliveryWindow: 600,
+  maxDisputeDuration: 86_400,
+  reopenWindow: 3600,
+  minCollateral: ethers.parseEther("0.01"),
+  maxCallbackGasLimit: 2_000_000,
+};
+export const UNBONDING_DELAY = CONFIG.challengeWindow + CONFIG.maxDisputeDuration + 3600;
+export const FEE = ethers.parseEther("0.001");
+export const COLLATERAL = ethers.parseEther("0.05");
+export const NODE_STAKE = ethers.parseEther("1");
+
+const MODEL_DIR = path.join(__dirname, "..", "..", "models", "mnist-mlp");
+
+export interface MnistModel {
+  readonly model: IntegerModel;
+  readonly root: string;
+}
+
+let mnist: MnistModel | undefined;
+/** The committed reference model and its root (read once). */
+export function mnistModel(): MnistModel {
+  if (!mnist) {
+    const descriptor = JSON.parse(readFileSync(path.join(MODEL_DIR, "descriptor.json"), "utf8"));
+    mnist = { model: readIntegerModel(readFileSync(path.join(MODEL_DIR, "integer.onnx"))), root: descriptor.modelRoot };
+  }
+  return mnist;
+}
+
+/** Registry, staking, market and a mock dispute game, bound together; the MNIST model registered. */
+export async function deployMarket() {
+  await initKeccak();
+  const [deployer, requester, node, other, ...rest] = await ethers.getSigners();
+  const registry = (await ethers.deployContract("ModelRegistry")) as unknown as ModelRegistry;
+  const staking = (await ethers.deployContract("Staking", [UNBONDING_DELAY])) as unknown as Staking;
+  const market = (await ethers.deployContract("JobMarket", [await registry.getAddress(), await staking.getAddress(), CONFIG])) as unknown as JobMarket;
+  const game = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
+  await game.bind(await market.getAddress(), await staking.getAddress());
+  await staking.bind(await market.getAddress(), await game.getAddress());
+  await market.bindDisputeGame(await game.getAddress());
+  const { model, root } = mnistModel();
+  await registry.registerModel(root, model.inputSize, model.layers[model.layers.length - 1].nOut, model.layers.length, "models/mnist-mlp");
+  const modelId = 1n;
+  const classifier = (await ethers.deployContract("DigitClassifier", [await market.getAddress(), modelId])) as unknown as DigitClassifier;
+  return { deployer, requester, node, other, rest, registry, staking, market, game, classifier, modelId };
+}
+
+/** Market events of a transaction folded into the job they change (core/jobState.ts), starting from `job`. */
+export async function jobFrom(
+  tx: Promise<{ wait(): Promise<unknown> }> | { wait(): Promise<unknown> },
+  job?: Job,
+): Promise<{ jobId: bigint; job: Job }> {
+  const receipt = (await (await tx).wait()) as { logs: EventLog[] };
+  const market = await ethers.getContractAt("JobMarket", ethers.ZeroAddress);
+  let jobId: bigint | undefined;
+  let current = job;
+  for (const log of receipt.logs) {
+    let parsed;
+    try {
+      parsed = market.interface.parseLog(log);
+    } catch {
+      continue;
+    }
+    if (!parsed || !(JOB_EVENTS as readonly string[]).includes(parsed.name)) continue;
+    const args = Object.fromEntries(parsed.fragment.inputs.map((input, i) => [input.name, parsed.args[i]]));
+    if (parsed.name === "JobPosted") args.job = toJob(parsed.args.job.toObject());
+    jobId = parsed.args.jobId as bigint;
+    current = applyJobEvent(current, { eventName: parsed.name, args } as JobEvent);
+  }
+  if (jobId === undefined || !current) throw new Error("no job event in the transaction");
+  return { jobId, job: current };
+}
+
+/** An int8 MNIST-like input (pixels 0..127) from a seed, as bytes. */
+export function mnistInput(seed: number): Uint8Array {
+  const x = new Int8Array(784);
+  let s = seed >>> 0;
+  for (let i = 0; i < 784; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = (s >>> 24) % 3 === 0 ? (s >>> 8) & 127 : 0;
+  }
+  return new Uint8Array(x.buffer);
+}
+
+/** The honest result for `input`: output bytes, trace root and the two proofs submitResult needs. */
+export function honestResult(input: Uint8Array) {
+  const { model } = mnistModel();
+  const trace = runReference(model, new Int8Array(input.buffer, input.byteOffset, input.length));
+  const c = commitTrace(trace);
+  const L = model.layers.length;
+  const out = trace[L];
+  return {
+    output: new Uint8Array(out.buffer, out.byteOffset, out.length),
+    traceRoot: toHex(c.root),
+    inputProof: c.tree.proof(0).map(toHex),
+    outputProof: c.tree.proof(L).map(toHex),
+    trace,
+  };
+}
