@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "./bench/commitmentBench";
+import { benchHappyPathGas } from "./bench/gasBench";
 
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     ["keccak256", () => benchKeccak(options)],
     ["Merkle tree libraries", () => benchMerkleLibraries(options)],
     ["Trace commitment overhead (onnxruntime CPU, default threads, batch 1)", () => benchTraceOverhead(options)],
+    ["Gas: one MNIST job, happy path (Hardhat network)", () => benchHappyPathGas()],
   ];
   const results: Record<string, unknown> = {};
   for (const [title, run] of sections) {
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
     seconds: (Date.now() - started) / 1000,
     results,
   };
-  writeFileSync(path.join(outDir, quick ? "bench-quick.json" : "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(outDir, quick ? "bench-quick.json" : "bench.json"), `${JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
   console.log(`(${report.seconds.toFixed(1)} s; results in bench-results/)`);
 }
 
