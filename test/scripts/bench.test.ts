@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "../../scripts/bench/commitmentBench";
+import { benchHappyPathGas } from "../../scripts/bench/gasBench";
 
 describe("npm run bench -- --quick (smoke run)", () => {
   it("measures keccak, the Merkle libraries (whose roots must agree) and the trace overhead", async () => {
@@ -11,5 +12,11 @@ describe("npm run bench -- --quick (smoke run)", () => {
     const overhead = await benchTraceOverhead(options);
     expect(overhead.results.map((r) => r.model)).to.deep.equal(["mnist-mlp 784-128-64-10", "wide MLP 4 × 512"]);
     for (const r of overhead.results) expect(r.inferenceMs).to.be.greaterThan(0);
+  });
+
+  it("measures the gas of the MNIST happy path, with and without a consumer callback", async () => {
+    const gas = await benchHappyPathGas();
+    expect(gas.results.rows.map((r) => r.step)).to.deep.equal(["postJob (784-byte input)", "takeJob", "submitResult", "finalize", "**total**"]);
+    for (const r of [...gas.results.rows, ...gas.results.withConsumer]) expect(r.first > 0n && r.steady > 0n).to.equal(true);
   });
 });
