@@ -83,8 +83,8 @@ contract ModelRegistry is IModelRegistry {
     /// @param modelId The model; the caller must own it.
     /// @param newOwner The new owner, not zero.
     function transferModelOwnership(uint64 modelId, address newOwner) external {
-        if (newOwner == address(0)) revert ModelRegistryZeroOwner(modelId);
         Model storage model = _onlyOwner(modelId);
+        if (newOwner == address(0)) revert ModelRegistryZeroOwner(modelId);
         model.owner = newOwner;
         emit ModelOwnershipTransferred(modelId, msg.sender, newOwner);
     }

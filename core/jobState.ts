@@ -120,6 +120,18 @@ export type JobEvent =
 /** Names of the events {@link applyJobEvent} folds. */
 export const JOB_EVENTS = ["JobPosted", "JobCancelled", "JobExpired", "JobTaken", "ResultSubmitted", "JobReopened", "JobFinalized"] as const;
 
+/**
+ * A decoded market log (event name and named arguments, as viem or ethers give them) as a
+ * {@link JobEvent} for `jobId`, with every integer as a bigint; undefined for other events.
+ */
+export function toJobEvent(eventName: string, args: Record<string, unknown>): { jobId: bigint; event: JobEvent } | undefined {
+  if (!(JOB_EVENTS as readonly string[]).includes(eventName)) return undefined;
+  const normalised: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) normalised[k] = typeof v === "number" ? BigInt(v) : v;
+  if (eventName === "JobPosted") normalised.job = toJob(args.job as Record<keyof Job, unknown>);
+  return { jobId: BigInt(args.jobId as bigint), event: { eventName, args: normalised } as JobEvent };
+}
+
 /** The job after `event`, mirroring the market's state transitions exactly. */
 export function applyJobEvent(job: Job | undefined, event: JobEvent): Job {
   if (event.eventName === "JobPosted") return event.args.job;

@@ -1,18 +1,17 @@
 import hre from "hardhat";
-import { type Abi, type Address, type Hex, createPublicClient, createWalletClient, custom, parseEther, toHex as viemHex } from "viem";
+import { type Abi, type Address, type Hex, createPublicClient, createWalletClient, custom, decodeEventLog, parseEther } from "viem";
 import { hardhat } from "viem/chains";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { toHex } from "../../core/bytes";
 import { commitTrace } from "../../core/commitments";
 import { initKeccak } from "../../core/keccak";
-import { type Job, JOB_EVENTS, type JobEvent, applyJobEvent, toJob } from "../../core/jobState";
+import { type Job, applyJobEvent, toJobEvent } from "../../core/jobState";
 import { loadMnist } from "../../core/mnist";
 import { readIntegerModel } from "../../core/onnx/integerGraph";
 import { quantiseInput } from "../../core/quantise";
 import { runReference } from "../../core/referenceExecutor";
 import { table } from "./timing";
-import { decodeEventLog } from "viem";
 
 const MODEL_DIR = path.join(__dirname, "..", "..", "models", "mnist-mlp");
 const ZERO: Address = "0x0000000000000000000000000000000000000000";
@@ -72,19 +71,17 @@ export async function benchHappyPathGas(): Promise<{ table: string; results: { r
       } catch {
         continue;
       }
-      if (!(JOB_EVENTS as readonly string[]).includes(decoded.eventName ?? "")) continue;
-      const args = { ...(decoded.args as Record<string, unknown>) };
-      if (decoded.eventName === "JobPosted") args.job = toJob(args.job as Record<keyof Job, unknown>);
-      for (const k of ["attempt", "deadline", "challengeDeadline", "expiresAt"]) if (k in args) args[k] = BigInt(args[k] as number);
-      jobId = args.jobId as bigint;
-      current = applyJobEvent(current, { eventName: decoded.eventName, args } as JobEvent);
+      const change = toJobEvent(decoded.eventName ?? "", decoded.args as unknown as Record<string, unknown>);
+      if (!change) continue;
+      jobId = change.jobId;
+      current = applyJobEvent(current, change.event);
     }
     return { jobId, job: current! };
   };
 
   const runJob = async (k: number, viaClassifier: boolean): Promise<bigint[]> => {
     const input = quantiseInput(digits[k].pixels, descriptor.meta.inputScale);
-    const inputHex = viemHex(new Uint8Array(input.buffer));
+    const inputHex = toHex(new Uint8Array(input.buffer));
     const block = await pub.getBlock();
     const expiresAt = Number(block.timestamp) + 3600;
     const posted = viaClassifier
@@ -95,7 +92,7 @@ export async function benchHappyPathGas(): Promise<{ table: string; results: { r
     ({ job } = foldJob(taken.logs, job));
     const trace = runReference(model, input);
     const c = commitTrace(trace);
-    const output = viemHex(new Uint8Array(trace[3].buffer));
+    const output = toHex(new Uint8Array(trace[3].buffer));
     const submitted = await send(node, market, "submitResult", [jobId, job, output, toHex(c.root), c.tree.proof(0).map(toHex), c.tree.proof(3).map(toHex)]);
     ({ job } = foldJob(submitted.logs, job));
     await hre.network.provider.send("evm_increaseTime", [CONFIG.challengeWindow]);

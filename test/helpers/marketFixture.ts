@@ -9,7 +9,7 @@ import { readIntegerModel } from "../../core/onnx/integerGraph";
 import type { IntegerModel } from "../../core/model";
 import { runReference } from "../../core/referenceExecutor";
 import type { DigitClassifier, DisputeGameMock, JobMarket, ModelRegistry, Staking } from "../../typechain-types";
-import { type Job, type JobEvent, JOB_EVENTS, applyJobEvent, toJob } from "../../core/jobState";
+import { type Job, applyJobEvent, toJobEvent } from "../../core/jobState";
 
 /** Deployment parameters used by the contract tests. */
 export const CONFIG = {
@@ -76,11 +76,11 @@ export async function jobFrom(
     } catch {
       continue;
     }
-    if (!parsed || !(JOB_EVENTS as readonly string[]).includes(parsed.name)) continue;
-    const args = Object.fromEntries(parsed.fragment.inputs.map((input, i) => [input.name, parsed.args[i]]));
-    if (parsed.name === "JobPosted") args.job = toJob(parsed.args.job.toObject());
-    jobId = parsed.args.jobId as bigint;
-    current = applyJobEvent(current, { eventName: parsed.name, args } as JobEvent);
+    if (!parsed) continue;
+    const change = toJobEvent(parsed.name, Object.fromEntries(parsed.fragment.inputs.map((input, i) => [input.name, input.name === "job" ? parsed.args[i].toObject() : parsed.args[i]])));
+    if (!change) continue;
+    jobId = change.jobId;
+    current = applyJobEvent(current, change.event);
   }
   if (jobId === undefined || !current) throw new Error("no job event in the transaction");
   return { jobId, job: current };
