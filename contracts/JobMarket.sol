@@ -93,6 +93,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     event Withdrawn(address indexed account, uint256 amount);
 
     IModelRegistry public immutable registry;
+    /// @inheritdoc IJobMarket
     IStaking public immutable staking;
     uint256 public immutable challengeWindow;
     uint256 public immutable deliveryWindow;
@@ -107,14 +108,14 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     /// @dev The next job id. Starts at 1 in the constructor so the first post pays for a warm slot
     ///      update, not a fresh one.
     uint256 private _nextJobId;
-    /// @inheritdoc IJobMarketForGames
+    /// @inheritdoc IJobMarket
     mapping(uint256 jobId => bytes32) public jobHash;
     /// @notice Games still open on a job's attempt; the attempt cannot finalise while any is.
     mapping(uint256 jobId => mapping(uint32 attempt => uint256)) public openDisputes;
     /// @notice Gas a fee transfer to a node may use before the fee is credited instead.
     uint256 public constant FEE_TRANSFER_GAS = 2300;
 
-    /// @notice ETH owed to each account (refunds, fees that could not be sent), withdrawn with {withdraw}.
+    /// @inheritdoc IJobMarket
     mapping(address account => uint256) public credits;
 
     /// @param registry_ The model registry.
@@ -197,7 +198,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         job.inputRoot = LibMerkle.rootOfBytes(input);
     }
 
-    /// @notice Cancels an open job and credits its fee back to the requester.
+    /// @inheritdoc IJobMarket
     /// @param jobId The job; the caller must be its requester.
     /// @param job The job as it is now.
     function cancelJob(uint256 jobId, Job calldata job) external {
@@ -275,6 +276,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         Job memory j = _load(jobId, job, JobStatus.Taken);
         if (block.timestamp <= j.deadline) revert JobMarketDeadlineNotReached(jobId, j.deadline, block.timestamp);
         address formerNode = j.node;
+        j.missedDeadlines += 1;
         _reopen(jobId, j);
         staking.forfeit(formerNode, j.collateral, j.requester);
         emit JobReopened(jobId, formerNode, j.expiresAt, false);
@@ -325,7 +327,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         return _nextJobId - 1;
     }
 
-    /// @notice keccak256(abi.encode(job)): what the market stores for a job.
+    /// @inheritdoc IJobMarket
     function hashJob(Job memory job) public pure returns (bytes32) {
         return keccak256(abi.encode(job));
     }

@@ -50,7 +50,7 @@ contract Staking is IStaking {
     address public disputeGame;
 
     mapping(address account => Account) private _accounts;
-    /// @notice ETH owed to each account (forfeited or slashed collateral), withdrawn with {withdraw}.
+    /// @inheritdoc IStaking
     mapping(address account => uint256) public credits;
 
     /// @param unbondingDelay_ Seconds between {requestUnstake} and {withdrawUnstaked}.
@@ -108,7 +108,7 @@ contract Staking is IStaking {
         _send(msg.sender, amount);
     }
 
-    /// @notice Sends the caller everything credited to it.
+    /// @inheritdoc IStaking
     function withdraw() external {
         uint256 amount = credits[msg.sender];
         if (amount == 0) revert StakingNothingToWithdraw(msg.sender);

@@ -31,6 +31,7 @@ export interface Job {
   readonly expiresAt: bigint;
   readonly deadline: bigint;
   readonly attempt: bigint;
+  readonly missedDeadlines: bigint;
   readonly status: JobStatus;
   readonly node: Address;
   readonly inputRoot: Bytes32;
@@ -53,6 +54,7 @@ export const JOB_ABI = {
     { name: "expiresAt", type: "uint40" },
     { name: "deadline", type: "uint40" },
     { name: "attempt", type: "uint32" },
+    { name: "missedDeadlines", type: "uint32" },
     { name: "status", type: "uint8" },
     { name: "node", type: "address" },
     { name: "inputRoot", type: "bytes32" },
@@ -78,6 +80,7 @@ export function hashJob(job: Job): Bytes32 {
           expiresAt: Number(job.expiresAt),
           deadline: Number(job.deadline),
           attempt: Number(job.attempt),
+          missedDeadlines: Number(job.missedDeadlines),
           status: job.status,
         },
       ],
@@ -100,6 +103,7 @@ export function toJob(raw: Record<keyof Job, unknown>): Job {
     expiresAt: big(raw.expiresAt),
     deadline: big(raw.deadline),
     attempt: big(raw.attempt),
+    missedDeadlines: big(raw.missedDeadlines),
     status: Number(raw.status) as JobStatus,
     node: raw.node as Address,
     inputRoot: raw.inputRoot as Bytes32,
@@ -114,7 +118,7 @@ export type JobEvent =
   | { eventName: "JobCancelled" | "JobExpired"; args: Record<string, never> }
   | { eventName: "JobTaken"; args: { node: Address; attempt: bigint; deadline: bigint } }
   | { eventName: "ResultSubmitted"; args: { attempt: bigint; traceRoot: Bytes32; outputRoot: Bytes32; challengeDeadline: bigint } }
-  | { eventName: "JobReopened"; args: { expiresAt: bigint } }
+  | { eventName: "JobReopened"; args: { expiresAt: bigint; byDispute: boolean } }
   | { eventName: "JobFinalized"; args: Record<string, unknown> };
 
 /** Names of the events {@link applyJobEvent} folds. */
@@ -146,7 +150,16 @@ export function applyJobEvent(job: Job | undefined, event: JobEvent): Job {
     case "ResultSubmitted":
       return { ...job, status: JobStatus.Submitted, traceRoot: event.args.traceRoot, outputRoot: event.args.outputRoot, deadline: event.args.challengeDeadline };
     case "JobReopened":
-      return { ...job, status: JobStatus.Open, node: ZERO_ADDRESS, deadline: 0n, traceRoot: ZERO_BYTES32, outputRoot: ZERO_BYTES32, expiresAt: event.args.expiresAt };
+      return {
+        ...job,
+        status: JobStatus.Open,
+        node: ZERO_ADDRESS,
+        deadline: 0n,
+        traceRoot: ZERO_BYTES32,
+        outputRoot: ZERO_BYTES32,
+        expiresAt: event.args.expiresAt,
+        missedDeadlines: event.args.byDispute ? job.missedDeadlines : job.missedDeadlines + 1n,
+      };
     case "JobFinalized":
       return { ...job, status: JobStatus.Finalized };
   }

@@ -3,11 +3,13 @@ pragma solidity 0.8.30;
 
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
 
 /// @title InferenceConsumer
 /// @notice Base contract for dapps that post inference jobs and act on their final results. It posts
 ///         jobs with itself as requester and consumer, accepts callbacks only from the market and only
-///         for jobs it posted, and can collect refunds the market credits to it.
+///         for jobs it posted, and collects what the market and staking credit to it (refunds of jobs
+///         that expired or were cancelled, collateral forfeited by nodes that missed a deadline).
 abstract contract InferenceConsumer is IInferenceConsumer {
     error InferenceConsumerNotMarket(address caller);
     error InferenceConsumerUnknownJob(uint256 jobId);
@@ -45,9 +47,14 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         pending[jobId] = true;
     }
 
-    /// @dev Pulls the refunds the market credited to this contract into its balance.
-    function _collectRefunds() internal {
-        market.withdraw();
+    /// @dev Pulls into this contract's balance what the market (refunds) and staking (collateral forfeited
+    ///      by nodes that missed a deadline on this contract's jobs) credited to it. Returns the amount.
+    function _collectCredits() internal returns (uint256 collected) {
+        uint256 before = address(this).balance;
+        if (market.credits(address(this)) != 0) market.withdraw();
+        IStaking staking = market.staking();
+        if (staking.credits(address(this)) != 0) staking.withdraw();
+        collected = address(this).balance - before;
     }
 
     /// @dev Acts on the final output of a job this contract posted.

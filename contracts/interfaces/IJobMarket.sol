@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Job} from "../types/Job.sol";
+import {IStaking} from "./IStaking.sol";
 
 /// @notice The job market as dapps use it.
 interface IJobMarket {
@@ -15,16 +16,28 @@ interface IJobMarket {
         uint40 expiresAt
     ) external payable returns (uint256 jobId);
 
-    /// @notice Pays out everything credited to the caller (refunds, fees, forfeited collateral).
+    /// @notice Cancels an open job of the caller's and credits its fee back.
+    function cancelJob(uint256 jobId, Job calldata job) external;
+
+    /// @notice Pays out everything credited to the caller (refunds, fees that could not be sent).
     function withdraw() external;
+
+    /// @notice ETH credited to `account`, waiting for {withdraw}.
+    function credits(address account) external view returns (uint256);
+
+    /// @notice keccak256(abi.encode(job)) of the job's current state.
+    function jobHash(uint256 jobId) external view returns (bytes32);
+
+    /// @notice keccak256(abi.encode(job)): what the market stores for a job.
+    function hashJob(Job memory job) external pure returns (bytes32);
+
+    /// @notice The staking contract, where forfeited collateral is credited.
+    function staking() external view returns (IStaking);
 }
 
 /// @notice What the dispute game needs from the job market: hold finality while games are open,
 ///         release it, and reject a result whose node lost. Only the bound dispute game may call these.
 interface IJobMarketForGames {
-    /// @notice keccak256(abi.encode(job)) of the job's current state.
-    function jobHash(uint256 jobId) external view returns (bytes32);
-
     /// @notice Registers an open game on the job's current result; it must be inside its challenge window.
     function holdFinality(uint256 jobId, Job calldata job) external;
 

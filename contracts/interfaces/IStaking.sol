@@ -3,6 +3,12 @@ pragma solidity 0.8.30;
 
 /// @notice What the job market and the dispute game ask of the staking contract.
 interface IStaking {
+    /// @notice ETH credited to `account` (forfeited or slashed collateral), waiting for {withdraw}.
+    function credits(address account) external view returns (uint256);
+
+    /// @notice Pays out everything credited to the caller.
+    function withdraw() external;
+
     /// @notice Time between an unstake request and the withdrawal.
     function unbondingDelay() external view returns (uint256);
 

@@ -40,6 +40,9 @@ struct Job {
     uint40 deadline;
     /// @dev How many times the job was taken; binds a result, and the games on it, to one attempt.
     uint32 attempt;
+    /// @dev How many attempts ended with the node missing its deadline (each forfeited `collateral` to
+    ///      the requester).
+    uint32 missedDeadlines;
     JobStatus status;
     /// @dev The node serving the current attempt; address(0) while open.
     address node;

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Staking} from "../../Staking.sol";
+import {JobMarket} from "../../JobMarket.sol";
+
+/// @notice A node run through a contract, for the solvency invariant test (test/contracts/solvency.invariant.test.ts).
+///         It spends its own balance (funded at deployment), so its balance moves only by what the market
+///         and the staking contract pay it or take from it; its operator pays the gas. It never accepts a
+///         2300-gas stipend, so a fee pushed to it at finalisation is always credited instead, and it accepts
+///         full-gas transfers (withdrawals) only while `accepting`, so a withdrawal to it can be made to fail.
+contract InvariantActor {
+    error InvariantActorRejects(uint256 value);
+
+    /// @notice Whether full-gas transfers are accepted.
+    bool public accepting;
+
+    constructor() payable {}
+
+    function setAccepting(bool accepting_) external {
+        accepting = accepting_;
+    }
+
+    /// @notice Calls `target` as this contract, sending `value` from this contract's balance; bubbles a revert.
+    function execute(address target, uint256 value, bytes calldata data) external {
+        (bool ok, bytes memory ret) = target.call{value: value}(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+
+    receive() external payable {
+        // gasleft() first: a stipend transfer is refused without touching storage.
+        if (gasleft() < 10_000 || !accepting) revert InvariantActorRejects(msg.value);
+    }
+}
+
+/// @notice Reads, in one call, everything the solvency invariant compares after each action.
+contract InvariantLens {
+    struct State {
+        uint256 marketBalance;
+        uint256 stakingBalance;
+        uint256 jobCount;
+        uint256[] balances;
+        uint256[] marketCredits;
+        uint256[] stakingCredits;
+        uint256[] free;
+        uint256[] locked;
+        uint256[] unbonding;
+        uint256[] unbondingReadyAt;
+        bytes32[] jobHashes;
+        uint256[] openDisputes;
+    }
+
+    /// @param accounts Accounts whose balances, credits and stakes are read.
+    /// @param jobCount Jobs 1..jobCount whose hashes are read.
+    /// @param disputeJobs,disputeAttempts (job, attempt) pairs whose open dispute counts are read.
+    function read(
+        JobMarket market,
+        Staking staking,
+        address[] calldata accounts,
+        uint256 jobCount,
+        uint256[] calldata disputeJobs,
+        uint32[] calldata disputeAttempts
+    ) external view returns (State memory s) {
+        uint256 n = accounts.length;
+        s.marketBalance = address(market).balance;
+        s.stakingBalance = address(staking).balance;
+        s.jobCount = market.jobCount();
+        s.balances = new uint256[](n);
+        s.marketCredits = new uint256[](n);
+        s.stakingCredits = new uint256[](n);
+        s.free = new uint256[](n);
+        s.locked = new uint256[](n);
+        s.unbonding = new uint256[](n);
+        s.unbondingReadyAt = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            address a = accounts[i];
+            s.balances[i] = a.balance;
+            s.marketCredits[i] = market.credits(a);
+            s.stakingCredits[i] = staking.credits(a);
+            (s.free[i], s.locked[i], s.unbonding[i], s.unbondingReadyAt[i]) = staking.accountOf(a);
+        }
+        s.jobHashes = new bytes32[](jobCount);
+        for (uint256 i = 0; i < jobCount; i++) {
+            s.jobHashes[i] = market.jobHash(i + 1);
+        }
+        s.openDisputes = new uint256[](disputeJobs.length);
+        for (uint256 i = 0; i < disputeJobs.length; i++) {
+            s.openDisputes[i] = market.openDisputes(disputeJobs[i], disputeAttempts[i]);
+        }
+    }
+}
+
+contract SlotReader {
+    function read(bytes32[] calldata own, address other, bytes32[] calldata otherSlots, address[] calldata balancesOf)
+        external
+        view
+        returns (uint256[] memory ownValues, uint256[] memory otherValues, uint256[] memory balances)
+    {
+        ownValues = new uint256[](own.length);
+        for (uint256 i = 0; i < own.length; i++) {
+            bytes32 slot = own[i];
+            uint256 v;
+            assembly ("memory-safe") {
+                v := sload(slot)
+            }
+            ownValues[i] = v;
+        }
+        if (other != address(0)) {
+            (otherValues,,) = SlotReader(other).read(otherSlots, address(0), otherSlots[:0], balancesOf[:0]);
+        }
+        balances = new uint256[](balancesOf.length);
+        for (uint256 i = 0; i < balancesOf.length; i++) balances[i] = balancesOf[i].balance;
+    }
+}
