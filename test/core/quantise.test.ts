@@ -6,6 +6,7 @@ import { type FloatModel, runFloat } from "../../core/onnx/floatModel";
 import { fixedPoint, quantise, quantiseInput } from "../../core/quantise";
 import { runReference } from "../../core/referenceExecutor";
 import { Rng } from "../../core/rng";
+import { expectThrows } from "../helpers/expectThrows";
 
 /** A seeded float MLP: He-scaled normal weights, small biases; `relu[i]` for layer i+1 (ReLU on hidden layers by default). */
 function randomFloatModel(rng: Rng, sizes: readonly number[], relu: readonly boolean[] = sizes.slice(2).map(() => true).concat(false)): FloatModel {
@@ -29,18 +30,6 @@ function randomInputs(rng: Rng, size: number, count: number): Float32Array[] {
 }
 
 const maxAbs = (values: ArrayLike<number>) => Array.from(values).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-
-function expectThrows(f: () => unknown, cls: new (...args: never[]) => Error, ...patterns: RegExp[]): Error {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "should throw").to.be.instanceOf(cls);
-  for (const p of patterns) expect((error as Error).message).to.match(p);
-  return error as Error;
-}
 
 describe("quantise", () => {
   describe("fixedPoint", () => {

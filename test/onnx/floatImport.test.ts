@@ -4,6 +4,7 @@ import { type FloatModel, SUPPORTED_FLOAT_OPS, UnsupportedModelError, readFloatM
 import { writeFloatOnnx } from "../../core/onnx/floatOnnxWriter";
 import { DataType, OnnxFormatError, attribute, encodeModel, floatTensor, int8Tensor, node, type onnx, valueInfo } from "../../core/onnx/onnxProto";
 import { Rng } from "../../core/rng";
+import { expectThrows } from "../helpers/expectThrows";
 
 /**
  * readFloatModel: the float ONNX files a training framework exports (Gemm, MatMul + Add,
@@ -96,15 +97,7 @@ function randomTensor(rng: Rng, name: string, dims: number[]): onnx.ITensorProto
 
 /** Asserts that reading `bytes` throws `cls` and that the message matches every pattern. */
 function expectReadError(bytes: Uint8Array, cls: typeof UnsupportedModelError | typeof OnnxFormatError, ...patterns: RegExp[]): Error {
-  let error: unknown;
-  try {
-    readFloatModel(bytes);
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "readFloatModel should throw").to.be.instanceOf(cls);
-  for (const p of patterns) expect((error as Error).message).to.match(p);
-  return error as Error;
+  return expectThrows(() => readFloatModel(bytes), cls, ...patterns);
 }
 
 describe("readFloatModel", () => {

@@ -8,6 +8,7 @@ import { OrtTraceRunner } from "../../core/onnx/ortTraceRunner";
 import { runReference } from "../../core/referenceExecutor";
 import { Rng } from "../../core/rng";
 import { type RequantStyle, syntheticInputs, syntheticModel } from "../../scripts/lib/syntheticModel";
+import { expectThrows } from "../helpers/expectThrows";
 
 /**
  * The canonical integer ONNX form: buildIntegerOnnx and readIntegerModel are inverse, and
@@ -34,18 +35,6 @@ function replaceInitializer(graph: onnx.GraphProto, tensor: onnx.ITensorProto): 
   const i = graph.initializer.findIndex((t) => t.name === tensor.name);
   expect(i, `initializer ${tensor.name}`).to.be.at.least(0);
   graph.initializer[i] = onnx.TensorProto.create(tensor);
-}
-
-function expectThrows(f: () => unknown, cls: new (...args: never[]) => Error, ...patterns: RegExp[]): Error {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "should throw").to.be.instanceOf(cls);
-  for (const p of patterns) expect((error as Error).message).to.match(p);
-  return error as Error;
 }
 
 const NOT_CANONICAL = /integer model: the graph is not the canonical graph of its constants/;
