@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ethers } from "hardhat";
-import type { EventLog } from "ethers";
+import type { EventLog, Interface } from "ethers";
 import { toHex } from "../../core/bytes";
 import { commitTrace } from "../../core/commitments";
 import { initKeccak } from "../../core/keccak";
@@ -60,13 +60,17 @@ export async function deployMarket() {
   return { deployer, requester, node, other, rest, registry, staking, market, game, classifier, modelId };
 }
 
+/** The market's ABI, looked up once: reading the artifact costs ~10 ms a call. */
+let marketInterface: Interface | undefined;
+
 /** Market events of a transaction folded into the job they change (core/jobState.ts), starting from `job`. */
 export async function jobFrom(
   tx: Promise<{ wait(): Promise<unknown> }> | { wait(): Promise<unknown> },
   job?: Job,
 ): Promise<{ jobId: bigint; job: Job }> {
   const receipt = (await (await tx).wait()) as { logs: EventLog[] };
-  const market = await ethers.getContractAt("JobMarket", ethers.ZeroAddress);
+  marketInterface ??= (await ethers.getContractAt("JobMarket", ethers.ZeroAddress)).interface;
+  const market = { interface: marketInterface };
   let jobId: bigint | undefined;
   let current = job;
   for (const log of receipt.logs) {
