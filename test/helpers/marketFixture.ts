@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ethers } from "hardhat";
-import type { EventLog, Interface } from "ethers";
+import type { EventLog, Interface, LogDescription } from "ethers";
 import { toHex } from "../../core/bytes";
 import { commitTrace } from "../../core/commitments";
 import { initKeccak } from "../../core/keccak";
@@ -81,13 +81,19 @@ export async function jobFrom(
       continue;
     }
     if (!parsed) continue;
-    const change = toJobEvent(parsed.name, Object.fromEntries(parsed.fragment.inputs.map((input, i) => [input.name, input.name === "job" ? parsed.args[i].toObject() : parsed.args[i]])));
+    const change = jobEventOf(parsed);
     if (!change) continue;
     jobId = change.jobId;
     current = applyJobEvent(current, change.event);
   }
   if (jobId === undefined || !current) throw new Error("no job event in the transaction");
   return { jobId, job: current };
+}
+
+/** A log parsed by the market's ethers interface as a job change (core/jobState.ts), if it is one. */
+export function jobEventOf(parsed: LogDescription): ReturnType<typeof toJobEvent> {
+  const args = Object.fromEntries(parsed.fragment.inputs.map((input, i) => [input.name, input.name === "job" ? parsed.args[i].toObject() : parsed.args[i]]));
+  return toJobEvent(parsed.name, args);
 }
 
 /** An int8 MNIST-like input (pixels 0..127) from a seed, as bytes. */

@@ -4,9 +4,9 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, Signer } from "ethers";
 import { MerkleTree, toLeaves } from "../../../core/merkle";
 import { toHex } from "../../../core/bytes";
-import { type Job, type JobEvent, JOB_EVENTS, JobStatus, applyJobEvent, hashJob, toJob } from "../../../core/jobState";
+import { type Job, JobStatus, applyJobEvent, hashJob } from "../../../core/jobState";
 import type { JobMarket, Staking } from "../../../typechain-types";
-import { COLLATERAL, CONFIG, FEE, NODE_STAKE, deployMarket, honestResult, jobFrom, mnistInput } from "../../helpers/marketFixture";
+import { COLLATERAL, CONFIG, FEE, NODE_STAKE, deployMarket, honestResult, jobEventOf, jobFrom, mnistInput } from "../../helpers/marketFixture";
 
 /**
  * Shared by the adversarial tests (no tests of its own): the escrow invariant, a fixture with a staked
@@ -33,11 +33,10 @@ export async function foldAllJobs(market: JobMarket): Promise<{ jobs: Map<bigint
       accounts.add(parsed.args.account);
       ledger -= parsed.args.amount as bigint;
     }
-    if (!(JOB_EVENTS as readonly string[]).includes(parsed.name)) continue;
-    const args = Object.fromEntries(parsed.fragment.inputs.map((input, i) => [input.name, parsed.args[i]]));
-    if (parsed.name === "JobPosted") args.job = toJob(parsed.args.job.toObject());
-    const jobId = parsed.args.jobId as bigint;
-    const job = applyJobEvent(jobs.get(jobId), { eventName: parsed.name, args } as JobEvent);
+    const change = jobEventOf(parsed);
+    if (!change) continue;
+    const jobId = change.jobId;
+    const job = applyJobEvent(jobs.get(jobId), change.event);
     if (parsed.name === "JobCancelled" || parsed.name === "JobExpired") ledger += job.fee;
     jobs.set(jobId, job);
     accounts.add(job.requester);
