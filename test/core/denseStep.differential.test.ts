@@ -34,6 +34,7 @@ import { readIntegerModel } from "../../core/onnx/integerGraph";
 import { denseAccumulator, denseForward } from "../../core/referenceExecutor";
 import { Rng as SeededRng } from "../../core/rng";
 import { syntheticModel } from "../../scripts/lib/syntheticModel";
+import { chunks, flipBit, hex } from "../helpers/bytes";
 
 /**
  * Differential tests: contracts/lib/LibDenseStep.sol (through contracts/test/DenseStepHarness.sol)
@@ -89,19 +90,8 @@ class Rng {
   }
 }
 
-const hex = (bytes: Uint8Array): string => ethers.hexlify(bytes);
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
-function flipBit(word: Uint8Array, bit: number): Uint8Array {
-  const out = Uint8Array.from(word);
-  out[bit >> 3] ^= 1 << (bit & 7);
-  return out;
-}
 
 function fill(byte: number): Uint8Array {
   return new Uint8Array(WORD_BYTES).fill(byte);

@@ -4,6 +4,7 @@ import type { MerkleHarness } from "../../typechain-types";
 import { Rng as SeededRng } from "../../core/rng";
 import { initKeccak } from "../../core/keccak";
 import { MerkleTree, rootFromProof, toLeaves, treeDepth, verifyProof } from "../../core/merkle";
+import { chunks, flipBit, hex } from "../helpers/bytes";
 
 /**
  * Differential tests: contracts/lib/LibMerkle.sol (through contracts/test/MerkleHarness.sol) against
@@ -45,19 +46,8 @@ class Rng {
   }
 }
 
-const hex = (bytes: Uint8Array): string => ethers.hexlify(bytes);
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
-function flipBit(word: Uint8Array, bit: number): Uint8Array {
-  const out = Uint8Array.from(word);
-  out[bit >> 3] ^= 1 << (bit & 7);
-  return out;
-}
 
 /** The TS root of `data` cut into 32-byte leaves. */
 const tsRootOfBytes = (data: Uint8Array): string => hex(MerkleTree.fromLeaves(toLeaves(data)).root);

@@ -7,22 +7,8 @@ import { fixedPoint, quantise, quantiseInput } from "../../core/quantise";
 import { runReference } from "../../core/referenceExecutor";
 import { Rng } from "../../core/rng";
 import { expectThrows } from "../helpers/expectThrows";
+import { randomFloatModel } from "../helpers/randomModels";
 
-/** A seeded float MLP: He-scaled normal weights, small biases; `relu[i]` for layer i+1 (ReLU on hidden layers by default). */
-function randomFloatModel(rng: Rng, sizes: readonly number[], relu: readonly boolean[] = sizes.slice(2).map(() => true).concat(false)): FloatModel {
-  const layers = sizes.slice(1).map((nOut, i) => {
-    const nIn = sizes[i];
-    return {
-      nIn,
-      nOut,
-      weights: Float32Array.from({ length: nIn * nOut }, () => rng.normal() * Math.sqrt(2 / nIn)),
-      bias: Float32Array.from({ length: nOut }, () => rng.normal() * 0.1),
-      relu: relu[i],
-      node: `fc${i + 1}`,
-    };
-  });
-  return { inputSize: sizes[0], layers };
-}
 
 /** Inputs in [0, 1), like normalised pixels. */
 function randomInputs(rng: Rng, size: number, count: number): Float32Array[] {

@@ -5,6 +5,10 @@ import { writeFloatOnnx } from "../../core/onnx/floatOnnxWriter";
 import { DataType, OnnxFormatError, attribute, encodeModel, floatTensor, int8Tensor, node, type onnx, valueInfo } from "../../core/onnx/onnxProto";
 import { Rng } from "../../core/rng";
 import { expectThrows } from "../helpers/expectThrows";
+import { randomFloatModel } from "../helpers/randomModels";
+
+/** ReLU on the hidden layers and, at random, on the last. */
+const randomRelu = (rng: Rng, sizes: readonly number[]) => sizes.slice(1).map((_, i) => i + 2 < sizes.length || rng.float() < 0.5);
 
 /**
  * readFloatModel: the float ONNX files a training framework exports (Gemm, MatMul + Add,
@@ -12,21 +16,6 @@ import { expectThrows } from "../helpers/expectThrows";
  * error that names the node and the problem.
  */
 
-/** A seeded float MLP: He-scaled normal weights, small biases, ReLU on hidden layers (and, at random, on the last). */
-function randomFloatModel(rng: Rng, sizes: readonly number[]): FloatModel {
-  const layers = sizes.slice(1).map((nOut, i) => {
-    const nIn = sizes[i];
-    return {
-      nIn,
-      nOut,
-      weights: Float32Array.from({ length: nIn * nOut }, () => rng.normal() * Math.sqrt(2 / nIn)),
-      bias: Float32Array.from({ length: nOut }, () => rng.normal() * 0.1),
-      relu: i + 2 < sizes.length || rng.float() < 0.5,
-      node: `random${i + 1}`,
-    };
-  });
-  return { inputSize: sizes[0], layers };
-}
 
 function randomInputs(rng: Rng, size: number, count: number): Float32Array[] {
   return Array.from({ length: count }, () => Float32Array.from({ length: size }, () => rng.normal()));
@@ -115,7 +104,7 @@ describe("readFloatModel", () => {
         const rng = new Rng(style === "gemm" ? 0xf10a7 : 0xf10a8);
         for (const { sizes, inputShape } of shapes) {
           const label = `${style} ${sizes.join("-")} input [${inputShape}]`;
-          const model = randomFloatModel(rng, sizes);
+          const model = randomFloatModel(rng, sizes, randomRelu(rng, sizes));
           const bytes = writeFloatOnnx(model, { style, inputShape });
           const read = readFloatModel(bytes);
           expectSameLayers(read, model, label);
@@ -346,7 +335,7 @@ describe("readFloatModel", () => {
         expectReadError(bytes, OnnxFormatError, /malformed ONNX file/);
       }
       expectReadError(new Uint8Array(0), OnnxFormatError, /malformed ONNX file: it has no graph/);
-      const whole = writeFloatOnnx(randomFloatModel(rng, [10, 8, 3]), { style: "matmul-add" });
+      const whole = writeFloatOnnx(randomFloatModel(rng, [10, 8, 3], randomRelu(rng, [10, 8, 3])), { style: "matmul-add" });
       expect(readFloatModel(whole).layers).to.have.length(2);
       // Every cut inside the graph message. (Protobuf has no end marker: a cut exactly between two
       // top-level fields after the graph still decodes; the writer puts only the opset import there.)
