@@ -126,6 +126,21 @@ async function open(f: GameFixture, jobId: bigint, job: Job) {
   return { gameId, gas };
 }
 
+/** A node that lied about output element 0, and two challengers (f.challenger, then `second`) on it. */
+async function twoGamesOnALie(seed: number) {
+  const f = await deployGame();
+  const [second] = f.rest;
+  const { jobId, job, asserted } = await submittedJob(f, seed, (t) => {
+    const y = t[t.length - 1][0];
+    t[t.length - 1][0] = y < 127 ? y + 1 : y - 1;
+    return t;
+  });
+  const { gameId: g1 } = await open(f, jobId, job);
+  await f.game.connect(second).challenge(jobId, job, { value: GAME.challengerBond });
+  const g2 = await f.game.gameIdOf(jobId, job.attempt, second.address);
+  return { f, second, jobId, job, asserted, g1, g2 };
+}
+
 function printGas(title: string, gas: Gas) {
   console.log(`      gas (${title}): ${gas.map(([n, g]) => `${n} ${g}`).join(", ")}; total ${gas.reduce((s, [, g]) => s + g, 0n)}`);
 }
@@ -304,16 +319,7 @@ describe("DisputeGame (MNIST)", () => {
   });
 
   it("parallel games: the first the node loses slashes, a later one only returns its bond", async () => {
-    const f = await deployGame();
-    const [second] = f.rest;
-    const { jobId, job, asserted } = await submittedJob(f, 41, (t) => {
-      const y = t[t.length - 1][0];
-      t[t.length - 1][0] = y < 127 ? y + 1 : y - 1;
-      return t;
-    });
-    const { gameId: g1 } = await open(f, jobId, job);
-    await f.game.connect(second).challenge(jobId, job, { value: GAME.challengerBond });
-    const g2 = await f.game.gameIdOf(jobId, job.attempt, second.address);
+    const { f, second, jobId, job, asserted, g1, g2 } = await twoGamesOnALie(41);
     expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(2n);
     // The node refuses to answer either game.
     await time.increase(GAME.clockBudget + 1);
@@ -328,16 +334,7 @@ describe("DisputeGame (MNIST)", () => {
   });
 
   it("a game the node would win on a result another game already rejected ends without a verdict: the bond goes back", async () => {
-    const f = await deployGame();
-    const [second] = f.rest;
-    const { jobId, job, asserted } = await submittedJob(f, 43, (t) => {
-      const y = t[t.length - 1][0];
-      t[t.length - 1][0] = y < 127 ? y + 1 : y - 1;
-      return t;
-    });
-    const { gameId: g1 } = await open(f, jobId, job);
-    await f.game.connect(second).challenge(jobId, job, { value: GAME.challengerBond });
-    const g2 = await f.game.gameIdOf(jobId, job.attempt, second.address);
+    const { f, second, jobId, job, asserted, g1, g2 } = await twoGamesOnALie(43);
     // In the second game the node answers and the challenger then stops; in the first the node never answers.
     const roots = Array.from({ length: asserted.layerCount + 1 }, (_, l) => asserted.activationRoot(l));
     await f.game.connect(f.node).revealRoots(g2, roots.map((r) => toHex(r.value)), roots.map((r) => r.proof.map(toHex)));
