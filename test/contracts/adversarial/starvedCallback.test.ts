@@ -86,25 +86,20 @@ describe("Adversarial: a finaliser that supplies too little gas for the callback
     });
 
     describe("when the finaliser sends the least gas that does not revert", () => {
-      it("the callback still receives its full gas limit (MNIST output)", async () => {
-        const f = await loadFixture(probeJob);
-        const least = await leastGas(f.market, f.jobId, f.job, f.output);
-        const { starved, full, calls } = await gasSeen(f, f.jobId, f.job, f.output, least);
-        expect(calls).to.equal(1);
-        expect(full).to.be.greaterThan(BigInt(LIMIT - 2_000));
-        expect(starved).to.equal(full);
-        await expectEscrowBalanced(f.market, f.staking);
-      });
-
-      it("the callback still receives its full gas limit (largest output, 64 KiB)", async () => {
-        const f = await loadFixture(bigOutputProbeJob);
-        const least = await leastGas(f.market, f.jobId, f.job, f.output);
-        const { starved, full, calls } = await gasSeen(f, f.jobId, f.job, f.output, least);
-        expect(calls).to.equal(1);
-        expect(full).to.be.greaterThan(BigInt(LIMIT - 2_000));
-        expect(starved).to.equal(full);
-        await expectEscrowBalanced(f.market, f.staking);
-      });
+      for (const [label, fixture] of [
+        ["MNIST output", probeJob],
+        ["largest output, 64 KiB", bigOutputProbeJob],
+      ] as const) {
+        it(`the callback still receives its full gas limit (${label})`, async () => {
+          const f = await loadFixture(fixture);
+          const least = await leastGas(f.market, f.jobId, f.job, f.output);
+          const { starved, full, calls } = await gasSeen(f, f.jobId, f.job, f.output, least);
+          expect(calls).to.equal(1);
+          expect(full).to.be.greaterThan(BigInt(LIMIT - 2_000));
+          expect(starved).to.equal(full);
+          await expectEscrowBalanced(f.market, f.staking);
+        });
+      }
     });
   });
 });
