@@ -14,22 +14,23 @@ interface IMarketDisputeDuration {
 }
 
 /// @title DisputeGame
-/// @notice The bisection game on a submitted result of a Dense MLP (docs/dispute-game.md), first cut:
-///         all activation roots in one move (L ≤ 64), the disputed activation tree revealed up to 4 levels
-///         (16 nodes) per move, all partial sums in one move (R ≤ 64), then one step decided by LibDenseStep.
-///         The asserter is the job's node, the challenger the game's creator. Every obligation to reveal is
-///         the asserter's; the challenger only chooses.
+/// @notice The bisection game on a submitted result of a Dense MLP (docs/dispute-game.md): a k-ary
+///         dissection of the activation roots r_0 … r_L (up to 63 roots revealed a move), the descent through
+///         the disputed activation tree (4 levels, 16 nodes a move), the element, a k-ary dissection of its
+///         partial sums s_0 … s_R (up to 63 sums a move), then one step decided by LibDenseStep. The asserter
+///         is the job's node, the challenger the game's creator. Every obligation to reveal is the asserter's;
+///         the challenger only chooses.
 contract DisputeGame {
     /// @notice Where a game is. The side to move follows from the phase.
     enum Phase {
         None,
-        RevealRoots, // asserter: r_0 … r_L against T
-        PickLayer, // challenger: the first disputed layer l
+        RevealRoots, // asserter: the roots at the split points of [lo, hi], against T
+        PickRoots, // challenger: the sub-range [r_a agreed, r_b disputed]; one layer wide: the disputed layer l
         RevealNodes, // asserter: up to 4 levels under the disputed node of r_l's tree
         PickNode, // challenger: the first differing revealed node (at the leaves: an element or padding position)
-        StateAccumulator, // asserter: acc_j with output(acc_j) == y_j
-        PostSums, // asserter: s_0 (the bias) and s_1 … s_{R-1}
-        PickChunk, // challenger: the first k with s_k agreed and s_{k+1} disputed
+        StateAccumulator, // asserter: acc_j with output(acc_j) == y_j, and the bias s_0 = bias_j
+        PostSums, // asserter: the partial sums at the split points of [lo, hi]
+        PickSums, // challenger: the sub-range [s_a agreed, s_b disputed]
         Step, // anyone: one accumulation step (charged to the challenger's clock)
         Resolved
     }
@@ -39,7 +40,6 @@ contract DisputeGame {
         None,
         WrongOutput, // output(acc_j) != y_j
         AccumulatorNotInt32,
-        WrongBias, // s_0 != bias_j
         NonZeroPadding,
         SumNotInt32,
         StepHeld, // the step recomputed s_{k+1}
@@ -57,24 +57,24 @@ contract DisputeGame {
         uint40 asserterUsed;
         uint40 challengerUsed;
         bool asserterWon;
-        uint16 layer; // l
+        uint16 layer; // l, once picked
         uint8 height; // height of the disputed node in r_l's tree
         uint8 childHeight; // height of the revealed nodes
+        uint64 lo; // the range under dissection: roots (layers) r_lo … r_hi, then partial sums s_lo … s_hi
+        uint64 hi;
         uint256 index; // index of the disputed node at its height; after PickNode at the leaves: the element j
-        bytes32 node; // the disputed node (at the leaves: the disputed leaf)
-        bytes32 prevRoot; // the agreed r_{l-1}
-        bytes32 rootsHash; // keccak256(abi.encode(r_0 … r_L)), then of the revealed nodes
+        bytes32 prevRoot; // r_lo, agreed (set by a pick; before: the job's input root); once the layer is picked: r_{l-1}
+        bytes32 node; // r_hi, disputed (idem, output root); then the disputed node of r_l's tree (at the leaves: the leaf)
+        bytes32 claimsHash; // keccak256(abi.encode(values)) of the last revealed roots, nodes or sums
         bytes32 descriptorHash; // layer l's descriptor hash (opened against the model root)
-        bytes32 sumsHash; // keccak256(abi.encode(s_0 … s_R))
         int256 acc; // acc_j
         int256 y; // y_j
-        int256 sumBefore; // s_k
-        int256 sumAfter; // s_{k+1}
-        uint256 chunk; // k
+        int256 sumLow; // s_lo, agreed
+        int256 sumHigh; // s_hi, disputed
     }
 
-    /// @notice The most activation roots (L + 1) or partial sums (R − 1 … R) one move may carry.
-    uint256 public constant MAX_PER_MOVE = 64;
+    /// @notice How many sub-ranges one dissection move splits a range into (at most 63 values revealed).
+    uint256 public constant ARITY = 64;
     /// @notice Seconds allowed beyond the two clocks for the resolving block.
     uint256 public constant BLOCK_MARGIN = 12;
     /// @notice The most tree levels one reveal opens (2^4 = 16 nodes).
@@ -99,12 +99,10 @@ contract DisputeGame {
     error DisputeGameNotMover(bytes32 gameId, address caller, address mover);
     error DisputeGameClockExpired(bytes32 gameId, bool asserter, uint256 used, uint256 budget);
     error DisputeGameClockNotExpired(bytes32 gameId, bool asserter, uint256 used, uint256 budget);
-    error DisputeGameTooManyLayers(uint256 layerCount, uint256 max);
-    error DisputeGameTooManyChunks(uint256 chunks, uint256 max);
     error DisputeGameBadLength(uint256 have, uint256 need);
+    error DisputeGameStaleRange(bytes32 gameId, uint256 lo, uint256 hi, uint256 expectedLo, uint256 expectedHi);
     error DisputeGameInvalidRootProof(bytes32 gameId, uint256 index, bytes32 root);
     error DisputeGameStaleAnswer(bytes32 gameId, bytes32 have, bytes32 expected);
-    error DisputeGameLayerOutOfRange(uint256 layer, uint256 layerCount);
     error DisputeGameInvalidDescriptor(bytes32 gameId, uint256 layer);
     error DisputeGameNodesMismatch(bytes32 gameId, bytes32 computed, bytes32 node);
     error DisputeGameIndexOutOfRange(uint256 index, uint256 count);
@@ -117,14 +115,15 @@ contract DisputeGame {
     error DisputeGameTransferFailed(address to, uint256 amount);
 
     event GameStarted(bytes32 indexed gameId, uint256 indexed jobId, uint32 attempt, address indexed challenger, address node);
-    event RootsRevealed(bytes32 indexed gameId, bytes32[] roots);
+    event RootsRevealed(bytes32 indexed gameId, uint256 lo, uint256 hi, bytes32[] roots);
+    event RootsPicked(bytes32 indexed gameId, uint256 lo, uint256 hi, bytes32 agreed, bytes32 disputed);
     event LayerPicked(bytes32 indexed gameId, uint256 layer, bytes32 prevRoot, bytes32 disputedRoot, uint256 depth);
     event NodesRevealed(bytes32 indexed gameId, uint256 height, uint256 firstIndex, bytes32[] nodes);
     event NodePicked(bytes32 indexed gameId, uint256 height, uint256 index, bytes32 node);
     event ElementPicked(bytes32 indexed gameId, uint256 j, int256 y, bytes32 leaf);
     event AccumulatorStated(bytes32 indexed gameId, uint256 j, int256 acc);
-    event SumsPosted(bytes32 indexed gameId, int256[] sums);
-    event ChunkPicked(bytes32 indexed gameId, uint256 k, int256 before, int256 after_);
+    event SumsPosted(bytes32 indexed gameId, uint256 lo, uint256 hi, int256[] sums);
+    event SumsPicked(bytes32 indexed gameId, uint256 lo, uint256 hi, int256 agreed, int256 disputed);
     event GameResolved(bytes32 indexed gameId, bool asserterWon, Reason reason, bool resultRejected);
     event Credited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
@@ -173,6 +172,17 @@ contract DisputeGame {
         return keccak256(abi.encode(jobId, attempt, challenger));
     }
 
+    /// @notice Split point i of [lo, hi] cut into m sub-ranges: lo + ⌊(hi − lo)·i / m⌋, with
+    ///         m = min(ARITY, hi − lo), so every sub-range is at least one wide.
+    /// @param lo The range's start.
+    /// @param hi The range's end.
+    /// @param m The number of sub-ranges.
+    /// @param i The point, 0 … m.
+    /// @return The index of the point.
+    function splitPoint(uint256 lo, uint256 hi, uint256 m, uint256 i) public pure returns (uint256) {
+        return lo + (hi - lo) * i / m;
+    }
+
     /// @notice Opens a game on the submitted result of `jobId`, posting exactly {challengerBond}. The market
     ///         checks `job` against its hash, that it is submitted and inside its challenge window.
     /// @param jobId The job.
@@ -180,15 +190,25 @@ contract DisputeGame {
     /// @return gameId keccak256(abi.encode(jobId, job.attempt, msg.sender)).
     function challenge(uint256 jobId, Job calldata job) external payable returns (bytes32 gameId) {
         if (msg.value != challengerBond) revert DisputeGameWrongBond(msg.value, challengerBond);
-        if (job.layerCount + 1 > MAX_PER_MOVE) revert DisputeGameTooManyLayers(job.layerCount, MAX_PER_MOVE - 1);
         gameId = gameIdOf(jobId, job.attempt, msg.sender);
         Game storage g = _games[gameId];
         if (g.phase != Phase.None) revert DisputeGameExists(gameId);
         g.job = job;
         g.jobId = jobId;
         g.challenger = msg.sender;
-        g.phase = Phase.RevealRoots;
         g.lastMove = uint40(block.timestamp);
+        // r_0 (computed by the market) is agreed; the challenger disputes r_L. Both are in the job, so the
+        // range's end roots are read from it while an end is 0 or L ({_rangeEnds}).
+        g.hi = job.layerCount;
+        if (job.layerCount == 1) {
+            // Nothing between r_0 and r_1 to reveal: the challenger names layer 1 (opening its descriptor).
+            bytes32[] memory ends = new bytes32[](2);
+            (ends[0], ends[1]) = (job.inputRoot, job.outputRoot);
+            g.claimsHash = keccak256(abi.encode(ends));
+            g.phase = Phase.PickRoots;
+        } else {
+            g.phase = Phase.RevealRoots;
+        }
         emit GameStarted(gameId, jobId, job.attempt, msg.sender, job.node);
         market.holdFinality(jobId, job);
     }
@@ -197,62 +217,74 @@ contract DisputeGame {
     // Moves
     // ------------------------------------------------------------------------------------------------
 
-    /// @notice Asserter: reveals r_0 … r_L, each proved against the trace root T at its index.
+    /// @notice Asserter: reveals the activation roots at the split points of the disputed range [lo, hi]
+    ///         ({splitPoint}), each proved against the trace root T at its index.
     /// @param gameId The game.
-    /// @param roots The L + 1 activation roots.
+    /// @param lo The range's start (what this move answers).
+    /// @param hi The range's end.
+    /// @param roots r_p for the m − 1 inner split points p, m = min(ARITY, hi − lo).
     /// @param proofs Their proofs against T (depth depthFor(L + 1)).
-    function revealRoots(bytes32 gameId, bytes32[] calldata roots, bytes32[][] calldata proofs) external {
+    function revealRoots(bytes32 gameId, uint256 lo, uint256 hi, bytes32[] calldata roots, bytes32[][] calldata proofs)
+        external
+    {
         Game storage g = _move(gameId, Phase.RevealRoots);
-        uint256 n = uint256(g.job.layerCount) + 1;
-        if (roots.length != n) revert DisputeGameBadLength(roots.length, n);
-        if (proofs.length != n) revert DisputeGameBadLength(proofs.length, n);
-        uint256 depth = LibMerkle.depthFor(n);
+        uint256 m = _checkRange(gameId, g, lo, hi, roots.length);
+        if (proofs.length != m - 1) revert DisputeGameBadLength(proofs.length, m - 1);
+        uint256 depth = LibMerkle.depthFor(uint256(g.job.layerCount) + 1);
         bytes32 traceRoot = g.job.traceRoot;
-        for (uint256 i; i < n; ++i) {
-            if (!LibMerkle.verify(traceRoot, roots[i], i, proofs[i], depth)) {
-                revert DisputeGameInvalidRootProof(gameId, i, roots[i]);
+        bytes32[] memory all = new bytes32[](m + 1);
+        (all[0], all[m]) = _rangeEnds(g, lo, hi);
+        for (uint256 i = 1; i < m; ++i) {
+            uint256 p = splitPoint(lo, hi, m, i);
+            if (!LibMerkle.verify(traceRoot, roots[i - 1], p, proofs[i - 1], depth)) {
+                revert DisputeGameInvalidRootProof(gameId, p, roots[i - 1]);
             }
+            all[i] = roots[i - 1];
         }
-        g.rootsHash = keccak256(abi.encode(roots));
-        g.phase = Phase.PickLayer;
-        emit RootsRevealed(gameId, roots);
+        g.claimsHash = keccak256(abi.encode(all));
+        g.phase = Phase.PickRoots;
+        emit RootsRevealed(gameId, lo, hi, all);
     }
 
-    /// @notice Challenger: names the first layer `l` whose root r_l it disputes (r_{l-1} agreed) and opens
-    ///         layer l's descriptor against the model root (the model is public).
+    /// @notice Challenger: names the sub-range i whose first root it agrees with and whose last it disputes.
+    ///         When that sub-range is one layer l wide, opens layer l's descriptor against the model root
+    ///         (the model is public) and the descent through r_l's tree begins.
     /// @param gameId The game.
-    /// @param roots The roots the asserter revealed (what this move answers).
-    /// @param layer l, 1 … L.
-    /// @param d Layer l's descriptor.
-    /// @param descriptorProof Its proof against the model root at index l − 1.
-    function pickLayer(
+    /// @param roots The roots revealed for [lo, hi], both ends included (what this move answers).
+    /// @param i The sub-range, 0 … roots.length − 2.
+    /// @param d Layer l's descriptor (read only when the sub-range is one layer wide).
+    /// @param descriptorProof Its proof against the model root at index l − 1 (idem).
+    function pickRoots(
         bytes32 gameId,
         bytes32[] calldata roots,
-        uint256 layer,
+        uint256 i,
         LibDenseStep.DenseDescriptor calldata d,
         bytes32[] calldata descriptorProof
     ) external {
-        Game storage g = _move(gameId, Phase.PickLayer);
-        bytes32 have = keccak256(abi.encode(roots));
-        if (have != g.rootsHash) revert DisputeGameStaleAnswer(gameId, have, g.rootsHash);
-        uint256 layerCount = g.job.layerCount;
-        if (layer == 0 || layer > layerCount) revert DisputeGameLayerOutOfRange(layer, layerCount);
-        g.descriptorHash = _openDescriptor(gameId, g, layer, d, descriptorProof);
-        g.layer = uint16(layer);
-        g.prevRoot = roots[layer - 1];
-        g.node = roots[layer];
+        Game storage g = _move(gameId, Phase.PickRoots);
+        (uint256 lo, uint256 hi) = _pick(gameId, g, keccak256(abi.encode(roots)), roots.length, i);
+        g.prevRoot = roots[i];
+        g.node = roots[i + 1];
+        emit RootsPicked(gameId, lo, hi, roots[i], roots[i + 1]);
+        if (hi - lo > 1) {
+            g.phase = Phase.RevealRoots;
+            return;
+        }
+        g.descriptorHash = _openDescriptor(gameId, g, hi, d, descriptorProof);
+        g.layer = uint16(hi);
         uint256 depth = _activationDepth(d.nOut);
         g.height = uint8(depth);
-        g.index = 0;
         if (depth == 0) {
             // One leaf: the root is the leaf; the challenger names a position in it next.
+            bytes32[] memory one = new bytes32[](1);
+            one[0] = g.node;
             g.childHeight = 0;
-            g.rootsHash = keccak256(abi.encode(_one(roots[layer])));
+            g.claimsHash = keccak256(abi.encode(one));
             g.phase = Phase.PickNode;
         } else {
             g.phase = Phase.RevealNodes;
         }
-        emit LayerPicked(gameId, layer, g.prevRoot, g.node, depth);
+        emit LayerPicked(gameId, hi, g.prevRoot, g.node, depth);
     }
 
     /// @notice Asserter: reveals the 2^h nodes h = min(4, height) levels under the disputed node.
@@ -276,7 +308,7 @@ contract DisputeGame {
         }
         if (buf[0] != node) revert DisputeGameNodesMismatch(gameId, buf[0], node);
         g.childHeight = uint8(g.height - levels);
-        g.rootsHash = keccak256(abi.encode(nodes));
+        g.claimsHash = keccak256(abi.encode(nodes));
         g.phase = Phase.PickNode;
         emit NodesRevealed(gameId, g.childHeight, g.index << levels, nodes);
     }
@@ -298,7 +330,7 @@ contract DisputeGame {
     ) external {
         Game storage g = _move(gameId, Phase.PickNode);
         bytes32 have = keccak256(abi.encode(nodes));
-        if (have != g.rootsHash) revert DisputeGameStaleAnswer(gameId, have, g.rootsHash);
+        if (have != g.claimsHash) revert DisputeGameStaleAnswer(gameId, have, g.claimsHash);
         if (i >= nodes.length) revert DisputeGameIndexOutOfRange(i, nodes.length);
         uint256 levels = g.height - g.childHeight;
         uint256 index = (g.index << levels) + i;
@@ -327,81 +359,78 @@ contract DisputeGame {
         emit ElementPicked(gameId, j, g.y, picked);
     }
 
-    /// @notice Asserter: states acc_j of the disputed element; it loses at once unless acc_j is int32 and
-    ///         output(acc_j) == y_j.
+    /// @notice Asserter: states acc_j of the disputed element and opens bias_j (= s_0) against the bias root;
+    ///         it loses at once unless acc_j is int32 and output(acc_j) == y_j. The partial sums s_0 … s_R
+    ///         (s_R = acc_j) are then dissected over [0, R].
     /// @param gameId The game.
     /// @param j The element (what this move answers).
     /// @param d Layer l's descriptor.
     /// @param acc acc_j.
-    function stateAccumulator(bytes32 gameId, uint256 j, LibDenseStep.DenseDescriptor calldata d, int256 acc)
-        external
-    {
+    /// @param biasLeaf Bias leaf ⌊j/8⌋.
+    /// @param biasProof Its proof against the bias root.
+    function stateAccumulator(
+        bytes32 gameId,
+        uint256 j,
+        LibDenseStep.DenseDescriptor calldata d,
+        int256 acc,
+        bytes32 biasLeaf,
+        bytes32[] calldata biasProof
+    ) external {
         Game storage g = _move(gameId, Phase.StateAccumulator);
         if (j != g.index) revert DisputeGameStaleAnswer(gameId, bytes32(j), bytes32(g.index));
         _checkDescriptor(gameId, g, d);
-        emit AccumulatorStated(gameId, j, acc);
-        if (!LibDenseStep.isInt32(acc)) { _resolve(gameId, g, false, Reason.AccumulatorNotInt32); return; }
-        if (LibDenseStep.output(acc, d) != g.y) { _resolve(gameId, g, false, Reason.WrongOutput); return; }
-        g.acc = acc;
-        g.phase = Phase.PostSums;
-    }
-
-    /// @notice Asserter: posts s_0 (opened as bias j against the bias root) and s_1 … s_{R-1}; s_R = acc_j.
-    ///         It loses at once if s_0 is not the bias or a sum is not int32.
-    /// @param gameId The game.
-    /// @param acc acc_j (what this move answers).
-    /// @param d Layer l's descriptor.
-    /// @param biasLeaf Bias leaf ⌊j/8⌋.
-    /// @param biasProof Its proof against the bias root.
-    /// @param sums s_0 … s_{R-1}.
-    function postSums(
-        bytes32 gameId,
-        int256 acc,
-        LibDenseStep.DenseDescriptor calldata d,
-        bytes32 biasLeaf,
-        bytes32[] calldata biasProof,
-        int256[] calldata sums
-    ) external {
-        Game storage g = _move(gameId, Phase.PostSums);
-        if (acc != g.acc) revert DisputeGameStaleAnswer(gameId, bytes32(uint256(acc)), bytes32(uint256(g.acc)));
-        _checkDescriptor(gameId, g, d);
-        uint256 r = LibDenseStep.chunkCount(d.nIn);
-        if (sums.length != r) revert DisputeGameBadLength(sums.length, r);
-        uint256 j = g.index;
         if (!LibDenseStep.verifyBiasLeaf(d, j, biasLeaf, biasProof)) revert DisputeGameInvalidBiasProof(gameId, j);
-        int256[] memory all = new int256[](r + 1);
-        for (uint256 k; k < r; ++k) {
-            all[k] = sums[k];
-        }
-        all[r] = acc;
-        g.sumsHash = keccak256(abi.encode(all));
-        emit SumsPosted(gameId, all);
-        if (sums[0] != LibDenseStep.biasAt(biasLeaf, j)) { _resolve(gameId, g, false, Reason.WrongBias); return; }
-        for (uint256 k = 1; k < r; ++k) {
-            if (!LibDenseStep.isInt32(sums[k])) { _resolve(gameId, g, false, Reason.SumNotInt32); return; }
-        }
-        g.phase = Phase.PickChunk;
+        emit AccumulatorStated(gameId, j, acc);
+        if (!LibDenseStep.isInt32(acc)) return _resolve(gameId, g, false, Reason.AccumulatorNotInt32);
+        if (LibDenseStep.output(acc, d) != g.y) return _resolve(gameId, g, false, Reason.WrongOutput);
+        uint256 r = LibDenseStep.chunkCount(d.nIn);
+        g.acc = acc;
+        g.lo = 0;
+        g.hi = uint64(r);
+        g.sumLow = LibDenseStep.biasAt(biasLeaf, j);
+        g.sumHigh = acc;
+        g.phase = r == 1 ? Phase.Step : Phase.PostSums;
     }
 
-    /// @notice Challenger: names the first k with s_k agreed and s_{k+1} disputed.
+    /// @notice Asserter: posts the partial sums at the split points of the disputed range [lo, hi]
+    ///         ({splitPoint}); it loses at once if one is not int32.
     /// @param gameId The game.
-    /// @param sums s_0 … s_R as posted (what this move answers).
-    /// @param k The chunk, 0 … R − 1.
-    function pickChunk(bytes32 gameId, int256[] calldata sums, uint256 k) external {
-        Game storage g = _move(gameId, Phase.PickChunk);
-        bytes32 have = keccak256(abi.encode(sums));
-        if (have != g.sumsHash) revert DisputeGameStaleAnswer(gameId, have, g.sumsHash);
-        if (k + 1 >= sums.length) revert DisputeGameIndexOutOfRange(k, sums.length - 1);
-        g.chunk = k;
-        g.sumBefore = sums[k];
-        g.sumAfter = sums[k + 1];
-        g.phase = Phase.Step;
-        emit ChunkPicked(gameId, k, sums[k], sums[k + 1]);
+    /// @param lo The range's start (what this move answers).
+    /// @param hi The range's end.
+    /// @param sums s_p for the m − 1 inner split points p, m = min(ARITY, hi − lo).
+    function postSums(bytes32 gameId, uint256 lo, uint256 hi, int256[] calldata sums) external {
+        Game storage g = _move(gameId, Phase.PostSums);
+        uint256 m = _checkRange(gameId, g, lo, hi, sums.length);
+        int256[] memory all = new int256[](m + 1);
+        (all[0], all[m]) = (g.sumLow, g.sumHigh);
+        for (uint256 i = 1; i < m; ++i) {
+            all[i] = sums[i - 1];
+        }
+        g.claimsHash = keccak256(abi.encode(all));
+        emit SumsPosted(gameId, lo, hi, all);
+        for (uint256 i; i < sums.length; ++i) {
+            if (!LibDenseStep.isInt32(sums[i])) return _resolve(gameId, g, false, Reason.SumNotInt32);
+        }
+        g.phase = Phase.PickSums;
     }
 
-    /// @notice Anyone: the accumulation step k of element j. The asserter wins when LibDenseStep.accumulate
-    ///         recomputes s_{k+1} from s_k, the weight leaf j·R + k and input leaf k of the agreed r_{l-1};
-    ///         the challenger wins otherwise. Charged to the challenger's clock.
+    /// @notice Challenger: names the sub-range i whose first sum it agrees with and whose last it disputes.
+    ///         One chunk wide, [k, k + 1], the step decides.
+    /// @param gameId The game.
+    /// @param sums The sums posted for [lo, hi], both ends included (what this move answers).
+    /// @param i The sub-range, 0 … sums.length − 2.
+    function pickSums(bytes32 gameId, int256[] calldata sums, uint256 i) external {
+        Game storage g = _move(gameId, Phase.PickSums);
+        (uint256 lo, uint256 hi) = _pick(gameId, g, keccak256(abi.encode(sums)), sums.length, i);
+        g.sumLow = sums[i];
+        g.sumHigh = sums[i + 1];
+        g.phase = hi - lo > 1 ? Phase.PostSums : Phase.Step;
+        emit SumsPicked(gameId, lo, hi, sums[i], sums[i + 1]);
+    }
+
+    /// @notice Anyone: the accumulation step k = lo of element j. The asserter wins when
+    ///         LibDenseStep.accumulate recomputes s_{k+1} from s_k, the weight leaf j·R + k and input leaf k of
+    ///         the agreed r_{l-1}; the challenger wins otherwise. Charged to the challenger's clock.
     /// @param gameId The game.
     /// @param d Layer l's descriptor.
     /// @param weightLeaf Weight leaf j·R + k.
@@ -421,15 +450,15 @@ contract DisputeGame {
         _tick(gameId, g, false);
         _checkDescriptor(gameId, g, d);
         uint256 j = g.index;
-        uint256 k = g.chunk;
+        uint256 k = g.lo;
         if (!LibDenseStep.verifyWeightLeaf(d, j, k, weightLeaf, weightProof)) {
             revert DisputeGameInvalidWeightProof(gameId, j, k);
         }
         if (!LibDenseStep.verifyActivationLeaf(g.prevRoot, d.nIn, k, inputLeaf, inputProof)) {
             revert DisputeGameInvalidInputProof(gameId, k);
         }
-        int256 after_ = LibDenseStep.accumulate(g.sumBefore, weightLeaf, inputLeaf, LibDenseStep.validInChunk(d.nIn, k));
-        if (after_ == g.sumAfter) _resolve(gameId, g, true, Reason.StepHeld);
+        int256 after_ = LibDenseStep.accumulate(g.sumLow, weightLeaf, inputLeaf, LibDenseStep.validInChunk(d.nIn, k));
+        if (after_ == g.sumHigh) _resolve(gameId, g, true, Reason.StepHeld);
         else _resolve(gameId, g, false, Reason.StepFailed);
     }
 
@@ -533,10 +562,6 @@ contract DisputeGame {
         if (!LibMerkle.verify(modelRoot, dh, layer - 1, proof, LibMerkle.depthFor(g.job.layerCount))) {
             revert DisputeGameInvalidDescriptor(gameId, layer);
         }
-        // First cut: all partial sums in one move. Refused here, at the challenger's choice, so that an
-        // honest asserter can never be timed out by a layer this version cannot dissect.
-        uint256 r = LibDenseStep.chunkCount(d.nIn);
-        if (r > MAX_PER_MOVE) revert DisputeGameTooManyChunks(r, MAX_PER_MOVE);
     }
 
     /// @dev Depth of the tree of an activation of `size` elements (max(1, ceil(size/32)) leaves).
@@ -545,9 +570,40 @@ contract DisputeGame {
         return LibMerkle.depthFor(leaves == 0 ? 1 : leaves);
     }
 
-    function _one(bytes32 x) private pure returns (bytes32[] memory a) {
-        a = new bytes32[](1);
-        a[0] = x;
+    /// @dev A reveal names the range it answers and carries one value per inner split point; returns m.
+    function _checkRange(bytes32 gameId, Game storage g, uint256 lo, uint256 hi, uint256 count)
+        private
+        view
+        returns (uint256 m)
+    {
+        if (lo != g.lo || hi != g.hi) revert DisputeGameStaleRange(gameId, lo, hi, g.lo, g.hi);
+        m = _arity(lo, hi);
+        if (count != m - 1) revert DisputeGameBadLength(count, m - 1);
+    }
+
+    /// @dev A pick answers the last revealed values (both ends included) and narrows [lo, hi] to sub-range i.
+    function _pick(bytes32 gameId, Game storage g, bytes32 have, uint256 count, uint256 i)
+        private
+        returns (uint256 lo, uint256 hi)
+    {
+        if (have != g.claimsHash) revert DisputeGameStaleAnswer(gameId, have, g.claimsHash);
+        uint256 m = count - 1;
+        if (i >= m) revert DisputeGameIndexOutOfRange(i, m);
+        (uint256 oldLo, uint256 oldHi) = (g.lo, g.hi);
+        lo = splitPoint(oldLo, oldHi, m, i);
+        hi = splitPoint(oldLo, oldHi, m, i + 1);
+        g.lo = uint64(lo);
+        g.hi = uint64(hi);
+    }
+
+    /// @dev r_lo and r_hi of the roots range: the job's input and output roots at 0 and L, else the stored ones.
+    function _rangeEnds(Game storage g, uint256 lo, uint256 hi) private view returns (bytes32 low, bytes32 high) {
+        low = lo == 0 ? g.job.inputRoot : g.prevRoot;
+        high = hi == g.job.layerCount ? g.job.outputRoot : g.node;
+    }
+
+    function _arity(uint256 lo, uint256 hi) private pure returns (uint256) {
+        return hi - lo < ARITY ? hi - lo : ARITY;
     }
 
     /// @dev Ends the game. Effects first, then the market and staking calls (both trusted, bound contracts).

@@ -1,8 +1,9 @@
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { toHex } from "../../core/bytes";
+import { int8Bytes, toHex } from "../../core/bytes";
 import { type ModelCommitment, commitModel } from "../../core/commitments";
-import type { DenseDescriptor } from "../../core/denseStep";
+import type { DisputeTrace } from "../../core/dispute/planner";
+import type { IntegerModel } from "../../core/model";
 import { initKeccak } from "../../core/keccak";
 import type { Job } from "../../core/jobState";
 import { TraceProvider } from "../../core/traceProvider";
@@ -54,9 +55,31 @@ export async function deployGame() {
 
 export type GameFixture = Awaited<ReturnType<typeof deployGame>>;
 
-/** The descriptor as the contract's DenseDescriptor tuple. */
-export function descriptorArg(d: DenseDescriptor) {
-  return { nIn: d.nIn, nOut: d.nOut, multiplier: d.multiplier, shift: d.shift, clampLo: d.clampLo, clampHi: d.clampHi, weightRoot: toHex(d.weightRoot), biasRoot: toHex(d.biasRoot) };
+/** Registers `model` (its root committed here) as the next model id. */
+export async function registerModel(f: GameFixture, model: IntegerModel, uri = "test-model") {
+  const commitment = commitModel(model);
+  const tx = await f.registry.registerModel(toHex(commitment.root), model.inputSize, model.layers[model.layers.length - 1].nOut, model.layers.length, uri);
+  await tx.wait();
+  const modelId = await f.registry.modelCount();
+  return { modelId, commitment };
+}
+
+/**
+ * Posts a job on `input` for `modelId`, has the node take it and submit `output` with the trace root of
+ * `asserted` (the honest trace or a lie, committed consistently by the caller).
+ */
+export async function submitJob(f: GameFixture, modelId: bigint, input: Int8Array, asserted: DisputeTrace, output: Int8Array) {
+  const { requester, node, staking, market } = f;
+  if ((await staking.accountOf(node.address))[0] < COLLATERAL) await staking.connect(node).stake({ value: NODE_STAKE });
+  const expiresAt = (await time.latest()) + 3600;
+  let { jobId, job } = await jobFrom(market.connect(requester).postJob(modelId, int8Bytes(input), ethers.ZeroAddress, 0, COLLATERAL, expiresAt, { value: FEE }));
+  ({ job } = await jobFrom(market.connect(node).takeJob(jobId, job), job));
+  const L = asserted.layerCount;
+  const submit = market
+    .connect(node)
+    .submitResult(jobId, job, int8Bytes(output), toHex(asserted.traceRoot), asserted.activationRoot(0).proof.map(toHex), asserted.activationRoot(L).proof.map(toHex));
+  ({ job } = await jobFrom(submit, job));
+  return { jobId, job: job as Job };
 }
 
 /**
@@ -64,29 +87,12 @@ export function descriptorArg(d: DenseDescriptor) {
  * (the honest trace, or a lie with T recomputed consistently). Returns the job and the node's provider.
  */
 export async function submittedJob(f: GameFixture, seed: number, lie?: (honest: Trace) => Trace) {
-  const { requester, node, staking, market, modelId } = f;
   const { model } = mnistModel();
   const mc = mnistCommitment();
-  await staking.connect(node).stake({ value: NODE_STAKE });
   const input = mnistInput(seed);
   const honest = TraceProvider.fromInput(model, mc, new Int8Array(input.buffer, input.byteOffset, input.length));
   const trace = lie ? lie(honest.trace.map((a) => Int8Array.from(a))) : honest.trace;
   const asserted = TraceProvider.fromTrace(model, mc, trace);
-  const expiresAt = (await time.latest()) + 3600;
-  let { jobId, job } = await jobFrom(market.connect(requester).postJob(modelId, input, ethers.ZeroAddress, 0, COLLATERAL, expiresAt, { value: FEE }));
-  ({ job } = await jobFrom(market.connect(node).takeJob(jobId, job), job));
-  const L = asserted.layerCount;
-  const out = asserted.output;
-  const submit = market
-    .connect(node)
-    .submitResult(
-      jobId,
-      job,
-      new Uint8Array(out.buffer, out.byteOffset, out.length),
-      toHex(asserted.traceRoot),
-      asserted.activationRoot(0).proof.map(toHex),
-      asserted.activationRoot(L).proof.map(toHex),
-    );
-  ({ job } = await jobFrom(submit, job));
-  return { jobId, job: job as Job, honest, asserted };
+  const { jobId, job } = await submitJob(f, f.modelId, honest.trace[0], asserted, asserted.output);
+  return { jobId, job, honest, asserted };
 }
