@@ -6,6 +6,7 @@ import { NO_DESCRIPTOR, Phase, Reason, descriptorArg, toGameState } from "../../
 import { type Move, pickNodeMove, pickRootsMove, pickSumsMove, revealRootsMove } from "../../core/dispute/planner";
 import { type Job, JobStatus, hashJob } from "../../core/jobState";
 import type { TraceProvider } from "../../core/traceProvider";
+import { Rng } from "../../core/rng";
 import { COLLATERAL, jobFrom } from "../helpers/marketFixture";
 import { GAME, type GameFixture, deployGame, submittedJob } from "../helpers/gameFixture";
 import { type Played, honest, playGame, refuse, scripted } from "../helpers/gameActors";
@@ -269,5 +270,95 @@ describe("DisputeGame (MNIST)", () => {
     await expect(
       ethers.deployContract("DisputeGame", [await f.market.getAddress(), await f.staking.getAddress(), await f.registry.getAddress(), GAME.challengerBond, maxDuration / 2n, 0]),
     ).to.be.revertedWithCustomError(f.game, "DisputeGameClockTooLong");
+  });
+});
+
+/** Copies of `args` with one bit flipped in one 32-byte word (every word after the game id, `bits` bits each). */
+function flippedWords(args: readonly unknown[], rng: Rng, bits: number): unknown[][] {
+  const variants: unknown[][] = [];
+  const walk = (value: unknown, replace: (v: unknown) => unknown[]): void => {
+    if (typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)) {
+      for (let b = 0; b < bits; b++) {
+        const bit = rng.int(0, 255);
+        const word = BigInt(value) ^ (1n << BigInt(bit));
+        variants.push(replace(`0x${word.toString(16).padStart(64, "0")}`));
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => walk(v, (x) => replace(value.map((y, k) => (k === i ? x : y)))));
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) walk(v, (x) => replace({ ...value, [k]: x }));
+    }
+  };
+  args.forEach((a, i) => {
+    if (i > 0) walk(a, (x) => args.map((y, k) => (k === i ? x : y)));
+  });
+  return variants;
+}
+
+describe("DisputeGame proofs", () => {
+  it("refuses every move whose roots, nodes, leaves, descriptor or proofs have a bit flipped", async () => {
+    const f = await deployGame();
+    const { jobId, job, honest: trace } = await submittedJob(f, 61);
+    const { gameId } = await open(f, jobId, job);
+    const rng = new Rng(61);
+    const flips = new Map<string, number>();
+    const probe = (signer: GameFixture["node"]) => async (move: Move) => {
+      const method = f.game.connect(signer).getFunction(move.functionName);
+      for (const args of flippedWords(move.args, rng, 3)) {
+        let reverted = false;
+        await method.staticCall(...args).catch(() => (reverted = true));
+        expect(reverted, `${move.functionName} with a flipped bit`).to.equal(true);
+        flips.set(move.functionName, (flips.get(move.functionName) ?? 0) + 1);
+      }
+    };
+    // The challenger disputes layer 1 of a correct result and calls the step itself.
+    const liar = scripted("challenger", trace, {
+      [Phase.PickRoots]: (s, ctx) => pickRootsMove(s, trace, ctx, 0),
+      [Phase.PickNode]: (s, ctx) => pickNodeMove(s, trace, ctx, 2, 9),
+      [Phase.PickSums]: (s, ctx) => pickSumsMove(s, ctx, 7),
+    });
+    const played = await playGame(f.game, gameId, { signer: f.node, actor: honest("asserter", trace), inspect: probe(f.node) }, { signer: f.challenger, actor: liar, inspect: probe(f.challenger) });
+    expect(played.state.asserterWon).to.equal(true);
+    for (const name of ["revealRoots", "pickRoots", "revealNodes", "pickNode", "stateAccumulator", "step"]) expect(flips.get(name) ?? 0, name).to.be.greaterThan(0);
+    console.log(`      flipped bits refused: ${[...flips].map(([n, c]) => `${n} ${c}`).join(", ")}; total ${[...flips.values()].reduce((a, b) => a + b, 0)}`);
+  });
+});
+
+describe("DisputeGame payouts", () => {
+  it("re-entrancy on a payout finds nothing: a re-entered withdraw and timeout fail, the bond is paid once", async () => {
+    const f = await deployGame();
+    const attacker = await ethers.deployContract("ReentrantChallenger");
+    const { jobId, job } = await submittedJob(f, 51, (t) => {
+      t[3][1] = t[3][1] < 127 ? t[3][1] + 1 : t[3][1] - 1;
+      return t;
+    });
+    const gameAddress = await f.game.getAddress();
+    await attacker.execute(gameAddress, GAME.challengerBond, f.game.interface.encodeFunctionData("challenge", [jobId, job]), { value: GAME.challengerBond });
+    const gameId = await f.game.gameIdOf(jobId, job.attempt, await attacker.getAddress());
+    // The node never answers; the attacker wins on time and is credited its bond (its reward sits in Staking).
+    await time.increase(GAME.clockBudget + 1);
+    await f.game.timeout(gameId);
+    expect(await f.game.credits(await attacker.getAddress())).to.equal(GAME.challengerBond);
+    await attacker.arm(gameAddress, [f.game.interface.encodeFunctionData("withdraw"), f.game.interface.encodeFunctionData("timeout", [gameId])]);
+    const before = await ethers.provider.getBalance(gameAddress);
+    await attacker.execute(gameAddress, 0, f.game.interface.encodeFunctionData("withdraw"));
+    expect(await attacker.outcomes()).to.deep.equal([false, false]);
+    expect(await attacker.received()).to.equal(GAME.challengerBond);
+    expect(await ethers.provider.getBalance(gameAddress)).to.equal(before - GAME.challengerBond);
+    expect(await f.game.credits(await attacker.getAddress())).to.equal(0n);
+  });
+
+  it("a challenger that refuses ETH cannot block the resolution; its credit waits", async () => {
+    const f = await deployGame();
+    const refuser = await ethers.deployContract("RejectingReceiver");
+    const { jobId, job } = await submittedJob(f, 52);
+    const gameAddress = await f.game.getAddress();
+    await refuser.call(gameAddress, f.game.interface.encodeFunctionData("challenge", [jobId, job]), { value: GAME.challengerBond });
+    const gameId = await f.game.gameIdOf(jobId, job.attempt, await refuser.getAddress());
+    await time.increase(GAME.clockBudget + 1);
+    await expect(f.game.timeout(gameId)).to.emit(f.game, "GameResolved");
+    await expect(refuser.call(gameAddress, f.game.interface.encodeFunctionData("withdraw"))).to.be.revertedWithCustomError(f.game, "DisputeGameTransferFailed");
+    expect(await f.game.credits(await refuser.getAddress())).to.equal(GAME.challengerBond);
+    expect(await ethers.provider.getBalance(gameAddress)).to.equal(GAME.challengerBond);
   });
 });

@@ -52,6 +52,8 @@ export interface Side {
   readonly actor: Actor;
   /** Seconds the side waits before each of its moves (a slow player). */
   readonly delay?: number;
+  /** Called with each move before it is sent (to probe variants of it). */
+  readonly inspect?: (move: Move) => Promise<void>;
 }
 
 export interface Played {
@@ -107,6 +109,7 @@ export async function playGame(game: DisputeGame, gameId: string, asserter: Side
       const move = side.actor(state, { gameId: gameId as Hex, now: BigInt(await time.latest()), clockBudget, revealed });
       if (!move) continue;
       if (side.delay && move.functionName !== "timeout") await time.increase(side.delay);
+      await side.inspect?.(move);
       try {
         const tx = await game.connect(side.signer).getFunction(move.functionName)(...move.args);
         const receipt = await tx.wait();

@@ -29,12 +29,13 @@ export function otherValue(y: number, d: Requantisation): number {
 }
 
 /**
- * The honest trace with element j of activation l changed; with `downstream` the later layers are
- * recomputed from the lie (the lie stays consistent to the output), else they stay honest.
+ * The honest trace with element j of activation l changed (to `value`, by default the nearest other
+ * value); with `downstream` the later layers are recomputed from the lie (the lie stays consistent to
+ * the output), else they stay honest.
  */
-export function lieAt(model: IntegerModel, honest: Trace, l: number, j: number, downstream: boolean): Trace {
+export function lieAt(model: IntegerModel, honest: Trace, l: number, j: number, downstream: boolean, value?: number): Trace {
   const trace: Trace = honest.map((a) => Int8Array.from(a));
-  trace[l][j] = otherValue(trace[l][j], model.layers[l - 1]);
+  trace[l][j] = value ?? otherValue(trace[l][j], model.layers[l - 1]);
   if (downstream && l < model.layers.length) {
     const rest = runReference({ inputSize: trace[l].length, layers: model.layers.slice(l) }, trace[l]);
     for (let k = 1; k < rest.length; k++) trace[l + k] = rest[k];
