@@ -257,22 +257,6 @@ export const disputeGameAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "layer",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "layerCount",
-        "type": "uint256"
-      }
-    ],
-    "name": "DisputeGameLayerOutOfRange",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "bytes32",
         "name": "gameId",
         "type": "bytes32"
@@ -347,33 +331,32 @@ export const disputeGameAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      },
+      {
         "internalType": "uint256",
-        "name": "chunks",
+        "name": "lo",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
-    ],
-    "name": "DisputeGameTooManyChunks",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "layerCount",
+        "name": "hi",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "max",
+        "name": "expectedLo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "expectedHi",
         "type": "uint256"
       }
     ],
-    "name": "DisputeGameTooManyLayers",
+    "name": "DisputeGameStaleRange",
     "type": "error"
   },
   {
@@ -582,37 +565,6 @@ export const disputeGameAbi = [
       }
     ],
     "name": "AccumulatorStated",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "gameId",
-        "type": "bytes32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "k",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "int256",
-        "name": "before",
-        "type": "int256"
-      },
-      {
-        "indexed": false,
-        "internalType": "int256",
-        "name": "after_",
-        "type": "int256"
-      }
-    ],
-    "name": "ChunkPicked",
     "type": "event"
   },
   {
@@ -843,6 +795,55 @@ export const disputeGameAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "agreed",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "disputed",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RootsPicked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
         "internalType": "bytes32[]",
         "name": "roots",
         "type": "bytes32[]"
@@ -859,6 +860,55 @@ export const disputeGameAbi = [
         "internalType": "bytes32",
         "name": "gameId",
         "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "int256",
+        "name": "agreed",
+        "type": "int256"
+      },
+      {
+        "indexed": false,
+        "internalType": "int256",
+        "name": "disputed",
+        "type": "int256"
+      }
+    ],
+    "name": "SumsPicked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
       },
       {
         "indexed": false,
@@ -891,6 +941,19 @@ export const disputeGameAbi = [
   },
   {
     "inputs": [],
+    "name": "ARITY",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "BLOCK_MARGIN",
     "outputs": [
       {
@@ -905,19 +968,6 @@ export const disputeGameAbi = [
   {
     "inputs": [],
     "name": "LEVELS_PER_MOVE",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_PER_MOVE",
     "outputs": [
       {
         "internalType": "uint256",
@@ -1305,14 +1355,19 @@ export const disputeGameAbi = [
             "type": "uint8"
           },
           {
+            "internalType": "uint64",
+            "name": "lo",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "hi",
+            "type": "uint64"
+          },
+          {
             "internalType": "uint256",
             "name": "index",
             "type": "uint256"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "node",
-            "type": "bytes32"
           },
           {
             "internalType": "bytes32",
@@ -1321,17 +1376,17 @@ export const disputeGameAbi = [
           },
           {
             "internalType": "bytes32",
-            "name": "rootsHash",
+            "name": "node",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "claimsHash",
             "type": "bytes32"
           },
           {
             "internalType": "bytes32",
             "name": "descriptorHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "sumsHash",
             "type": "bytes32"
           },
           {
@@ -1346,18 +1401,13 @@ export const disputeGameAbi = [
           },
           {
             "internalType": "int256",
-            "name": "sumBefore",
+            "name": "sumLow",
             "type": "int256"
           },
           {
             "internalType": "int256",
-            "name": "sumAfter",
+            "name": "sumHigh",
             "type": "int256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "chunk",
-            "type": "uint256"
           }
         ],
         "internalType": "struct DisputeGame.Game",
@@ -1379,104 +1429,6 @@ export const disputeGameAbi = [
       }
     ],
     "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "gameId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "int256[]",
-        "name": "sums",
-        "type": "int256[]"
-      },
-      {
-        "internalType": "uint256",
-        "name": "k",
-        "type": "uint256"
-      }
-    ],
-    "name": "pickChunk",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "gameId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32[]",
-        "name": "roots",
-        "type": "bytes32[]"
-      },
-      {
-        "internalType": "uint256",
-        "name": "layer",
-        "type": "uint256"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint256",
-            "name": "nIn",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "nOut",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "multiplier",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "shift",
-            "type": "uint256"
-          },
-          {
-            "internalType": "int256",
-            "name": "clampLo",
-            "type": "int256"
-          },
-          {
-            "internalType": "int256",
-            "name": "clampHi",
-            "type": "int256"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "weightRoot",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "biasRoot",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct LibDenseStep.DenseDescriptor",
-        "name": "d",
-        "type": "tuple"
-      },
-      {
-        "internalType": "bytes32[]",
-        "name": "descriptorProof",
-        "type": "bytes32[]"
-      }
-    ],
-    "name": "pickLayer",
-    "outputs": [],
-    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1562,9 +1514,14 @@ export const disputeGameAbi = [
         "type": "bytes32"
       },
       {
-        "internalType": "int256",
-        "name": "acc",
-        "type": "int256"
+        "internalType": "bytes32[]",
+        "name": "roots",
+        "type": "bytes32[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "i",
+        "type": "uint256"
       },
       {
         "components": [
@@ -1614,14 +1571,55 @@ export const disputeGameAbi = [
         "type": "tuple"
       },
       {
+        "internalType": "bytes32[]",
+        "name": "descriptorProof",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "pickRoots",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
-        "name": "biasLeaf",
+        "name": "gameId",
         "type": "bytes32"
       },
       {
-        "internalType": "bytes32[]",
-        "name": "biasProof",
-        "type": "bytes32[]"
+        "internalType": "int256[]",
+        "name": "sums",
+        "type": "int256[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "i",
+        "type": "uint256"
+      }
+    ],
+    "name": "pickSums",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
       },
       {
         "internalType": "int256[]",
@@ -1678,6 +1676,16 @@ export const disputeGameAbi = [
         "type": "bytes32"
       },
       {
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
+      },
+      {
         "internalType": "bytes32[]",
         "name": "roots",
         "type": "bytes32[]"
@@ -1691,6 +1699,40 @@ export const disputeGameAbi = [
     "name": "revealRoots",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hi",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "m",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "i",
+        "type": "uint256"
+      }
+    ],
+    "name": "splitPoint",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -1769,6 +1811,16 @@ export const disputeGameAbi = [
         "internalType": "int256",
         "name": "acc",
         "type": "int256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "biasLeaf",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "biasProof",
+        "type": "bytes32[]"
       }
     ],
     "name": "stateAccumulator",
