@@ -13,7 +13,7 @@ import { syntheticModel } from "../../scripts/lib/syntheticModel";
 import { COLLATERAL, mnistInput, mnistModel } from "../helpers/marketFixture";
 import { GAME, type GameFixture, deployGame, mnistCommitment, registerModel, submitJob } from "../helpers/gameFixture";
 import { type Actor, type Overrides, type Played, honest, once, playGame, refuse, scripted } from "../helpers/gameActors";
-import { type SumLie, lieAt, withPadding, withSums } from "../helpers/lies";
+import { type SumLie, lieAt, propagatingLie, withPadding, withSums } from "../../core/dispute/lies";
 import { expectEscrowBalanced } from "./adversarial/escrow";
 
 /**
@@ -156,14 +156,9 @@ function liarAt(l: number, j: number, how: SumLie, downstream = true, value?: nu
  */
 function propagating(l: number, how: SumLie) {
   return (truth: TraceProvider, m: TestModel): Lie => {
-    const { clampLo, clampHi } = m.model.layers[l - 1];
-    for (let j = 0; j < truth.trace[l].length; j++) {
-      // The farthest value: saturated layers absorb small changes.
-      const value = truth.trace[l][j] - clampLo > clampHi - truth.trace[l][j] ? clampLo : clampHi;
-      const trace = lieAt(m.model, truth.trace, l, j, true, value);
-      if (trace[trace.length - 1].some((y, i) => y !== truth.output[i])) return liarAt(l, j, how, true, value)(truth, m);
-    }
-    throw new Error(`no single change in layer ${l} reaches the output`);
+    const lie = propagatingLie(m.model, truth.trace, l);
+    if (!lie) throw new Error(`no single change in layer ${l} reaches the output`);
+    return liarAt(l, lie.j, how, true, lie.value)(truth, m);
   };
 }
 

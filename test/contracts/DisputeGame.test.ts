@@ -10,7 +10,7 @@ import { Rng } from "../../core/rng";
 import { COLLATERAL, jobFrom } from "../helpers/marketFixture";
 import { GAME, type GameFixture, deployGame, submittedJob } from "../helpers/gameFixture";
 import { type Played, honest, playGame, refuse, scripted } from "../helpers/gameActors";
-import { withSums } from "../helpers/lies";
+import { withSums } from "../../core/dispute/lies";
 
 async function open(f: GameFixture, jobId: bigint, job: Job, challenger = f.challenger) {
   const tx = await f.game.connect(challenger).challenge(jobId, job, { value: GAME.challengerBond });

@@ -1,13 +1,14 @@
-import { type DisputeTrace } from "../../core/dispute/planner";
-import { type Requantisation, output } from "../../core/denseStep";
-import { WORD_BYTES, MerkleTree } from "../../core/merkle";
-import type { IntegerModel } from "../../core/model";
-import { type Trace, runReference } from "../../core/referenceExecutor";
-import type { TraceProvider } from "../../core/traceProvider";
+import type { DisputeTrace } from "./planner";
+import { type Requantisation, output } from "../denseStep";
+import { WORD_BYTES, MerkleTree } from "../merkle";
+import type { IntegerModel } from "../model";
+import { type Trace, runReference } from "../referenceExecutor";
+import type { TraceProvider } from "../traceProvider";
 
 /**
  * Lies a dishonest node tells, as traces and trace wrappers the dispute kit's planner plays
- * consistently: the node answers every question from its lie.
+ * consistently: the node answers every question from its lie. Used by the actor tests, the
+ * benchmarks' worst-case disputes and the node's explicit cheat modes (demos and tests only).
  */
 
 /** The smallest int32 accumulator whose output is `y` (output is non-decreasing in acc). */
@@ -112,4 +113,20 @@ export function override(base: DisputeTrace, o: Partial<DisputeTrace>): DisputeT
     partialSums: o.partialSums ?? ((l, j) => base.partialSums(l, j)),
     step: o.step ?? ((l, j, k) => base.step(l, j, k)),
   };
+}
+
+/**
+ * A single-element lie in layer l that reaches the output: the first element j (from `order`) whose
+ * change to the farthest value survives the later layers (saturated layers absorb small changes).
+ * The watcher disputes wrong outputs, so only such a lie starts a game. Undefined when none does.
+ */
+export function propagatingLie(model: IntegerModel, honest: Trace, l: number, order?: readonly number[]): { j: number; value: number; trace: Trace } | undefined {
+  const { clampLo, clampHi } = model.layers[l - 1];
+  const out = honest[honest.length - 1];
+  for (const j of order ?? honest[l].keys()) {
+    const value = honest[l][j] - clampLo > clampHi - honest[l][j] ? clampLo : clampHi;
+    const trace = lieAt(model, honest, l, j, true, value);
+    if (trace[trace.length - 1].some((y, i) => y !== out[i])) return { j, value, trace };
+  }
+  return undefined;
 }
