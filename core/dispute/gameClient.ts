@@ -1,4 +1,5 @@
-import type { Account, Address, Chain, Hex, PublicClient, Transport, TransactionReceipt, WalletClient } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
+import { type ChainActor, send } from "../chain/actor";
 import { disputeGameAbi } from "../abi";
 import { type GameState, Phase, type Role, toGameState } from "./gameState";
 import { type DisputeTrace, type Move, planMove } from "./planner";
@@ -41,22 +42,32 @@ export function nextMove(view: GameView, role: Role, trace: DisputeTrace, clockB
   return planMove(view.state, role, trace, { gameId: view.gameId, now: view.now, clockBudget, revealed: view.revealed });
 }
 
-/** Sends `move` to the DisputeGame at `game` and waits for its receipt; a revert throws. */
-export async function sendMove(
-  client: PublicClient,
-  wallet: WalletClient<Transport, Chain, Account>,
-  game: Address,
-  move: Move,
-): Promise<TransactionReceipt> {
-  const { request } = await client.simulateContract({
-    address: game,
-    abi: disputeGameAbi,
-    functionName: move.functionName,
-    args: move.args as never,
-    account: wallet.account,
-  });
-  const hash = await wallet.writeContract(request);
-  const receipt = await client.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${move.functionName} reverted in transaction ${hash}`);
-  return receipt;
+/** One turn of `role` in a game: what it saw, the move it made (if any) and how the game stands after. */
+export interface Turn {
+  readonly before: GameView;
+  readonly move?: Move;
+  readonly gasUsed?: bigint;
+  /** The state after the move (only when a move was made). */
+  readonly after?: GameState;
+}
+
+/**
+ * Reads the game, plans `role`'s next move from the trace `traceOf` gives for the game's job, and
+ * sends it (simulated first, so a move the contract would refuse throws without spending gas).
+ */
+export async function playTurn(
+  actor: ChainActor,
+  gameId: Hex,
+  startBlock: bigint,
+  role: Role,
+  traceOf: (state: GameState) => DisputeTrace | Promise<DisputeTrace>,
+): Promise<Turn> {
+  const game = actor.deployment.contracts.disputeGame;
+  const before = await readGame(actor.publicClient, game, gameId, startBlock);
+  if (before.state.phase === Phase.Resolved) return { before };
+  const move = nextMove(before, role, await traceOf(before.state), actor.deployment.parameters.clockBudget);
+  if (!move) return { before };
+  const { gasUsed } = await send(actor, { address: game, abi: disputeGameAbi, functionName: move.functionName, args: move.args });
+  const raw = await actor.publicClient.readContract({ address: game, abi: disputeGameAbi, functionName: "getGame", args: [gameId] });
+  return { before, move, gasUsed, after: toGameState(raw) };
 }

@@ -1,0 +1,58 @@
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { disputeGameAbi, jobMarketAbi, stakingAbi } from "../abi";
+import type { Deployment } from "./deployment";
+
+/**
+ * What a daemon acting on the chain holds: clients, its account, the deployment, a logger and a
+ * clock. The node and the watcher are built from it; tests give them a chain the test controls.
+ */
+
+/** Structured logging, as core/service/logger.ts provides it. */
+export interface Log {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ChainActor {
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly walletClient: WalletClient<Transport, Chain, Account>;
+  readonly deployment: Deployment;
+  readonly log: Log;
+}
+
+/** The account a daemon acts as. */
+export function addressOf(actor: ChainActor): Address {
+  return actor.walletClient.account.address;
+}
+
+/** Sends a contract call after simulating it (a revert throws with its decoded reason before gas is spent). */
+export async function send(
+  actor: ChainActor,
+  call: { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[]; value?: bigint },
+): Promise<{ hash: Hex; gasUsed: bigint }> {
+  const { request } = await actor.publicClient.simulateContract({ ...call, account: actor.walletClient.account } as never);
+  const hash = await actor.walletClient.writeContract(request);
+  const receipt = await actor.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${call.functionName} reverted in ${hash}`);
+  return { hash, gasUsed: receipt.gasUsed };
+}
+
+/** The contracts that hold credits for an account (pull payments). */
+export type CreditHolder = "market" | "game" | "staking";
+
+/** Withdraws what `holders` owe the actor; returns what came from each. */
+export async function withdrawCredits(actor: ChainActor, holders: readonly CreditHolder[]): Promise<{ from: CreditHolder; wei: bigint }[]> {
+  const { jobMarket, disputeGame, staking } = actor.deployment.contracts;
+  const contracts = { market: { address: jobMarket, abi: jobMarketAbi }, game: { address: disputeGame, abi: disputeGameAbi }, staking: { address: staking, abi: stakingAbi } };
+  const paid: { from: CreditHolder; wei: bigint }[] = [];
+  for (const from of holders) {
+    const { address, abi } = contracts[from];
+    const wei = (await actor.publicClient.readContract({ address, abi, functionName: "credits", args: [addressOf(actor)] } as never)) as bigint;
+    if (wei === 0n) continue;
+    await send(actor, { address, abi, functionName: "withdraw" });
+    paid.push({ from, wei });
+  }
+  return paid;
+}

@@ -1,0 +1,120 @@
+import { type Address, type Hex, type Log, type PublicClient, parseEventLogs } from "viem";
+import { disputeGameAbi, jobMarketAbi } from "../abi";
+import { type Job, JobStatus, applyJobEvent, toJobEvent } from "../jobState";
+
+/**
+ * What the node and the watcher know about the chain, rebuilt from logs alone: every job of the
+ * market (folded with core/jobState.ts, with its input and latest output bytes) and every dispute
+ * game. A daemon that restarts builds a fresh index from the deployment block and has all it
+ * needs; nothing is kept on disk.
+ */
+
+export interface IndexedJob {
+  readonly jobId: bigint;
+  readonly job: Job;
+  /** The input bytes (JobPosted). */
+  readonly input: Hex;
+  /** The output bytes of the latest submission (ResultSubmitted), if any. */
+  readonly output?: Hex;
+}
+
+export interface IndexedGame {
+  readonly gameId: Hex;
+  readonly jobId: bigint;
+  readonly attempt: bigint;
+  readonly challenger: Address;
+  readonly node: Address;
+  /** The block it started in (where its log search begins). */
+  readonly startBlock: bigint;
+  readonly resolved: boolean;
+  readonly asserterWon?: boolean;
+  readonly reason?: number;
+  readonly resultRejected?: boolean;
+}
+
+/** Blocks per eth_getLogs request (public RPCs cap the range). */
+const DEFAULT_BATCH = 2_000n;
+
+export class ChainIndex {
+  private readonly jobMap = new Map<bigint, IndexedJob>();
+  private readonly gameMap = new Map<Hex, IndexedGame>();
+  private next: bigint;
+
+  constructor(
+    private readonly client: PublicClient,
+    private readonly market: Address,
+    private readonly gameAddress: Address,
+    fromBlock: bigint,
+    private readonly batch: bigint = DEFAULT_BATCH,
+  ) {
+    this.next = fromBlock;
+  }
+
+  /** The last block folded in (−1 before the first sync). */
+  get syncedTo(): bigint {
+    return this.next - 1n;
+  }
+
+  jobs(): IterableIterator<IndexedJob> {
+    return this.jobMap.values();
+  }
+
+  job(jobId: bigint): IndexedJob | undefined {
+    return this.jobMap.get(jobId);
+  }
+
+  games(): IterableIterator<IndexedGame> {
+    return this.gameMap.values();
+  }
+
+  game(gameId: Hex): IndexedGame | undefined {
+    return this.gameMap.get(gameId);
+  }
+
+  /** Folds in the logs of the blocks after the last sync up to `toBlock` (default: the latest). */
+  async sync(toBlock?: bigint): Promise<bigint> {
+    const head = toBlock ?? (await this.client.getBlockNumber());
+    while (this.next <= head) {
+      const to = this.next + this.batch - 1n < head ? this.next + this.batch - 1n : head;
+      const logs = await this.client.getLogs({ address: [this.market, this.gameAddress], fromBlock: this.next, toBlock: to });
+      this.apply(logs);
+      this.next = to + 1n;
+    }
+    return head;
+  }
+
+  private apply(logs: readonly Log[]): void {
+    const market = this.market.toLowerCase();
+    const ordered = [...logs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
+    for (const log of ordered) {
+      if (log.address.toLowerCase() === market) this.applyMarket(log);
+      else this.applyGame(log);
+    }
+  }
+
+  private applyMarket(log: Log): void {
+    const [decoded] = parseEventLogs({ abi: jobMarketAbi, logs: [log], strict: true });
+    if (!decoded) return;
+    const change = toJobEvent(decoded.eventName, decoded.args as unknown as Record<string, unknown>);
+    if (!change) return;
+    const before = this.jobMap.get(change.jobId);
+    const job = applyJobEvent(before?.job, change.event);
+    const args = decoded.args as { input?: Hex; output?: Hex };
+    const input = decoded.eventName === "JobPosted" ? args.input! : before!.input;
+    const output = decoded.eventName === "ResultSubmitted" ? args.output : job.status === JobStatus.Open ? undefined : before?.output;
+    this.jobMap.set(change.jobId, { jobId: change.jobId, job, input, output });
+  }
+
+  private applyGame(log: Log): void {
+    const [decoded] = parseEventLogs({ abi: disputeGameAbi, logs: [log], strict: true });
+    if (!decoded) return;
+    if (decoded.eventName === "GameStarted") {
+      const a = decoded.args;
+      this.gameMap.set(a.gameId, { gameId: a.gameId, jobId: a.jobId, attempt: BigInt(a.attempt), challenger: a.challenger, node: a.node, startBlock: log.blockNumber ?? 0n, resolved: false });
+    } else if (decoded.eventName === "GameResolved") {
+      const a = decoded.args;
+      const g = this.gameMap.get(a.gameId);
+      if (g) this.gameMap.set(a.gameId, { ...g, resolved: true, asserterWon: a.asserterWon, reason: Number(a.reason), resultRejected: a.resultRejected });
+    }
+  }
+}

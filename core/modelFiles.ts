@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { toHex } from "./bytes";
+import { type ModelCommitment, commitModel } from "./commitments";
+import type { IntegerModel } from "./model";
+import type { ModelDescriptor } from "./modelDescriptor";
+import { readIntegerModel } from "./onnx/integerGraph";
+
+/**
+ * A model folder as scripts/build-reference-model.ts writes it: integer.onnx (the canonical integer
+ * graph) and descriptor.json (sizes, roots, the model root). Loading checks that the graph commits to
+ * the descriptor's model root, so whoever serves or disputes a model knows which one it is.
+ */
+
+/** The reference MNIST model shipped with the repository. */
+export const MNIST_MODEL_DIR = path.resolve(__dirname, "..", "models", "mnist-mlp");
+
+export interface ModelFiles {
+  readonly dir: string;
+  /** The integer graph's bytes (for onnxruntime). */
+  readonly onnx: Uint8Array;
+  readonly model: IntegerModel;
+  readonly commitment: ModelCommitment;
+  readonly descriptor: ModelDescriptor;
+  /** 0x-hex model root. */
+  readonly root: `0x${string}`;
+}
+
+export class ModelFilesError extends Error {
+  override name = "ModelFilesError";
+}
+
+const cache = new Map<string, ModelFiles>();
+
+/** Reads and checks the model in `dir` (cached per folder). */
+export function loadModelDir(dir: string): ModelFiles {
+  const abs = path.resolve(dir);
+  const cached = cache.get(abs);
+  if (cached) return cached;
+  const read = (name: string) => {
+    try {
+      return readFileSync(path.join(abs, name));
+    } catch (e) {
+      throw new ModelFilesError(`cannot read ${path.join(abs, name)}: ${(e as Error).message}`);
+    }
+  };
+  const onnx = new Uint8Array(read("integer.onnx"));
+  let descriptor: ModelDescriptor;
+  try {
+    descriptor = JSON.parse(read("descriptor.json").toString("utf8")) as ModelDescriptor;
+  } catch (e) {
+    if (e instanceof ModelFilesError) throw e;
+    throw new ModelFilesError(`${path.join(abs, "descriptor.json")} is not JSON: ${(e as Error).message}`);
+  }
+  const model = readIntegerModel(onnx);
+  const commitment = commitModel(model);
+  const root = toHex(commitment.root);
+  if (typeof descriptor.modelRoot !== "string" || descriptor.modelRoot.toLowerCase() !== root) {
+    throw new ModelFilesError(`${path.join(abs, "descriptor.json")} names model root ${String(descriptor.modelRoot)}, but integer.onnx commits to ${root}`);
+  }
+  const files = { dir: abs, onnx, model, commitment, descriptor, root };
+  cache.set(abs, files);
+  return files;
+}
+
+/** The input scale a float input is quantised with (descriptor meta.inputScale). */
+export function inputScaleOf(files: ModelFiles): number {
+  const scale = files.descriptor.meta.inputScale;
+  if (typeof scale !== "number" || !(scale > 0)) throw new ModelFilesError(`${files.dir}/descriptor.json has no positive meta.inputScale`);
+  return scale;
+}

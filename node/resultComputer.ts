@@ -1,0 +1,85 @@
+import { keccak256, toBytes } from "viem";
+import type { ModelCommitment } from "../core/commitments";
+import { lieAt, propagatingLie, withSums } from "../core/dispute/lies";
+import type { DisputeTrace } from "../core/dispute/planner";
+import type { IntegerModel } from "../core/model";
+import type { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
+import { type Trace, runReference } from "../core/referenceExecutor";
+import { Rng } from "../core/rng";
+import { TraceProvider } from "../core/traceProvider";
+
+/**
+ * How the node computes a result and the trace it defends: onnxruntime (or the reference executor)
+ * on the job's input, committed by TraceProvider. The cheat modes exist for demos and tests only:
+ * each lie is a deterministic function of the job, so a restarted cheating node defends the same
+ * lie it submitted (and still loses).
+ */
+
+/** An honest node, or one of the explicit cheats. */
+export type CheatMode =
+  | { readonly kind: "none" }
+  /** changes one output element (the lie defended with partial sums that jump at the last chunk) */
+  | { readonly kind: "wrong-output" }
+  /** changes one element of layer `layer`, the later layers recomputed from it */
+  | { readonly kind: "wrong-layer"; readonly layer: number }
+  /** never runs the model: random activations for every layer */
+  | { readonly kind: "lazy" };
+
+/** Parses "none", "wrong-output", "wrong-layer:<l>" or "lazy". */
+export function parseCheatMode(text: string): CheatMode {
+  if (text === "none" || text === "wrong-output" || text === "lazy") return { kind: text };
+  const m = /^wrong-layer:(\d+)$/.exec(text);
+  if (m) return { kind: "wrong-layer", layer: Number(m[1]) };
+  throw new Error(`cheat mode must be none, wrong-output, wrong-layer:<layer> or lazy, got ${JSON.stringify(text)}`);
+}
+
+export function describeCheat(cheat: CheatMode): string {
+  return cheat.kind === "wrong-layer" ? `wrong-layer:${cheat.layer}` : cheat.kind;
+}
+
+export interface ServedModel {
+  readonly modelId: bigint;
+  readonly model: IntegerModel;
+  readonly commitment: ModelCommitment;
+  /** onnxruntime session on the model's integer graph; the reference executor when absent. */
+  readonly runner?: OrtTraceRunner;
+}
+
+export interface ComputedResult {
+  /** What the node defends in a dispute. */
+  readonly trace: DisputeTrace;
+  /** The output it submits. */
+  readonly output: Int8Array;
+  /** True when this result is a deliberate lie. */
+  readonly cheated: boolean;
+}
+
+/** Runs the model on `input` (onnxruntime when available) and returns the whole trace. */
+export async function runTrace(served: ServedModel, input: Int8Array): Promise<Trace> {
+  return served.runner ? served.runner.run(input) : runReference(served.model, input);
+}
+
+/** The result the node submits and defends for `jobId`'s `attempt`, honest or as `cheat` says. */
+export async function computeResult(served: ServedModel, input: Int8Array, cheat: CheatMode, jobId: bigint, attempt: bigint): Promise<ComputedResult> {
+  const { model, commitment } = served;
+  const L = model.layers.length;
+  if (cheat.kind === "lazy") {
+    const rng = new Rng(seedOf(jobId, attempt));
+    const trace: Trace = [input, ...model.layers.map((layer) => Int8Array.from({ length: layer.nOut }, () => rng.int(layer.clampLo, layer.clampHi)))];
+    const lying = TraceProvider.fromTrace(model, commitment, trace);
+    return { trace: lying, output: lying.output, cheated: true };
+  }
+  const honest = await runTrace(served, input);
+  if (cheat.kind === "none") {
+    const provider = TraceProvider.fromTrace(model, commitment, honest);
+    return { trace: provider, output: provider.output, cheated: false };
+  }
+  const layer = cheat.kind === "wrong-layer" ? Math.min(Math.max(cheat.layer, 1), L) : L;
+  const lie = propagatingLie(model, honest, layer) ?? { trace: lieAt(model, honest, L, 0, true) };
+  const lying = TraceProvider.fromTrace(model, commitment, lie.trace);
+  return { trace: withSums(lying, "jumpLast"), output: lying.output, cheated: true };
+}
+
+function seedOf(jobId: bigint, attempt: bigint): number {
+  return Number(BigInt(keccak256(toBytes(`${jobId}/${attempt}`))) & 0x7fffffffn);
+}

@@ -1,0 +1,225 @@
+import hre from "hardhat";
+import { type Address, type Hex, createPublicClient, createWalletClient, custom, parseEther, parseEventLogs } from "viem";
+import { hardhat } from "viem/chains";
+import { disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../../core/abi";
+import { int8Bytes, toHex } from "../../core/bytes";
+import { type ChainActor, type Log, send } from "../../core/chain/actor";
+import { deploySystem } from "../../core/chain/deploy";
+import type { Deployment } from "../../core/chain/deployment";
+import { type ModelCommitment, commitModel } from "../../core/commitments";
+import { chunkCount } from "../../core/denseStep";
+import { playTurn } from "../../core/dispute/gameClient";
+import { Phase, type Role } from "../../core/dispute/gameState";
+import { propagatingLie, withSums } from "../../core/dispute/lies";
+import type { DisputeTrace } from "../../core/dispute/planner";
+import { initKeccak } from "../../core/keccak";
+import { type Job, applyJobEvent, toJobEvent } from "../../core/jobState";
+import { treeDepth } from "../../core/merkle";
+import type { IntegerModel } from "../../core/model";
+import { loadMnist } from "../../core/mnist";
+import { quantiseInput } from "../../core/quantise";
+import { Rng } from "../../core/rng";
+import { MNIST_MODEL_DIR, inputScaleOf, loadModelDir } from "../../core/modelFiles";
+import { TraceProvider } from "../../core/traceProvider";
+import { syntheticModel } from "../lib/syntheticModel";
+import { fmt, table, timeMs } from "./timing";
+
+/**
+ * The worst-case dispute of a model, played automatically by the dispute kit on Hardhat's in-process
+ * chain: a node that lied about one element of the layer with the longest descent and the most partial
+ * sums, defending its lie to the last step, against an honest watcher. Every transaction's gas is
+ * recorded; the wall time runs from the challenge to the resolution (re-execution and proofs included).
+ */
+
+interface DisputeCase {
+  readonly name: string;
+  readonly model: IntegerModel;
+  readonly input: Int8Array;
+  /** A registered model: its id and commitment; others are registered here. */
+  readonly registered?: { modelId: bigint; commitment: ModelCommitment };
+}
+
+export interface DisputeRun {
+  readonly name: string;
+  readonly parameters: number;
+  readonly layers: number;
+  readonly layer: number;
+  readonly element: number;
+  readonly moves: { readonly by: Role | "challenger (open)"; readonly name: string; readonly gas: bigint }[];
+  readonly totalGas: bigint;
+  readonly largest: { readonly name: string; readonly gas: bigint };
+  readonly transactions: number;
+  readonly wallSeconds: number;
+  readonly setupSeconds: number;
+  readonly asserterWon: boolean;
+}
+
+const SILENT: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Moves a layer's dispute takes beyond the roots: reveals of its tree (4 levels each) and rounds of sums (64-ary). */
+function lengthOf(model: IntegerModel, l: number): number {
+  const { nIn, nOut } = model.layers[l - 1];
+  const reveals = Math.ceil(treeDepth(Math.max(1, chunkCount(nOut))) / 4);
+  const sumRounds = Math.ceil(Math.log(Math.max(2, chunkCount(nIn))) / Math.log(64) - 1e-9);
+  return 2 * reveals + 2 * sumRounds + nIn / 1e9; // ties go to the wider fan-in (longer proofs)
+}
+
+export async function benchDisputes(options: { quick: boolean }): Promise<{ table: string; results: DisputeRun[] }> {
+  await initKeccak();
+  await hre.run("compile", { quiet: true });
+  const transport = custom(hre.network.provider);
+  const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 10 });
+  const [deployer, requester, node, challenger] = (await createWalletClient({ chain: hardhat, transport }).getAddresses()) as Address[];
+  const wallet = (account: Address) => createWalletClient({ chain: hardhat, transport, account, pollingInterval: 10 });
+  const deployment = await deploySystem({ publicClient, walletClient: wallet(deployer) });
+  const actor = (account: Address): ChainActor => ({ publicClient, walletClient: wallet(account), deployment, log: SILENT });
+  await send(actor(node), { address: deployment.contracts.staking, abi: stakingAbi, functionName: "stake", value: parseEther("100") });
+
+  const mnist = loadModelDir(MNIST_MODEL_DIR);
+  const digit = loadMnist().test[0];
+  const cases: DisputeCase[] = [
+    { name: "mnist-mlp 784-128-64-10", model: mnist.model, input: quantiseInput(digit.pixels, inputScaleOf(mnist)), registered: { modelId: deployment.model.id, commitment: mnist.commitment } },
+  ];
+  const rng = new Rng(6);
+  const uniform = (depth: number, width: number): DisputeCase => {
+    const model = syntheticModel(rng, { sizes: Array<number>(depth + 1).fill(width), style: "scaled" });
+    return { name: `MLP ${depth} × ${width}`, model, input: rng.int8Array(width) };
+  };
+  const shapes: [number, number][] = options.quick ? [[2, 64]] : [[2, 64], [4, 64], [8, 64], [16, 64], [2, 256], [2, 1024], [2, 4096], [16, 256]];
+  for (const [depth, width] of shapes) cases.push(uniform(depth, width));
+
+  const results: DisputeRun[] = [];
+  for (const c of cases) results.push(await worstCaseDispute(c, deployment, actor(deployer), actor(requester), actor(node), actor(challenger)));
+  return { results, table: disputeTable(results) };
+}
+
+async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer: ChainActor, requester: ChainActor, node: ChainActor, challenger: ChainActor): Promise<DisputeRun> {
+  const { contracts } = deployment;
+  const setup = await timeMs(async () => {
+    const commitment = c.registered?.commitment ?? commitModel(c.model);
+    let modelId = c.registered?.modelId;
+    if (modelId === undefined) {
+      const L = c.model.layers.length;
+      const { hash } = await send(deployer, { address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "registerModel", args: [toHex(commitment.root), c.model.inputSize, c.model.layers[L - 1].nOut, L, c.name] });
+      const receipt = await deployer.publicClient.getTransactionReceipt({ hash });
+      modelId = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: "ModelRegistered" })[0].args.modelId;
+    }
+    return { commitment, modelId };
+  });
+  const { commitment, modelId } = setup.value;
+  const model = c.model;
+  const L = model.layers.length;
+  const truth = TraceProvider.fromInput(model, commitment, c.input);
+  // The longest layer whose lie reaches the output; its last elements first (the rightmost descent).
+  const layers = Array.from({ length: L }, (_, i) => i + 1).sort((a, b) => lengthOf(model, b) - lengthOf(model, a));
+  let lie: { layer: number; j: number; trace: DisputeTrace; output: Int8Array } | undefined;
+  for (const l of layers) {
+    const n = model.layers[l - 1].nOut;
+    const found = propagatingLie(model, truth.trace, l, Array.from({ length: n }, (_, k) => n - 1 - k));
+    if (found) {
+      const lying = TraceProvider.fromTrace(model, commitment, found.trace);
+      lie = { layer: l, j: found.j, trace: withSums(lying, "jumpLast"), output: lying.output };
+      break;
+    }
+  }
+  if (!lie) throw new Error(`${c.name}: no single-element lie reaches the output`);
+
+  // Post, take, submit the lie.
+  const block = await requester.publicClient.getBlock();
+  const posted = await send(requester, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "postJob", args: [modelId, toHex(int8Bytes(c.input)), "0x0000000000000000000000000000000000000000", 0, parseEther("0.05"), block.timestamp + 3600n], value: parseEther("0.001") });
+  let { jobId, job } = await foldJob(requester, posted.hash);
+  ({ job } = await foldJob(node, (await send(node, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] })).hash, job));
+  const submit = await send(node, {
+    address: contracts.jobMarket,
+    abi: jobMarketAbi,
+    functionName: "submitResult",
+    args: [jobId, job, toHex(int8Bytes(lie.output)), toHex(lie.trace.traceRoot), lie.trace.activationRoot(0).proof.map(toHex), lie.trace.activationRoot(L).proof.map(toHex)],
+  });
+  ({ job } = await foldJob(node, submit.hash, job));
+
+  // The dispute, played by the dispute kit for both sides.
+  const played = await timeMs(async () => {
+    const opened = await send(challenger, { address: contracts.disputeGame, abi: disputeGameAbi, functionName: "challenge", args: [jobId, job], value: deployment.parameters.challengerBond });
+    const receipt = await challenger.publicClient.getTransactionReceipt({ hash: opened.hash });
+    const gameId = parseEventLogs({ abi: disputeGameAbi, logs: receipt.logs, eventName: "GameStarted" })[0].args.gameId as Hex;
+    const moves: DisputeRun["moves"] = [{ by: "challenger (open)", name: "challenge", gas: opened.gasUsed }];
+    const sides: [Role, ChainActor, DisputeTrace][] = [["asserter", node, lie.trace], ["challenger", challenger, truth]];
+    for (let turn = 0; turn < 200; turn++) {
+      let moved = false;
+      for (const [role, who, trace] of sides) {
+        const t = await playTurn(who, gameId, receipt.blockNumber, role, () => trace);
+        if (t.move) {
+          moves.push({ by: role, name: t.move.functionName, gas: t.gasUsed! });
+          moved = true;
+          if (t.after?.phase === Phase.Resolved) return { moves, asserterWon: t.after.asserterWon };
+        }
+      }
+      if (!moved) throw new Error(`${c.name}: neither side moves`);
+    }
+    throw new Error(`${c.name}: the game did not end`);
+  });
+  const { moves, asserterWon } = played.value;
+  const totalGas = moves.reduce((s, m) => s + m.gas, 0n);
+  const largest = moves.reduce((a, b) => (b.gas > a.gas ? b : a));
+  return {
+    name: c.name,
+    parameters: model.layers.reduce((n, l) => n + l.weights.length + l.bias.length, 0),
+    layers: L,
+    layer: lie.layer,
+    element: lie.j,
+    moves,
+    totalGas,
+    largest: { name: largest.name, gas: largest.gas },
+    transactions: moves.length,
+    wallSeconds: played.ms / 1000,
+    setupSeconds: setup.ms / 1000,
+    asserterWon,
+  };
+}
+
+async function foldJob(who: ChainActor, hash: Hex, job?: Job): Promise<{ jobId: bigint; job: Job }> {
+  const receipt = await who.publicClient.getTransactionReceipt({ hash });
+  let jobId = 0n;
+  let current = job;
+  for (const log of parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs })) {
+    const change = toJobEvent(log.eventName, log.args as unknown as Record<string, unknown>);
+    if (!change) continue;
+    jobId = change.jobId;
+    current = applyJobEvent(current, change.event);
+  }
+  return { jobId, job: current! };
+}
+
+const KINDS = ["challenge", "revealRoots", "pickRoots", "revealNodes", "pickNode", "stateAccumulator", "postSums", "pickSums", "step"] as const;
+
+/** Gas by move kind: "n × max" per kind (k = 1,000 gas). */
+function disputeTable(runs: readonly DisputeRun[]): string {
+  const k = (g: bigint) => `${fmt(Number(g) / 1000, 1)}k`;
+  const perKind = (r: DisputeRun, kind: string) => {
+    const ms = r.moves.filter((m) => m.name === kind);
+    if (ms.length === 0) return "–";
+    const max = ms.reduce((a, b) => (b.gas > a ? b.gas : a), 0n);
+    return ms.length === 1 ? k(max) : `${ms.length} × ≤${k(max)}`;
+  };
+  return table(
+    ["model", "parameters", "disputed (layer, element)", "transactions", ...KINDS, "total gas", "largest tx", "dispute wall time (s)"],
+    runs.map((r) => [
+      r.name,
+      r.parameters.toLocaleString("en-US"),
+      `${r.layer} of ${r.layers}, j = ${r.element}`,
+      r.transactions,
+      ...KINDS.map((kind) => perKind(r, kind)),
+      r.totalGas.toLocaleString("en-US"),
+      `${r.largest.gas.toLocaleString("en-US")} (${r.largest.name})`,
+      fmt(r.wallSeconds, 2),
+    ]),
+  );
+}
+
+/** Each transaction of one dispute, in order. */
+export function movesTable(run: DisputeRun): string {
+  return table(
+    ["#", "by", "move", "gas"],
+    [...run.moves.map((m, i) => [i + 1, m.by, m.name, m.gas.toLocaleString("en-US")]), ["", "", "**total**", run.totalGas.toLocaleString("en-US")]],
+  );
+}
