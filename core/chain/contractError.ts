@@ -12,23 +12,37 @@ import { JobStatus } from "../jobState";
 /** A contract revert with its custom error decoded, e.g. `JobMarketCollateralTooLow(have=1, min=10000000000000000)`. */
 export class RefuteContractError extends Error {
   override readonly name = "RefuteContractError";
+  /** The custom error's name (`Error` for a reason string, `Panic` for a panic, `unknown` for an unknown selector). */
+  readonly errorName: string;
+  /** The error's arguments as decoded, by name (by position where the ABI leaves them unnamed). */
+  readonly args: Readonly<Record<string, unknown>>;
+  /** The raw revert data. */
+  readonly data: Hex;
+  /** The Refute contracts whose ABI declares the error. */
+  readonly declaredBy: readonly string[];
+  /** The function called, when the failing call was a contract call. */
+  readonly functionName?: string;
+  /** The contract called, when known. */
+  readonly contractAddress?: Address;
 
-  constructor(
-    /** The custom error's name (`Error` for a reason string, `Panic` for a panic, `unknown` for an unknown selector). */
-    readonly errorName: string,
-    /** The error's arguments by name (by position where the ABI leaves them unnamed). */
-    readonly args: Readonly<Record<string, unknown>>,
-    /** The raw revert data. */
-    readonly data: Hex,
-    /** The Refute contracts whose ABI declares the error. */
-    readonly declaredBy: readonly string[],
-    /** The function called, when the failing call was a contract call. */
-    readonly functionName?: string,
-    /** The contract called, when known. */
-    readonly contractAddress?: Address,
-    options?: { cause?: unknown },
-  ) {
-    super(`${functionName ? `${functionName} reverted: ` : ""}${formatError(errorName, args, data)}`, options);
+  constructor(p: {
+    errorName: string;
+    args: Record<string, unknown>;
+    /** The error as text: name and arguments. */
+    text: string;
+    data: Hex;
+    declaredBy: readonly string[];
+    functionName?: string;
+    contractAddress?: Address;
+    cause?: unknown;
+  }) {
+    super(`${p.functionName ? `${p.functionName} reverted: ` : ""}${p.text}`, { cause: p.cause });
+    this.errorName = p.errorName;
+    this.args = p.args;
+    this.data = p.data;
+    this.declaredBy = p.declaredBy;
+    this.functionName = p.functionName;
+    this.contractAddress = p.contractAddress;
   }
 }
 
@@ -103,41 +117,31 @@ export function decodeError(e: unknown): Error {
     | undefined;
   const selector = data.slice(0, 10) as Hex;
   const known = ERRORS.get(selector);
-  let errorName = "unknown";
-  let args: Record<string, unknown> = { selector };
+  const common = { data, declaredBy: known?.contracts ?? [], functionName: call?.functionName, contractAddress: call?.contractAddress, cause: e };
+  let decoded;
   try {
-    const decoded = decodeErrorResult({ abi: known ? [known.item] : [], data });
-    errorName = decoded.errorName;
-    args = namedArgs(decoded.abiItem.type === "error" ? decoded.abiItem.inputs : [], decoded.args ?? []);
+    decoded = decodeErrorResult({ abi: known ? [known.item] : [], data });
   } catch {
-    // An error no Refute contract declares: keep its selector.
+    const text = `unknown custom error ${selector} (revert data ${data.length > 74 ? `${data.slice(0, 74)}…` : data})`;
+    return new RefuteContractError({ errorName: "unknown", args: { selector }, text, ...common });
   }
-  return new RefuteContractError(errorName, args, data, known?.contracts ?? [], call?.functionName, call?.contractAddress, { cause: e });
+  const inputs = decoded.abiItem.type === "error" ? decoded.abiItem.inputs : [];
+  const values = decoded.args ?? [];
+  const args = Object.fromEntries(values.map((v, i) => [inputs[i]?.name || String(i), v]));
+  let text: string;
+  if (decoded.errorName === "Panic") {
+    const code = Number(values[0]);
+    text = `Panic(code=0x${code.toString(16).padStart(2, "0")}: ${PANICS[code] ?? "unknown panic"})`;
+  } else {
+    text = `${decoded.errorName}(${values.map((v, i) => `${inputs[i]?.name || i}=${formatValue(v, inputs[i])}`).join(", ")})`;
+  }
+  return new RefuteContractError({ errorName: decoded.errorName, args, text, ...common });
 }
 
-function namedArgs(inputs: readonly AbiParameter[], values: readonly unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  values.forEach((v, i) => {
-    const input = inputs[i];
-    const name = input?.name || String(i);
-    out[name] = input?.internalType === "enum JobStatus" && typeof v === "number" ? (JobStatus[v] ?? v) : v;
-  });
-  return out;
-}
-
-function formatValue(v: unknown): string {
+/** One argument as text: numbers in decimal, enum values by name where the SDK knows the enum. */
+function formatValue(v: unknown, input?: AbiParameter): string {
+  if (input?.internalType === "enum JobStatus" && typeof v === "number" && JobStatus[v] !== undefined) return JobStatus[v];
   if (typeof v === "string") return /^0x[0-9a-fA-F]*$/.test(v) ? v : JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(formatValue).join(", ")}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => formatValue(x)).join(", ")}]`;
   return String(v);
-}
-
-function formatError(errorName: string, args: Readonly<Record<string, unknown>>, data: Hex): string {
-  if (errorName === "unknown") return `unknown custom error ${String(args.selector)} (revert data ${data.length > 74 ? `${data.slice(0, 74)}…` : data})`;
-  if (errorName === "Panic") {
-    const code = Number(Object.values(args)[0]);
-    return `Panic(code=0x${code.toString(16).padStart(2, "0")}: ${PANICS[code] ?? "unknown panic"})`;
-  }
-  return `${errorName}(${Object.entries(args)
-    .map(([k, v]) => `${k}=${formatValue(v)}`)
-    .join(", ")})`;
 }
