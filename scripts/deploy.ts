@@ -7,12 +7,10 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
+import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
 import { LOCAL_PARAMETERS, deploySystem } from "../core/chain/deploy";
 import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
-
-export const KEY_ENV = "REFUTE_PRIVATE_KEY";
 
 export const DEPLOY_USAGE = `Usage: npm run deploy -- --rpc URL [--key 0x…] [--out FILE] [--param NAME=VALUE]…
 
@@ -20,7 +18,7 @@ Deploys ModelRegistry, Staking, JobMarket and DisputeGame, binds them, registers
 reference model (models/mnist-mlp) and deploys the DigitClassifier example dapp on it.
 
   --rpc URL            JSON-RPC endpoint of the chain (required)
-  --key 0x…            deployer's private key (or set ${KEY_ENV})
+  --key 0x…            deployer's private key (or set ${PRIVATE_KEY_ENV})
   --out FILE           where to write the deployment (default deployment.json)
   --param NAME=VALUE   override a parameter; repeatable. Integers (seconds, gas, basis points,
                        wei), or ETH amounts as 0.05eth. Defaults (a local chain):
@@ -62,7 +60,7 @@ export async function deployCli(argv: readonly string[], io: { out(line: string)
   let rpc: string, key: `0x${string}`, parameters: Partial<DeploymentParameters>;
   try {
     rpc = required("--rpc", options.rpc);
-    key = privateKeyOption("--key", options.key, KEY_ENV);
+    key = privateKeyOption("--key", options.key, PRIVATE_KEY_ENV);
     parameters = parseParamOverrides(options.param ?? []);
   } catch (e) {
     io.err(`${(e as Error).message}\nRun with --help for usage.`);

@@ -6,6 +6,9 @@ import { checkPrivateKey } from "./rpcClients";
  * and later the node and watcher): each check names the flag and the value it refuses.
  */
 
+/** The environment variable commands read a private key from when `--key` is not given. */
+export const PRIVATE_KEY_ENV = "REFUTE_PRIVATE_KEY";
+
 /** A bad command line; commands print it with their usage hint and exit with status 2. */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -13,7 +13,7 @@ import { initKeccak } from "../../core/keccak";
 import { JobStatus } from "../../core/jobState";
 import { JobEndedError, JobHashMismatchError, JobHistoryError, JobNotFoundError, RefuteClient, RefuteContractError, WaitTimeoutError, heldOutDigit } from "../../client";
 import { eventually } from "../helpers/eventually";
-import { honestResult } from "../helpers/marketFixture";
+import { ViemNode } from "../helpers/viemNode";
 
 const FEE = parseEther("0.001");
 const COLLATERAL = parseEther("0.05");
@@ -37,6 +37,7 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
   let node: RefuteWalletClient;
   let user: RefuteWalletClient;
   let testClient: TestClient;
+  let viemNode: ViemNode;
   const three = () => heldOutDigit(3);
 
   before(async () => {
@@ -50,6 +51,7 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
     client = new RefuteClient({ publicClient: clients.publicClient, walletClient: requester, deployment: d });
     testClient = createTestClient({ mode: "hardhat", chain: clients.chain, transport: clients.transport });
     await confirm(node.writeContract({ address: d.contracts.staking, abi: stakingAbi, functionName: "stake", value: parseEther("1") }));
+    viemNode = new ViemNode(clients.publicClient, node, d, client);
   });
   after(async () => {
     await chain?.stop();
@@ -59,27 +61,6 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
     const receipt = await clients.publicClient.waitForTransactionReceipt({ hash: await tx });
     expect(receipt.status).to.equal("success");
     return receipt;
-  }
-
-  /** The node's side, in plain viem calls: take the job, run the reference model, submit with the trace proofs. */
-  async function serve(jobId: bigint, input: Int8Array) {
-    const open = (await client.getJob(jobId)).job;
-    await confirm(node.writeContract({ address: d.contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, toJobArgument(open)] }));
-    await submit(jobId, input);
-  }
-
-  async function submit(jobId: bigint, input: Int8Array) {
-    const taken = (await client.getJob(jobId)).job;
-    const r = honestResult(new Uint8Array(input.buffer, input.byteOffset, input.length));
-    await confirm(
-      node.writeContract({
-        address: d.contracts.jobMarket,
-        abi: jobMarketAbi,
-        functionName: "submitResult",
-        args: [jobId, toJobArgument(taken), toHex(r.output), r.traceRoot, r.inputProof, r.outputProof],
-      }),
-    );
-    return r;
   }
 
   async function passChallengeWindow() {
@@ -110,10 +91,9 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
       const statuses: JobStatus[] = [];
       const soft = client.waitFor(jobId, "soft", { ...WAIT, onProgress: (u) => statuses.push(u.state.job.status) });
       await eventually(() => statuses.length > 0, "the first progress report");
-      const open = (await client.getJob(jobId)).job;
-      await confirm(node.writeContract({ address: d.contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, toJobArgument(open)] }));
+      await viemNode.take(jobId);
       await eventually(() => statuses.includes(JobStatus.Taken), "the Taken report");
-      const honest = await submit(jobId, digit.input);
+      const honest = await viemNode.submit(jobId, digit.input);
       const result = await soft;
       expected = new Int8Array(honest.output.buffer, honest.output.byteOffset, honest.output.length);
       expect(statuses).to.deep.equal([JobStatus.Open, JobStatus.Taken, JobStatus.Submitted]);
@@ -153,7 +133,7 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
       const [requested] = parseEventLogs({ abi: digitClassifierAbi, logs: receipt.logs, eventName: "DigitRequested" });
       const jobId = requested.args.jobId;
       expect((await client.getJob(jobId)).job).to.include({ requester: d.contracts.digitClassifier, consumer: d.contracts.digitClassifier, callbackGasLimit: 100_000n });
-      await serve(jobId, digit.input);
+      await viemNode.serve(jobId, digit.input);
       await passChallengeWindow();
       await client.finalize(jobId);
       const final = await client.waitFor(jobId, "final", WAIT);
@@ -220,7 +200,7 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
     it("detects events that do not hash to the stored job (an RPC that drops JobTaken)", async () => {
       const digit = three();
       const { jobId } = await client.postJob({ input: digit.input, fee: FEE, collateral: COLLATERAL });
-      await serve(jobId, digit.input);
+      await viemNode.serve(jobId, digit.input);
       const dropTaken = await clientWithLogs((logs) => logs.filter((l) => !isEvent(l, "JobTaken")));
       const e = await rejection(dropTaken.getJob(jobId));
       expect(e).to.be.instanceOf(JobHashMismatchError);
@@ -235,7 +215,7 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
     it("detects an output byte that does not match the committed output root", async () => {
       const digit = three();
       const { jobId } = await client.postJob({ input: digit.input, fee: FEE, collateral: COLLATERAL });
-      await serve(jobId, digit.input);
+      await viemNode.serve(jobId, digit.input);
       // The 10 output bytes open the last 32-byte word of ResultSubmitted's data: flip one bit of the first.
       const flipped = await clientWithLogs((logs) =>
         logs.map((l) => {
