@@ -145,10 +145,8 @@ export async function startLocalChain(options: StartLocalChainOptions = {}): Pro
   });
   const tail = outputTail(child, options.onOutput);
   const exit = exitOf(child);
-  // If this process exits first, the node must not outlive it.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.on("exit", killOnExit);
-  void exit.then(() => process.off("exit", killOnExit));
+  const unbind = bindToParent(child);
+  void exit.then(unbind);
 
   const fail = async (why: string): Promise<never> => {
     child.kill("SIGKILL");
@@ -184,6 +182,29 @@ export async function startLocalChain(options: StartLocalChainOptions = {}): Pro
     await exit;
   };
   return { rpcUrl, port, chainId, accounts: hardhatAccounts(), pid: child.pid!, stop };
+}
+
+const PARENT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Makes `child` end with this process: killed when this process exits, and when a termination signal
+ * arrives (then, unless the process handles the signal itself, the signal is raised again so the
+ * process ends as it would have). Returns the function that undoes it.
+ */
+function bindToParent(child: ChildProcess): () => void {
+  const kill = () => child.kill("SIGKILL");
+  const onSignal = (signal: NodeJS.Signals) => {
+    kill();
+    unbind();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const unbind = () => {
+    process.off("exit", kill);
+    for (const signal of PARENT_SIGNALS) process.off(signal, onSignal);
+  };
+  process.on("exit", kill);
+  for (const signal of PARENT_SIGNALS) process.on(signal, onSignal);
+  return unbind;
 }
 
 /** The last lines a child printed on stdout and stderr, colour codes removed. */

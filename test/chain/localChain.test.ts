@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "../../core/chain/artifacts";
 import { eventually } from "../helpers/eventually";
@@ -81,6 +81,19 @@ describe("startLocalChain (core/chain/localChain.ts)", () => {
       const pid = Number(stdout.trim());
       expect(pid).to.be.greaterThan(0);
       await eventually(() => !alive(pid), `node ${pid} to end after its parent exited`, 10_000);
+    });
+
+    it("also ends when its parent is terminated by a signal", async () => {
+      const script = `require("./core/chain/localChain").startLocalChain().then((c) => console.log(c.pid)); setInterval(() => {}, 1000);`;
+      const parent = spawn(process.execPath, ["-r", "ts-node/register", "-e", script], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      parent.stdout.on("data", (c) => (out += c));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => parent.once("exit", (_code, signal) => resolve(signal)));
+      const pid = await eventually(() => /^\d+\n/.test(out) && Number(out.trim()), "the node's pid from the parent", 30_000);
+      expect(alive(pid)).to.equal(true);
+      parent.kill("SIGTERM");
+      expect(await exited).to.equal("SIGTERM");
+      await eventually(() => !alive(pid), `node ${pid} to end after its parent was terminated`, 10_000);
     });
   });
 
