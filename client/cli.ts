@@ -1,0 +1,214 @@
+/**
+ * The Refute command line for dapp users: post a job, read its status, wait for its result.
+ * Progress goes to stderr, one JSON line with the result to stdout.
+ *
+ *   npm run cli -- post --rpc URL --key 0x… --deployment deployment.json --digit 3
+ *   npm run cli -- status 1 --rpc URL --deployment deployment.json
+ *   npm run cli -- wait 1 --final --rpc URL --deployment deployment.json
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type Address, type Hex, isAddress } from "viem";
+import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
+import { MNIST_MODEL_DIR } from "../core/chain/deploy";
+import { type Deployment, readDeployment } from "../core/chain/deployment";
+import { connectRpc, walletFor } from "../core/chain/rpcClients";
+import { describeState, resultJson, stateJson, toJsonValue } from "./cliOutput";
+import { finalResultOf, softResultOf } from "./jobHistory";
+import { heldOutDigit } from "./mnistDigit";
+import { RefuteClient } from "./refuteClient";
+import type { JobUpdate } from "./watchJob";
+
+export const DEFAULT_FEE = "0.001";
+
+export const CLI_USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  post                 post a job (needs --key)
+  status <jobId>       the job now: status, fields, soft and final result
+  wait <jobId>         wait for the soft result (or the final one with --final)
+  help                 this text
+
+Every command:
+  --rpc URL            JSON-RPC endpoint (required)
+  --deployment FILE    deployment file written by npm run deploy (required)
+  --poll MS            poll interval in ms (default 500)
+
+post:
+  --key 0x…            the requester's private key (or set ${PRIVATE_KEY_ENV})
+  --digit D            a held-out MNIST test digit with label D (0..9), for the MNIST model
+  --sample N           which digit D: the N-th of the held-out set (default 0)
+  --input-hex 0x…      or the input bytes (one int8 per byte)
+  --fee ETH            fee, in ETH or with a wei suffix (default ${DEFAULT_FEE})
+  --collateral ETH     collateral the node must lock (default: the market's minimum)
+  --ttl SECONDS        how long nodes may take the job (default 3600)
+  --model ID           model id (default: the deployment's model)
+  --consumer ADDRESS   contract to call back with the final result, with
+  --callback-gas N     the gas for that callback
+
+wait:
+  --final              wait for the final result instead of the soft one
+  --timeout SECONDS    give up after this long (default 600)
+
+Exit status: 0 done, 1 failed (the error is on stderr), 2 bad command line.
+`;
+
+const OPTIONS = {
+  rpc: { type: "string" },
+  deployment: { type: "string" },
+  poll: { type: "string" },
+  key: { type: "string" },
+  digit: { type: "string" },
+  sample: { type: "string" },
+  "input-hex": { type: "string" },
+  fee: { type: "string" },
+  collateral: { type: "string" },
+  ttl: { type: "string" },
+  model: { type: "string" },
+  consumer: { type: "string" },
+  "callback-gas": { type: "string" },
+  final: { type: "boolean" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Command = "post" | "status" | "wait";
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
+
+const COMMON = ["rpc", "deployment", "poll", "help"];
+const ALLOWED: Record<Command, readonly string[]> = {
+  post: [...COMMON, "key", "digit", "sample", "input-hex", "fee", "collateral", "ttl", "model", "consumer", "callback-gas"],
+  status: COMMON,
+  wait: [...COMMON, "final", "timeout"],
+};
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Runs the CLI on `argv` (without node and script); returns the exit status. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    const [command, ...args] = positionals;
+    if (command === "help" || (values.help && command === undefined)) {
+      io.out(CLI_USAGE);
+      return 0;
+    }
+    if (command === undefined) throw new UsageError("no command given");
+    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: post, status, wait, help`);
+    if (values.help) {
+      io.out(CLI_USAGE);
+      return 0;
+    }
+    const cmd = command as Command;
+    for (const name of Object.keys(values)) {
+      if (!ALLOWED[cmd].includes(name)) throw new UsageError(`--${name} is not an option of ${cmd}`);
+    }
+    if (cmd === "post") {
+      if (args.length > 0) throw new UsageError(`post takes no positional arguments, got ${JSON.stringify(args[0])}`);
+      return await post(values, io);
+    }
+    if (args.length !== 1) throw new UsageError(`${cmd} takes exactly one job id, got ${args.length === 0 ? "none" : args.join(" ")}`);
+    const jobId = parseUint("jobId", args[0]);
+    if (jobId === 0n) throw new UsageError("jobId must be at least 1 (job ids start at 1)");
+    return cmd === "status" ? await status(jobId, values, io) : await wait(jobId, values, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\nRun with --help for usage.`);
+      return 2;
+    }
+    io.err(`error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+/** The command's connection options, checked before anything is read or sent. */
+function connectionOf(values: Values, withKey: boolean) {
+  const rpc = required("--rpc", values.rpc);
+  const deployment = required("--deployment", values.deployment);
+  const key = withKey ? privateKeyOption("--key", values.key, PRIVATE_KEY_ENV) : undefined;
+  const pollingIntervalMs = Number(parseUint("--poll", values.poll ?? "500"));
+  if (pollingIntervalMs === 0) throw new UsageError("--poll must be at least 1 ms");
+  return { rpc, deployment, key, pollingIntervalMs };
+}
+
+/** A client on the RPC for the deployment, signing with the key if there is one. */
+async function connect(c: ReturnType<typeof connectionOf>, deployment: Deployment): Promise<RefuteClient> {
+  const clients = await connectRpc(c.rpc, { pollingIntervalMs: c.pollingIntervalMs });
+  return new RefuteClient({ publicClient: clients.publicClient, walletClient: c.key ? walletFor(clients, c.key) : undefined, deployment });
+}
+
+/** The input to post: a held-out MNIST digit (--digit) or raw bytes (--input-hex), exactly one. */
+function inputOf(values: Values, modelRoot: Hex): { input: Int8Array | Hex; digit?: { label: number; testIndex: number } } {
+  const hex = values["input-hex"];
+  if ((values.digit === undefined) === (hex === undefined)) throw new UsageError("post needs exactly one of --digit or --input-hex");
+  if (hex !== undefined) {
+    if (values.sample !== undefined) throw new UsageError("--sample goes with --digit, not --input-hex");
+    if (!/^0x([0-9a-fA-F]{2})+$/.test(hex)) throw new UsageError(`--input-hex must be 0x followed by an even number of hex digits, got ${JSON.stringify(hex.length > 24 ? `${hex.slice(0, 24)}…` : hex)}`);
+    return { input: hex as Hex };
+  }
+  const label = Number(parseUint("--digit", values.digit!));
+  if (label > 9) throw new UsageError(`--digit must be 0..9, got ${values.digit}`);
+  const mnistRoot = (JSON.parse(readFileSync(path.join(MNIST_MODEL_DIR, "descriptor.json"), "utf8")) as { modelRoot: string }).modelRoot;
+  if (mnistRoot.toLowerCase() !== modelRoot.toLowerCase()) throw new UsageError(`--digit posts an MNIST digit, but the model's root ${modelRoot} is not the MNIST reference model's ${mnistRoot}`);
+  const d = heldOutDigit(label, Number(parseUint("--sample", values.sample ?? "0")));
+  return { input: d.input, digit: { label: d.label, testIndex: d.testIndex } };
+}
+
+async function post(values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, true);
+  const fee = parseEthAmount("--fee", values.fee ?? DEFAULT_FEE);
+  const collateral = values.collateral !== undefined ? parseEthAmount("--collateral", values.collateral) : undefined;
+  const ttlSeconds = parseUint("--ttl", values.ttl ?? "3600");
+  const consumer = values.consumer;
+  if (consumer !== undefined && !isAddress(consumer)) throw new UsageError(`--consumer must be an address, got ${JSON.stringify(consumer)}`);
+  if ((consumer === undefined) !== (values["callback-gas"] === undefined)) throw new UsageError("--consumer and --callback-gas go together");
+  const callbackGasLimit = values["callback-gas"] !== undefined ? parseUint("--callback-gas", values["callback-gas"]) : undefined;
+  const deployment = readDeployment(c.deployment);
+  const modelId = values.model !== undefined ? parseUint("--model", values.model) : deployment.model.id;
+  if (modelId !== deployment.model.id && values.digit !== undefined) throw new UsageError("--digit needs the deployment's model; leave --model out");
+  const { input, digit } = inputOf(values, deployment.model.root);
+  const client = await connect(c, deployment);
+  const params = { modelId, input, fee, collateral: collateral ?? deployment.parameters.minCollateral, ttlSeconds, consumer: consumer as Address | undefined, callbackGasLimit };
+  io.err(`posting to job market ${deployment.contracts.jobMarket} on chain ${deployment.chainId}${digit ? ` a held-out digit ${digit.label} (test index ${digit.testIndex})` : ""}, fee ${fee} wei`);
+  const posted = await client.postJob(params);
+  io.err(`posted job ${posted.jobId} in ${posted.txHash} (block ${posted.blockNumber})`);
+  io.out(JSON.stringify(toJsonValue({ jobId: posted.jobId, txHash: posted.txHash, blockNumber: posted.blockNumber, status: "Open", digit: digit ?? null })));
+  return 0;
+}
+
+async function status(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, false);
+  const client = await connect(c, readDeployment(c.deployment));
+  const state = await client.getJob(jobId);
+  io.err(describeState(state));
+  io.out(JSON.stringify(stateJson(state, softResultOf(state), finalResultOf(state))));
+  return 0;
+}
+
+async function wait(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, false);
+  const timeoutS = parseUint("--timeout", values.timeout ?? "600");
+  const client = await connect(c, readDeployment(c.deployment));
+  const awaited = values.final ? "final" : "soft";
+  io.err(`waiting up to ${timeoutS} s for the ${awaited} result of job ${jobId}`);
+  const options = { timeoutMs: Number(timeoutS) * 1000, onProgress: (u: JobUpdate) => io.err(describeState(u.state)) };
+  const result = values.final ? await client.waitFor(jobId, "final", options) : await client.waitFor(jobId, "soft", options);
+  io.out(JSON.stringify(resultJson(result)));
+  return 0;
+}
+
+if (require.main === module) {
+  // Exit at once: stdout and stderr are synchronous for files and pipes, and idle HTTP keep-alive
+  // sockets would otherwise hold the process for seconds.
+  runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code));
+}

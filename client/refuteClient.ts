@@ -1,0 +1,266 @@
+import { type Address, type Hash, type Hex, isHex, parseEventLogs, zeroAddress } from "viem";
+import { jobMarketAbi } from "../core/abi";
+import { toHex } from "../core/bytes";
+import { decodeError } from "../core/chain/contractError";
+import { toJobArgument } from "../core/chain/jobArgument";
+import type { Deployment } from "../core/chain/deployment";
+import type { RefutePublicClient, RefuteWalletClient } from "../core/chain/rpcClients";
+import { type Job, JobStatus, applyJobEvent, toJobEvent } from "../core/jobState";
+import { JobEndedError, RefuteClientError, WaitTimeoutError } from "./errors";
+import { type FinalResult, type JobResult, type JobState, finalResultOf, loadJob, softResultOf } from "./jobHistory";
+import { type JobUpdate, type WatchJobOptions, watchJob } from "./watchJob";
+
+/**
+ * The dapp SDK: post inference jobs to a Refute deployment, read and wait for their soft and final
+ * results, watch them, finalise them, and read contract reverts as named errors. Everything it says
+ * about a job is rebuilt from the market's events and checked against the hash the market stores.
+ *
+ *   const client = new RefuteClient({ publicClient, walletClient, deployment });
+ *   const { jobId } = await client.postJob({ input, fee: parseEther("0.001"), collateral: parseEther("0.01") });
+ *   const soft = await client.waitFor(jobId, "soft", { timeoutMs: 60_000 });
+ */
+
+export interface RefuteClientParameters {
+  readonly publicClient: RefutePublicClient;
+  /** Needed to post, finalise, cancel and withdraw; reading needs none. */
+  readonly walletClient?: RefuteWalletClient;
+  readonly deployment: Deployment;
+}
+
+export interface PostJobParameters {
+  /** The model's input, one int8 per element (Int8Array, its bytes, or hex). */
+  readonly input: Int8Array | Uint8Array | Hex;
+  /** The fee escrowed for the node, wei. */
+  readonly fee: bigint;
+  /** Stake the node must lock, wei (at least the market's minCollateral). */
+  readonly collateral: bigint;
+  /** The registered model (default: the deployment's model). */
+  readonly modelId?: bigint;
+  /** Contract called back with the final result (default: none). */
+  readonly consumer?: Address;
+  /** Gas for that callback; required with a consumer. */
+  readonly callbackGasLimit?: bigint;
+  /** Latest time (unix seconds) a node may take the job (default: latest block time + ttlSeconds). */
+  readonly expiresAt?: bigint;
+  /** Used when expiresAt is not given (default 3,600 s). */
+  readonly ttlSeconds?: bigint;
+}
+
+export interface PostJobReturnType {
+  readonly jobId: bigint;
+  readonly txHash: Hash;
+  readonly blockNumber: bigint;
+  /** The job as posted (from JobPosted). */
+  readonly job: Job;
+}
+
+export interface WaitForOptions {
+  /** Give up after this many ms with a {@link WaitTimeoutError} (default 10 minutes). */
+  readonly timeoutMs?: number;
+  /** Called with the job each time it changes (first with the job as it is). */
+  readonly onProgress?: (update: JobUpdate) => void;
+  /** Poll interval in ms (default: the public client's pollingInterval). */
+  readonly pollingIntervalMs?: number;
+  /** Stops the wait, rejecting with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+export interface FinalizeReturnType {
+  readonly txHash: Hash;
+  readonly feePaid: boolean;
+  readonly callbackSucceeded: boolean;
+}
+
+const DEFAULT_TTL = 3_600n;
+const DEFAULT_WAIT_MS = 600_000;
+
+export class RefuteClient {
+  readonly publicClient: RefutePublicClient;
+  readonly walletClient: RefuteWalletClient | undefined;
+  readonly deployment: Deployment;
+
+  constructor({ publicClient, walletClient, deployment }: RefuteClientParameters) {
+    const chainId = publicClient.chain?.id;
+    if (chainId !== undefined && chainId !== deployment.chainId) {
+      throw new RefuteClientError(`the deployment is for chain ${deployment.chainId}, but the public client is on chain ${chainId}`);
+    }
+    if (walletClient && walletClient.chain.id !== deployment.chainId) {
+      throw new RefuteClientError(`the deployment is for chain ${deployment.chainId}, but the wallet client is on chain ${walletClient.chain.id}`);
+    }
+    this.publicClient = publicClient;
+    this.walletClient = walletClient;
+    this.deployment = deployment;
+  }
+
+  private get market(): Address {
+    return this.deployment.contracts.jobMarket;
+  }
+
+  private wallet(action: string): RefuteWalletClient {
+    if (!this.walletClient) throw new RefuteClientError(`${action} needs a walletClient with an account`);
+    return this.walletClient;
+  }
+
+  /** Sends a market transaction, waits for it, and returns its receipt; reverts become RefuteContractErrors. */
+  private async send(action: string, write: (wallet: RefuteWalletClient) => Promise<Hash>) {
+    const wallet = this.wallet(action);
+    try {
+      const receipt = await this.publicClient.waitForTransactionReceipt({ hash: await write(wallet) });
+      if (receipt.status !== "success") throw new RefuteClientError(`${action}: transaction ${receipt.transactionHash} reverted`);
+      return receipt;
+    } catch (e) {
+      throw decodeError(e);
+    }
+  }
+
+  /** Posts a job with its fee; returns its id and the job as posted. */
+  async postJob(p: PostJobParameters): Promise<PostJobReturnType> {
+    const input = inputHex(p.input);
+    const consumer = p.consumer ?? zeroAddress;
+    if (consumer !== zeroAddress && p.callbackGasLimit === undefined) {
+      throw new RefuteClientError(`postJob: callbackGasLimit is required with consumer ${consumer} (without gas its callback cannot run)`);
+    }
+    const expiresAt = p.expiresAt ?? (await this.publicClient.getBlock()).timestamp + (p.ttlSeconds ?? DEFAULT_TTL);
+    const receipt = await this.send("postJob", (w) =>
+      w.writeContract({
+        address: this.market,
+        abi: jobMarketAbi,
+        functionName: "postJob",
+        args: [p.modelId ?? this.deployment.model.id, input, consumer, checkedNumber("callbackGasLimit", p.callbackGasLimit ?? 0n, 32), p.collateral, checkedNumber("expiresAt", expiresAt, 40)],
+        value: p.fee,
+      }),
+    );
+    const [posted] = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobPosted" }).filter((l) => l.address.toLowerCase() === this.market.toLowerCase());
+    if (!posted) throw new RefuteClientError(`postJob: no JobPosted event in ${receipt.transactionHash}`);
+    const change = toJobEvent(posted.eventName, posted.args as unknown as Record<string, unknown>)!;
+    return { jobId: change.jobId, txHash: receipt.transactionHash, blockNumber: receipt.blockNumber, job: applyJobEvent(undefined, change.event) };
+  }
+
+  /**
+   * The job now (or at `blockNumber`): its events folded with core/jobState.ts and checked against
+   * `jobHash(jobId)`. Throws JobNotFoundError, JobHashMismatchError or JobHistoryError.
+   */
+  async getJob(jobId: bigint, blockNumber?: bigint): Promise<JobState> {
+    try {
+      return await loadJob(this.publicClient, this.market, jobId, this.deployment.startBlock, blockNumber);
+    } catch (e) {
+      throw decodeError(e);
+    }
+  }
+
+  /** The output submitted for the job's current attempt (readable at once, before the window ends), or null. */
+  async softResult(jobId: bigint): Promise<JobResult | null> {
+    return softResultOf(await this.getJob(jobId));
+  }
+
+  /** The finalised output, or null while the job is not finalised. */
+  async finalResult(jobId: bigint): Promise<FinalResult | null> {
+    return finalResultOf(await this.getJob(jobId));
+  }
+
+  /**
+   * Calls `onUpdate` with the job now and each time it changes, until the returned function is
+   * called. Read errors go to `options.onError` and the watch goes on.
+   */
+  watchJob(jobId: bigint, onUpdate: (update: JobUpdate) => void, options: WatchJobOptions = {}): () => void {
+    return watchJob(this.publicClient, (block) => this.getJob(jobId, block), onUpdate, options);
+  }
+
+  /**
+   * Resolves with the soft result (a result submitted for the current attempt) or the final result
+   * (the job finalised). Rejects with JobEndedError if the job is cancelled or expires first,
+   * WaitTimeoutError after `timeoutMs`, and at once on a job that does not exist or whose events do
+   * not match the market's hash.
+   */
+  waitFor(jobId: bigint, awaited: "soft", options?: WaitForOptions): Promise<JobResult>;
+  waitFor(jobId: bigint, awaited: "final", options?: WaitForOptions): Promise<FinalResult>;
+  waitFor(jobId: bigint, awaited: "soft" | "final", options: WaitForOptions = {}): Promise<JobResult | FinalResult> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
+    return new Promise((resolve, reject) => {
+      let lastStatus: JobStatus | undefined;
+      let lastError: Error | undefined;
+      let unwatch = () => undefined as void;
+      const done = (settle: () => void) => {
+        unwatch();
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        settle();
+      };
+      const onAbort = () => done(() => reject(options.signal!.reason));
+      const timer = setTimeout(() => done(() => reject(new WaitTimeoutError(jobId, awaited, timeoutMs, lastStatus, lastError))), timeoutMs);
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener("abort", onAbort);
+      unwatch = this.watchJob(
+        jobId,
+        (update) => {
+          const { state } = update;
+          lastStatus = state.job.status;
+          options.onProgress?.(update);
+          const result = awaited === "soft" ? softResultOf(state) : finalResultOf(state);
+          if (result) return done(() => resolve(result));
+          if (state.job.status === JobStatus.Cancelled || state.job.status === JobStatus.Expired) done(() => reject(new JobEndedError(jobId, state.job.status, awaited)));
+        },
+        {
+          pollingIntervalMs: options.pollingIntervalMs,
+          onError: (e) => {
+            // A job that does not exist or does not match the market's hash will not get better by waiting.
+            if (e instanceof RefuteClientError) done(() => reject(e));
+            else lastError = e;
+          },
+        },
+      );
+    });
+  }
+
+  /** Finalises a submitted job after its challenge window (anyone may); pays the node and calls the consumer back. */
+  async finalize(jobId: bigint): Promise<FinalizeReturnType> {
+    const state = await this.getJob(jobId);
+    const result = softResultOf(state);
+    if (!result || state.job.status !== JobStatus.Submitted) throw new RefuteClientError(`finalize: job ${jobId} is ${JobStatus[state.job.status]}, not Submitted`);
+    const receipt = await this.send("finalize", (w) =>
+      w.writeContract({ address: this.market, abi: jobMarketAbi, functionName: "finalize", args: [jobId, toJobArgument(state.job), result.outputHex] }),
+    );
+    const [event] = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobFinalized" });
+    if (!event) throw new RefuteClientError(`finalize: no JobFinalized event in ${receipt.transactionHash}`);
+    return { txHash: receipt.transactionHash, feePaid: event.args.feePaid, callbackSucceeded: event.args.callbackSucceeded };
+  }
+
+  /** Cancels an open job of the caller's; its fee is credited back (see {@link withdraw}). */
+  async cancelJob(jobId: bigint): Promise<Hash> {
+    const state = await this.getJob(jobId);
+    const receipt = await this.send("cancelJob", (w) => w.writeContract({ address: this.market, abi: jobMarketAbi, functionName: "cancelJob", args: [jobId, toJobArgument(state.job)] }));
+    return receipt.transactionHash;
+  }
+
+  /** Fees credited to `account` by the market (cancelled or expired jobs), wei. */
+  async credits(account: Address): Promise<bigint> {
+    return this.publicClient.readContract({ address: this.market, abi: jobMarketAbi, functionName: "credits", args: [account] });
+  }
+
+  /** Withdraws the wallet account's market credits; returns the amount. */
+  async withdraw(): Promise<bigint> {
+    const amount = await this.credits(this.wallet("withdraw").account.address);
+    await this.send("withdraw", (w) => w.writeContract({ address: this.market, abi: jobMarketAbi, functionName: "withdraw", args: [] }));
+    return amount;
+  }
+
+  /** `e` as a RefuteContractError when it is a contract revert (named error and arguments), else `e`. */
+  decodeError(e: unknown): Error {
+    return decodeError(e);
+  }
+}
+
+function inputHex(input: Int8Array | Uint8Array | Hex): Hex {
+  if (typeof input === "string") {
+    if (!isHex(input, { strict: true }) || input.length % 2 !== 0) throw new RefuteClientError(`postJob: input must be bytes or an even-length 0x hex string, got ${input.slice(0, 20)}…`);
+    return input.toLowerCase() as Hex;
+  }
+  if (input instanceof Int8Array || input instanceof Uint8Array) return toHex(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  throw new RefuteClientError(`postJob: input must be an Int8Array, a Uint8Array or hex, got ${typeof input}`);
+}
+
+/** A bigint as the number viem encodes a narrow uint from; throws naming the field if it does not fit. */
+function checkedNumber(field: string, v: bigint, bits: number): number {
+  if (v < 0n || v >= 1n << BigInt(bits)) throw new RefuteClientError(`postJob: ${field} must fit in uint${bits}, got ${v}`);
+  return Number(v);
+}

@@ -1,0 +1,51 @@
+import { type Hex, parseEther } from "viem";
+import { checkPrivateKey } from "./rpcClients";
+
+/**
+ * Command-line values shared by every Refute command that talks to a chain (deploy script, SDK CLI,
+ * and later the node and watcher): each check names the flag and the value it refuses.
+ */
+
+/** The environment variable commands read a private key from when `--key` is not given. */
+export const PRIVATE_KEY_ENV = "REFUTE_PRIVATE_KEY";
+
+/** A bad command line; commands print it with their usage hint and exit with status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The value of a required flag; throws {@link UsageError} naming the flag when it is missing. */
+export function required<T>(flag: string, value: T | undefined): T {
+  if (value === undefined || value === "") throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+/** A non-negative decimal integer. */
+export function parseUint(flag: string, value: string): bigint {
+  if (!/^(0|[1-9][0-9]*)$/.test(value)) throw new UsageError(`${flag} must be a non-negative decimal integer, got ${JSON.stringify(value)}`);
+  return BigInt(value);
+}
+
+/** An amount of ETH written in ether (`0.01`) or in wei with a `wei` suffix (`10000wei`); returns wei. */
+export function parseEthAmount(flag: string, value: string): bigint {
+  const wei = /^(0|[1-9][0-9]*)wei$/.exec(value);
+  if (wei) return BigInt(wei[1]);
+  if (!/^(0|[1-9][0-9]*)(\.[0-9]{1,18})?$/.test(value)) {
+    throw new UsageError(`${flag} must be an amount of ETH such as 0.01 (or wei such as 10000wei), got ${JSON.stringify(value)}`);
+  }
+  return parseEther(value);
+}
+
+/** The private key from `--key`, or else from the environment variable `envName`. */
+export function privateKeyOption(flag: string, value: string | undefined, envName: string): Hex {
+  const key = value ?? process.env[envName];
+  if (key === undefined || key === "") throw new UsageError(`${flag} is required (or set ${envName})`);
+  try {
+    return checkPrivateKey(key, value !== undefined ? flag : envName);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

@@ -1,0 +1,207 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { type Abi, type Hash, type Hex, getAddress, parseEther, parseEventLogs } from "viem";
+import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../abi";
+import { toHex } from "../bytes";
+import { commitModel } from "../commitments";
+import { initKeccak } from "../keccak";
+import { readIntegerModel } from "../onnx/integerGraph";
+import { ARTIFACTS_DIR, REPO_ROOT, readArtifact } from "./artifacts";
+import { decodeError } from "./contractError";
+import { type Deployment, type DeploymentParameters, PARAMETER_NAMES } from "./deployment";
+import type { RefutePublicClient, RefuteWalletClient } from "./rpcClients";
+
+/**
+ * Deploys the whole Refute system with viem from the compiled artifacts: ModelRegistry, Staking,
+ * JobMarket, DisputeGame, their bindings, the MNIST reference model's registration and the
+ * DigitClassifier example dapp on it. Works on any EVM chain the wallet client can send to.
+ */
+
+/**
+ * Defaults for a local chain: windows short enough to watch a job finalise in a demo (tests move
+ * time instead), amounts small next to Hardhat's 10,000 ETH accounts. The contracts enforce
+ * unbondingDelay > challengeWindow + maxDisputeDuration and 2·clockBudget + 12 ≤ maxDisputeDuration.
+ */
+export const LOCAL_PARAMETERS: DeploymentParameters = {
+  unbondingDelay: 4_500n, // 75 min: challenge window + longest dispute + 10 min
+  challengeWindow: 300n, // 5 min to dispute a result
+  deliveryWindow: 120n, // 2 min for a node to deliver after taking a job
+  maxDisputeDuration: 3_600n, // 1 h bound on a dispute game
+  reopenWindow: 300n, // a reopened job stays open at least 5 min
+  minCollateral: parseEther("0.01"),
+  maxCallbackGasLimit: 2_000_000n,
+  challengerBond: parseEther("0.02"),
+  clockBudget: 1_500n, // 25 min per party: 2 × 1,500 + 12 ≤ 3,600
+  challengerRewardBps: 5_000n, // half of a slashed collateral to the challenger
+};
+
+/** The MNIST reference model's files, and the URI registered for them. */
+export const MNIST_MODEL_DIR = path.join(REPO_ROOT, "models", "mnist-mlp");
+export const MNIST_MODEL_URI = "models/mnist-mlp";
+
+export interface DeploySystemOptions {
+  readonly publicClient: RefutePublicClient;
+  /** Sends every transaction; its account becomes the deployer (the only one allowed to bind). */
+  readonly walletClient: RefuteWalletClient;
+  /** Overrides of {@link LOCAL_PARAMETERS}. */
+  readonly parameters?: Partial<DeploymentParameters>;
+  /** Folder with the model's descriptor.json and integer.onnx (default: the MNIST reference model). */
+  readonly modelDir?: string;
+  /** URI registered for the model's files. */
+  readonly modelUri?: string;
+  readonly artifactsDir?: string;
+  /** One line per step. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** A deployment step failed: the message names the step and the decoded cause. */
+export class DeploymentError extends Error {
+  constructor(
+    readonly step: string,
+    cause: unknown,
+  ) {
+    super(`deployment failed at "${step}": ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`, { cause });
+    this.name = "DeploymentError";
+  }
+}
+
+/** Bit width of each parameter's constructor argument, read from the generated ABIs. */
+function parameterWidths(): Map<string, number> {
+  const widths = new Map<string, number>();
+  const visit = (inputs: readonly { name?: string; type: string; components?: readonly unknown[] }[]) => {
+    for (const input of inputs) {
+      if (input.components) visit(input.components as typeof inputs);
+      const m = /^uint(\d+)$/.exec(input.type);
+      if (m && input.name) widths.set(input.name.replace(/_$/, ""), Number(m[1]));
+    }
+  };
+  for (const abi of [stakingAbi, jobMarketAbi, disputeGameAbi] as readonly Abi[]) {
+    for (const item of abi) if (item.type === "constructor") visit(item.inputs);
+  }
+  return widths;
+}
+
+/** {@link LOCAL_PARAMETERS} with `overrides`, each checked against its constructor argument's type. */
+export function resolveParameters(overrides: Partial<DeploymentParameters> = {}): DeploymentParameters {
+  const widths = parameterWidths();
+  for (const name of Object.keys(overrides)) {
+    if (!(PARAMETER_NAMES as readonly string[]).includes(name)) throw new DeploymentError("parameters", `unknown parameter ${name}; known: ${PARAMETER_NAMES.join(", ")}`);
+  }
+  const out = { ...LOCAL_PARAMETERS, ...overrides };
+  for (const name of PARAMETER_NAMES) {
+    const v = out[name];
+    const bits = widths.get(name);
+    if (bits === undefined) throw new DeploymentError("parameters", `parameter ${name} is no constructor argument of Staking, JobMarket or DisputeGame`);
+    if (typeof v !== "bigint" || v < 0n || v >= 1n << BigInt(bits)) {
+      throw new DeploymentError("parameters", `parameter ${name} must be a bigint in uint${bits} range (0..${(1n << BigInt(bits)) - 1n}), got ${String(v)}`);
+    }
+  }
+  return out;
+}
+
+interface ModelToRegister {
+  readonly root: Hex;
+  readonly inputSize: bigint;
+  readonly outputSize: bigint;
+  readonly layerCount: bigint;
+}
+
+/** The model in `dir`: its shape from the integer model, its root from descriptor.json, checked against the model. */
+export async function readModelToRegister(dir: string): Promise<ModelToRegister> {
+  const descriptor = JSON.parse(readFileSync(path.join(dir, "descriptor.json"), "utf8")) as { modelRoot?: unknown };
+  const model = readIntegerModel(readFileSync(path.join(dir, "integer.onnx")));
+  await initKeccak();
+  const root = toHex(commitModel(model).root);
+  if (typeof descriptor.modelRoot !== "string" || descriptor.modelRoot.toLowerCase() !== root) {
+    throw new Error(`${path.join(dir, "descriptor.json")} has modelRoot ${String(descriptor.modelRoot)}, but integer.onnx commits to ${root}`);
+  }
+  return {
+    root,
+    inputSize: BigInt(model.inputSize),
+    outputSize: BigInt(model.layers[model.layers.length - 1].nOut),
+    layerCount: BigInt(model.layers.length),
+  };
+}
+
+/** Deploys and binds every contract, registers the model and deploys the example dapp on it. */
+export async function deploySystem(options: DeploySystemOptions): Promise<Deployment> {
+  const { publicClient, walletClient } = options;
+  const log = options.onProgress ?? (() => undefined);
+  const parameters = resolveParameters(options.parameters);
+  const artifactsDir = options.artifactsDir ?? ARTIFACTS_DIR;
+  const account = walletClient.account;
+  const chainId = await publicClient.getChainId();
+  if (walletClient.chain.id !== chainId) throw new DeploymentError("connect", `the wallet client is for chain ${walletClient.chain.id}, the RPC answers ${chainId}`);
+  const model = await step("read the model", () => readModelToRegister(options.modelDir ?? MNIST_MODEL_DIR));
+
+  const confirm = async (what: string, send: () => Promise<Hash>) =>
+    step(what, async () => {
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await send() });
+      if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
+      log(`${what}: ${receipt.contractAddress ?? receipt.transactionHash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
+      return receipt;
+    });
+  const deploy = async (name: string, deployTx: (bytecode: Hex) => Promise<Hash>) => {
+    const bytecode = readArtifact(name, artifactsDir).bytecode;
+    const receipt = await confirm(`deploy ${name}`, () => deployTx(bytecode));
+    if (!receipt.contractAddress) throw new DeploymentError(`deploy ${name}`, `no contract address in receipt ${receipt.transactionHash}`);
+    return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
+  };
+
+  const registry = await deploy("ModelRegistry", (bytecode) => walletClient.deployContract({ abi: modelRegistryAbi, bytecode, args: [] }));
+  const staking = await deploy("Staking", (bytecode) => walletClient.deployContract({ abi: stakingAbi, bytecode, args: [parameters.unbondingDelay] }));
+  const config = {
+    challengeWindow: Number(parameters.challengeWindow),
+    deliveryWindow: Number(parameters.deliveryWindow),
+    maxDisputeDuration: Number(parameters.maxDisputeDuration),
+    reopenWindow: Number(parameters.reopenWindow),
+    minCollateral: parameters.minCollateral,
+    maxCallbackGasLimit: Number(parameters.maxCallbackGasLimit),
+  };
+  const market = await deploy("JobMarket", (bytecode) => walletClient.deployContract({ abi: jobMarketAbi, bytecode, args: [registry.address, staking.address, config] }));
+  const game = await deploy("DisputeGame", (bytecode) =>
+    walletClient.deployContract({
+      abi: disputeGameAbi,
+      bytecode,
+      args: [market.address, staking.address, registry.address, parameters.challengerBond, parameters.clockBudget, parameters.challengerRewardBps],
+    }),
+  );
+  await confirm("bind staking to the market and the game", () =>
+    walletClient.writeContract({ address: staking.address, abi: stakingAbi, functionName: "bind", args: [market.address, game.address] }),
+  );
+  await confirm("bind the market to the game", () =>
+    walletClient.writeContract({ address: market.address, abi: jobMarketAbi, functionName: "bindDisputeGame", args: [game.address] }),
+  );
+  const uri = options.modelUri ?? MNIST_MODEL_URI;
+  const registered = await confirm("register the model", () =>
+    walletClient.writeContract({
+      address: registry.address,
+      abi: modelRegistryAbi,
+      functionName: "registerModel",
+      args: [model.root, Number(model.inputSize), Number(model.outputSize), Number(model.layerCount), uri],
+    }),
+  );
+  const [event] = parseEventLogs({ abi: modelRegistryAbi, logs: registered.logs, eventName: "ModelRegistered" });
+  if (!event) throw new DeploymentError("register the model", `no ModelRegistered event in ${registered.transactionHash}`);
+  const modelId = event.args.modelId;
+  const classifier = await deploy("DigitClassifier", (bytecode) => walletClient.deployContract({ abi: digitClassifierAbi, bytecode, args: [market.address, modelId] }));
+
+  return {
+    chainId,
+    deployer: account.address,
+    startBlock: registry.blockNumber,
+    contracts: { modelRegistry: registry.address, staking: staking.address, jobMarket: market.address, disputeGame: game.address, digitClassifier: classifier.address },
+    model: { id: modelId, ...model, uri },
+    parameters,
+  };
+}
+
+/** Runs one step; any failure becomes a {@link DeploymentError} naming the step, with reverts decoded. */
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof DeploymentError) throw e;
+    throw new DeploymentError(name, decodeError(e));
+  }
+}

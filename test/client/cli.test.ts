@@ -1,0 +1,167 @@
+import { expect } from "chai";
+import { type ChildProcess, execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseEther } from "viem";
+import { stakingAbi } from "../../core/abi";
+import { REPO_ROOT } from "../../core/chain/artifacts";
+import { deploySystem } from "../../core/chain/deploy";
+import { type Deployment, writeDeployment } from "../../core/chain/deployment";
+import { type LocalChain, startLocalChain } from "../../core/chain/localChain";
+import { type RpcClients, connectRpc, walletFor } from "../../core/chain/rpcClients";
+import { JobStatus } from "../../core/jobState";
+import { initKeccak } from "../../core/keccak";
+import { RefuteClient, heldOutDigit } from "../../client";
+import { runCli } from "../../client/cli";
+import { eventually } from "../helpers/eventually";
+import { ViemNode } from "../helpers/viemNode";
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `client/cli.ts` with ts-node in a child process, as `npm run cli` does. */
+function cli(args: string[], started?: (child: ChildProcess) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ["-r", "ts-node/register", "client/cli.ts", ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+    });
+    started?.(child);
+  });
+}
+
+/** Runs the CLI in this process (for the argument checks, which need no chain). */
+async function cliInProcess(args: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
+  let chain: LocalChain;
+  let clients: RpcClients;
+  let d: Deployment;
+  let tmp: string;
+  let file: string;
+  let reader: RefuteClient;
+  let viemNode: ViemNode;
+  let base: string[];
+
+  before(async () => {
+    await initKeccak();
+    chain = await startLocalChain();
+    clients = await connectRpc(chain.rpcUrl, { pollingIntervalMs: 50 });
+    d = await deploySystem({ publicClient: clients.publicClient, walletClient: walletFor(clients, chain.accounts[0].privateKey) });
+    tmp = mkdtempSync(path.join(os.tmpdir(), "refute-cli-"));
+    file = path.join(tmp, "deployment.json");
+    writeDeployment(file, d);
+    reader = new RefuteClient({ publicClient: clients.publicClient, deployment: d });
+    const node = walletFor(clients, chain.accounts[2].privateKey);
+    await clients.publicClient.waitForTransactionReceipt({ hash: await node.writeContract({ address: d.contracts.staking, abi: stakingAbi, functionName: "stake", value: parseEther("1") }) });
+    viemNode = new ViemNode(clients.publicClient, node, d, reader);
+    base = ["--rpc", chain.rpcUrl, "--deployment", file, "--poll", "50"];
+  });
+  after(async () => {
+    await chain?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe("post, status, wait", () => {
+    let jobId: bigint;
+
+    it("post --digit 3 posts a held-out digit: progress on stderr, the job as JSON on stdout", async () => {
+      const r = await cli(["post", ...base, "--key", chain.accounts[1].privateKey, "--digit", "3"]);
+      expect(r.code, r.stderr).to.equal(0);
+      const out = JSON.parse(r.stdout);
+      const digit = heldOutDigit(3);
+      expect(out).to.include({ status: "Open" });
+      expect(out.digit).to.deep.equal({ label: 3, testIndex: digit.testIndex });
+      expect(r.stderr).to.match(new RegExp(`posted job ${out.jobId} in 0x[0-9a-f]{64}`));
+      jobId = BigInt(out.jobId);
+      const state = await reader.getJob(jobId);
+      expect(state.job.requester).to.equal(chain.accounts[1].address);
+      expect(state.job.fee).to.equal(parseEther("0.001"));
+      expect(state.job.collateral).to.equal(d.parameters.minCollateral);
+      expect(state.input).to.equal(`0x${Buffer.from(digit.input.buffer).toString("hex")}`);
+    });
+
+    it("status <jobId> prints the open job", async () => {
+      const r = await cli(["status", String(jobId), ...base]);
+      expect(r.code, r.stderr).to.equal(0);
+      const out = JSON.parse(r.stdout);
+      expect(out).to.include({ jobId: String(jobId), status: "Open", softResult: null, finalResult: null });
+      expect(out.job).to.include({ requester: chain.accounts[1].address, modelId: "1", status: "Open", attempt: "0" });
+      expect(r.stderr).to.match(new RegExp(`^job ${jobId} at block \\d+: Open, waiting for a node until `));
+    });
+
+    it("wait <jobId> follows the job and prints the node's output once it is submitted", async () => {
+      let stderr = "";
+      const waiting = cli(["wait", String(jobId), ...base, "--timeout", "30"], (child) => child.stderr?.on("data", (c) => (stderr += c)));
+      await eventually(() => /: Open, waiting/.test(stderr), "the CLI's first progress line", 30_000);
+      const honest = await viemNode.serve(jobId, heldOutDigit(3).input);
+      const r = await waiting;
+      expect(r.code, r.stderr).to.equal(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.output).to.deep.equal(Array.from(new Int8Array(honest.output.buffer, honest.output.byteOffset, honest.output.length)));
+      expect(out).to.include({ argmax: 3, attempt: "1", jobId: String(jobId), node: chain.accounts[2].address, traceRoot: honest.traceRoot });
+      expect(r.stderr).to.match(/: Submitted by 0x[0-9a-fA-F]{40} \(attempt 1\), challenge window ends /);
+      expect((await reader.getJob(jobId)).job.status).to.equal(JobStatus.Submitted);
+    });
+  });
+
+  describe("errors", () => {
+    it("a contract revert fails with status 1 and the decoded error", async () => {
+      const r = await cli(["post", ...base, "--key", chain.accounts[1].privateKey, "--input-hex", "0x00"]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.equal("");
+      expect(r.stderr.trim()).to.match(/posting to job market/);
+      expect(r.stderr.trim().split("\n").pop()).to.equal(`error: postJob reverted: JobMarketInputLength(modelId=1, have=1, need=784)`);
+    });
+
+    it("a bad command line fails with status 2, naming the flag and the value", async () => {
+      const child = await cli(["post", ...base, "--key", chain.accounts[1].privateKey]);
+      expect(child.code).to.equal(2);
+      expect(child.stderr).to.match(/post needs exactly one of --digit or --input-hex\nRun with --help for usage\./);
+      const key = chain.accounts[1].privateKey;
+      const cases: [string[], RegExp][] = [
+        [[], /no command given/],
+        [["fly"], /unknown command "fly"/],
+        [["status", ...base], /status takes exactly one job id, got none/],
+        [["status", "x1", ...base], /jobId must be a non-negative decimal integer, got "x1"/],
+        [["status", "0", ...base], /jobId must be at least 1/],
+        [["status", "1", "--final", ...base], /--final is not an option of status/],
+        [["status", "1", "--deployment", file], /--rpc is required/],
+        [["post", ...base, "--key", key, "--digit", "12"], /--digit must be 0\.\.9, got 12/],
+        [["post", ...base, "--key", key, "--digit", "3", "--input-hex", "0x00"], /exactly one of --digit or --input-hex/],
+        [["post", ...base, "--key", key, "--input-hex", "0x0"], /--input-hex must be 0x followed by an even number of hex digits, got "0x0"/],
+        [["post", ...base, "--key", key, "--digit", "3", "--fee", "lots"], /--fee must be an amount of ETH such as 0\.01 .*got "lots"/],
+        [["post", ...base, "--key", "0xabc", "--digit", "3"], /--key must be 0x followed by 64 hex digits, got "0xabc"/],
+        [["post", ...base, "--key", key, "--digit", "3", "--consumer", d.contracts.digitClassifier], /--consumer and --callback-gas go together/],
+        [["wait", "1", ...base, "--timeout=-1"], /--timeout must be a non-negative decimal integer, got "-1"/],
+        [["wait", "1", "--rpc", chain.rpcUrl, "--deployment", path.join(tmp, "none.json"), "--timeout=1.5"], /--timeout must be a non-negative decimal integer, got "1\.5"/],
+        [["wait", "1", ...base, "--bogus"], /Unknown option '--bogus'/],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await cliInProcess(args);
+        expect(r.code, args.join(" ")).to.equal(2);
+        expect(r.stderr, args.join(" ")).to.match(pattern);
+      }
+      const help = await cliInProcess(["--help"]);
+      expect(help.code).to.equal(0);
+      expect(help.stdout).to.match(/^Usage: npm run cli -- <command>/);
+    });
+
+    it("a missing deployment file or a job that does not exist fails with status 1, naming it", async () => {
+      const missing = await cliInProcess(["status", "1", "--rpc", chain.rpcUrl, "--deployment", path.join(tmp, "none.json")]);
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.match(/error: cannot read deployment file .*none\.json/);
+      const unknown = await cliInProcess(["status", "999", ...base]);
+      expect(unknown.code).to.equal(1);
+      expect(unknown.stderr).to.equal("error: job 999 does not exist on this market");
+    });
+  });
+});
