@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "./bench/commitmentBench";
+import { benchDisputes, movesTable } from "./bench/disputeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
 
 async function main(): Promise<void> {
@@ -18,6 +19,13 @@ async function main(): Promise<void> {
     ["Merkle tree libraries", () => benchMerkleLibraries(options)],
     ["Trace commitment overhead (onnxruntime CPU, default threads, batch 1)", () => benchTraceOverhead(options)],
     ["Gas: one MNIST job, happy path (Hardhat network)", () => benchHappyPathGas()],
+    [
+      "Disputes: the worst case per model, played automatically (Hardhat network)",
+      async () => {
+        const { table, results: runs } = await benchDisputes(options);
+        return { results: runs, table: `${table}\n\nThe MNIST model's longest dispute, transaction by transaction:\n\n${movesTable(runs[0])}` };
+      },
+    ],
   ];
   const results: Record<string, unknown> = {};
   for (const [title, run] of sections) {

@@ -143,16 +143,17 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
     const receipt = await challenger.publicClient.getTransactionReceipt({ hash: opened.hash });
     const gameId = parseEventLogs({ abi: disputeGameAbi, logs: receipt.logs, eventName: "GameStarted" })[0].args.gameId as Hex;
     const moves: DisputeRun["moves"] = [{ by: "challenger (open)", name: "challenge", gas: opened.gasUsed }];
-    const sides: [Role, ChainActor, DisputeTrace][] = [["asserter", node, lie.trace], ["challenger", challenger, truth]];
+    // The challenger first: it moves at the step (charged to its clock); elsewhere only the side to move moves.
+    const sides: [Role, ChainActor, DisputeTrace][] = [["challenger", challenger, truth], ["asserter", node, lie.trace]];
     for (let turn = 0; turn < 200; turn++) {
       let moved = false;
       for (const [role, who, trace] of sides) {
         const t = await playTurn(who, gameId, receipt.blockNumber, role, () => trace);
-        if (t.move) {
-          moves.push({ by: role, name: t.move.functionName, gas: t.gasUsed! });
-          moved = true;
-          if (t.after?.phase === Phase.Resolved) return { moves, asserterWon: t.after.asserterWon };
-        }
+        if (!t.move) continue;
+        moves.push({ by: role, name: t.move.functionName, gas: t.gasUsed! });
+        if (t.after?.phase === Phase.Resolved) return { moves, asserterWon: t.after.asserterWon };
+        moved = true;
+        break;
       }
       if (!moved) throw new Error(`${c.name}: neither side moves`);
     }

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "../../scripts/bench/commitmentBench";
+import { benchDisputes } from "../../scripts/bench/disputeBench";
 import { benchHappyPathGas } from "../../scripts/bench/gasBench";
 
 describe("npm run bench -- --quick (smoke run)", () => {
@@ -18,5 +19,18 @@ describe("npm run bench -- --quick (smoke run)", () => {
     const gas = await benchHappyPathGas();
     expect(gas.results.rows.map((r) => r.step)).to.deep.equal(["postJob (784-byte input)", "takeJob", "submitResult", "finalize", "**total**"]);
     for (const r of [...gas.results.rows, ...gas.results.withConsumer]) expect(r.first > 0n && r.steady > 0n).to.equal(true);
+  });
+
+  it("plays the worst-case disputes automatically: the lying node loses every one, under the gas targets", async () => {
+    const { results } = await benchDisputes({ quick: true });
+    expect(results.map((r) => r.name)).to.deep.equal(["mnist-mlp 784-128-64-10", "MLP 2 × 64"]);
+    for (const r of results) {
+      expect(r.asserterWon, r.name).to.equal(false);
+      expect(r.moves.at(-1)!.name, r.name).to.equal("step");
+      expect(r.largest.gas < 500_000n && r.totalGas < 5_000_000n, r.name).to.equal(true);
+    }
+    // The MNIST model's longest dispute: layer 1 (the deepest tree, the most partial sums).
+    expect(results[0].layer).to.equal(1);
+    expect(results[0].transactions).to.equal(9);
   });
 });
