@@ -20,7 +20,10 @@ import { type CheatMode, type ComputedResult, type ServedModel, computeResult } 
 export interface NodeOptions {
   readonly models: readonly ServedModel[];
   readonly cheat: CheatMode;
-  /** Take only jobs with jobId % of === index (several nodes sharing a load); all jobs by default. */
+  /**
+   * Take only jobs with (jobId + attempt) % of === index (several nodes sharing a load; a reopened job
+   * moves on to the next node); all jobs by default.
+   */
   readonly share?: { readonly index: number; readonly of: number };
 }
 
@@ -95,7 +98,7 @@ export class NodeOperator {
     const { jobId, job } = indexed;
     const served = this.models.get(job.modelId);
     const mine = job.node.toLowerCase() === this.me.toLowerCase();
-    if (job.status === JobStatus.Open && served && job.expiresAt >= now && this.inShare(jobId)) {
+    if (job.status === JobStatus.Open && served && job.expiresAt >= now && this.inShare(jobId + job.attempt)) {
       const [free] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
       if (free < job.collateral) return;
       await send(this.actor, { address: this.market, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] });
@@ -165,9 +168,9 @@ export class NodeOperator {
     return result;
   }
 
-  private inShare(jobId: bigint): boolean {
+  private inShare(n: bigint): boolean {
     const share = this.options.share;
-    return !share || Number(jobId % BigInt(share.of)) === share.index;
+    return !share || Number(n % BigInt(share.of)) === share.index;
   }
 
   private get market() {

@@ -1,0 +1,53 @@
+import { keccak256, toBytes } from "viem";
+import { registeredModels } from "../core/chain/registeredModels";
+import { MNIST_MODEL_DIR } from "../core/modelFiles";
+import { field } from "../core/service/config";
+import { COMMON_CONFIG, runDaemon } from "../core/service/daemon";
+import { Watcher } from "./watcher";
+
+/**
+ * `npm run watcher -- --rpc-url … --private-key … --deployment deployment.json`: the watcher daemon
+ * (docs/operations.md). It prints the sampling rate that deters cheating for the jobs it sees.
+ */
+
+const schema = {
+  ...COMMON_CONFIG,
+  models: field.list(field.dir()).default([MNIST_MODEL_DIR]).describe("model folders to re-execute, each checked against the registry"),
+  samplingRate: field.number({ min: 0, max: 1 }).default(1).describe("p: the share of submitted results re-executed"),
+  samplingSeed: field.string().optional().describe("secret seed of the sampling draws (default: derived from the private key)"),
+  computeCost: field.ether().default(5n * 10n ** 14n).describe("C, ETH: what a node saves by skipping one inference (for the deterrence report)"),
+  collusion: field.number({ min: 0, max: 0.99 }).default(0).describe("r: share of watchers assumed to collude with nodes"),
+};
+
+void runDaemon({
+  service: "refute-watcher",
+  usage: "refute-watcher: re-executes a sample of submitted results, disputes wrong ones, plays the games, collects rewards",
+  schema,
+  async start(actor, config, metrics, log) {
+    const models = (await registeredModels(actor, config.models)).map(({ modelId, files }) => {
+      log.info("watching model", { modelId, dir: files.dir, root: files.root });
+      return { modelId, model: files.model, commitment: files.commitment };
+    });
+    const watcher = new Watcher(
+      actor,
+      {
+        models,
+        samplingRate: config.samplingRate,
+        samplingSeed: config.samplingSeed ?? keccak256(toBytes(`${config.privateKey}/sampling`)),
+        computeCost: config.computeCost,
+        collusion: config.collusion,
+      },
+      metrics,
+    );
+    const { minCollateral } = actor.deployment.parameters;
+    log.info("sampling economics: cheating does not pay while p·(1−r)·(R+S) > C", {
+      p: config.samplingRate,
+      r: config.collusion,
+      C: config.computeCost,
+      ...watcher.deterrence(0n, minCollateral),
+      forFee: 0n,
+      forCollateral: minCollateral,
+    });
+    return watcher;
+  },
+});

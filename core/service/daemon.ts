@@ -1,0 +1,111 @@
+import { http } from "viem";
+import type { ChainActor } from "../chain/actor";
+import { readDeployment } from "../chain/deployment";
+import { connectRpc, walletFor } from "../chain/rpcClients";
+import { type ConfigOf, ConfigError, field, helpText, loadConfig, redactConfig, wantsHelp } from "./config";
+import { startHttpApi } from "./httpApi";
+import { onShutdown, sleepUnlessStopped } from "./lifecycle";
+import { type Logger, createLogger } from "./logger";
+import { Metrics } from "./metrics";
+import { withRetry } from "./retry";
+
+/**
+ * The process around a daemon's work (the node operator, the watcher): configuration, RPC clients
+ * that retry, structured logs, the HTTP API, a poll loop that backs off when a round fails, and a
+ * clean shutdown on SIGTERM. The work itself is a {@link Worker} with one `tick`.
+ */
+
+/** The configuration every daemon shares. */
+export const COMMON_CONFIG = {
+  rpcUrl: field.url({ protocols: ["http", "https"] }).describe("JSON-RPC endpoint of the chain"),
+  privateKey: field.privateKey().secret().describe("key of the account the daemon acts as"),
+  deployment: field.file().describe("deployment.json written by npm run deploy (or the demo)"),
+  host: field.string().default("127.0.0.1").describe("interface the HTTP API listens on"),
+  port: field.int({ min: 0, max: 65_535 }).default(0).describe("port of the HTTP API (0: any free port)"),
+  pollMs: field.int({ min: 10, max: 600_000 }).default(1_000).describe("milliseconds between rounds of work"),
+  logLevel: field.enum(["debug", "info", "warn", "error"]).default("info").describe("lowest level logged"),
+};
+
+export interface Worker {
+  tick(): Promise<void>;
+  status(): unknown;
+}
+
+export interface DaemonDefinition<S extends typeof COMMON_CONFIG> {
+  /** The service name in logs and metrics. */
+  readonly service: string;
+  readonly usage: string;
+  readonly schema: S;
+  /** Builds the work once the chain answers; may refuse to start by throwing. */
+  readonly start: (actor: ChainActor, config: ConfigOf<S>, metrics: Metrics, log: Logger) => Promise<Worker>;
+}
+
+/** Longest wait between rounds after failures. */
+const MAX_BACKOFF_MS = 30_000;
+
+/** Runs a daemon until SIGTERM/SIGINT; bad configuration exits 2 with every problem listed. */
+export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefinition<S>, argv = process.argv.slice(2)): Promise<void> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${def.usage}\n\n${helpText(def.schema)}\n`);
+    return;
+  }
+  let config: ConfigOf<S>;
+  try {
+    config = loadConfig(def.schema, { argv });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${def.service}: ${e.message}\n(see --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger({ service: def.service, level: config.logLevel });
+  const metrics = new Metrics("refute_");
+  const shutdown = onShutdown(() => undefined, { logger: log });
+  log.info("starting", { config: redactConfig(def.schema, config) });
+
+  const deployment = readDeployment(config.deployment);
+  const transport = http(config.rpcUrl, { retryCount: 4, retryDelay: 250 });
+  const clients = await withRetry(() => connectRpc(config.rpcUrl, { transport, pollingIntervalMs: Math.min(config.pollMs, 1_000) }), {
+    retries: 8,
+    baseMs: 250,
+    maxMs: 5_000,
+    label: `connect to ${config.rpcUrl}`,
+    signal: shutdown.signal,
+    onRetry: (info) => log.warn("RPC not answering; retrying", { ...info }),
+  });
+  if (clients.chain.id !== deployment.chainId) throw new Error(`${config.deployment} is for chain ${deployment.chainId}, ${config.rpcUrl} is chain ${clients.chain.id}`);
+  const actor: ChainActor = { publicClient: clients.publicClient, walletClient: walletFor(clients, config.privateKey as `0x${string}`), deployment, log };
+  const worker = await def.start(actor, config, metrics, log);
+
+  const ticks = metrics.counter("ticks_total", "Rounds of work", ["ok"]);
+  let lastOk = Date.now();
+  let failures = 0;
+  const api = await startHttpApi({
+    host: config.host,
+    port: config.port,
+    logger: log,
+    metrics,
+    health: () => ({ ok: failures < 5, address: actor.walletClient.account.address, lastOkSecondsAgo: Math.round((Date.now() - lastOk) / 1000), failures }),
+    status: () => worker.status(),
+  });
+  shutdown.add(() => api.close(), "close the HTTP API");
+  log.info("ready", { address: actor.walletClient.account.address, api: api.url, chainId: clients.chain.id });
+
+  const loop = (async () => {
+    while (!shutdown.stopping) {
+      try {
+        await worker.tick();
+        ticks.inc({ ok: "true" });
+        lastOk = Date.now();
+        failures = 0;
+      } catch (e) {
+        ticks.inc({ ok: "false" });
+        failures++;
+        log.warn("round failed; backing off", { error: e, failures });
+      }
+      const wait = failures === 0 ? config.pollMs : Math.min(MAX_BACKOFF_MS, config.pollMs * 2 ** failures);
+      await sleepUnlessStopped(wait, shutdown.signal);
+    }
+  })();
+  shutdown.add(() => loop, "finish the current round");
+}

@@ -1,0 +1,52 @@
+import { stakingAbi } from "../core/abi";
+import { send } from "../core/chain/actor";
+import { registeredModels } from "../core/chain/registeredModels";
+import { MNIST_MODEL_DIR } from "../core/modelFiles";
+import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
+import { field } from "../core/service/config";
+import { COMMON_CONFIG, runDaemon } from "../core/service/daemon";
+import { NodeOperator } from "./nodeOperator";
+import { describeCheat, parseCheatMode } from "./resultComputer";
+
+/**
+ * `npm run node -- --rpc-url … --private-key … --deployment deployment.json`: the node operator
+ * daemon (docs/operations.md). Every option also reads from REFUTE_<NAME> or a --config JSON file.
+ */
+
+const schema = {
+  ...COMMON_CONFIG,
+  models: field.list(field.dir()).default([MNIST_MODEL_DIR]).describe("model folders to serve (integer.onnx + descriptor.json), each checked against the registry"),
+  stake: field.ether().optional().describe("top the free stake up to this many ETH at start"),
+  executionProviders: field.list(field.string()).default(["cpu"]).describe("onnxruntime execution providers, in order of preference"),
+  cheat: field.string().default("none").describe("FOR DEMOS AND TESTS: none, wrong-output, wrong-layer:<l> or lazy"),
+  share: field.string({ pattern: /^\d+\/\d+$/ }).optional().describe("take only jobs with (jobId + attempt) % n = k, given as k/n (several nodes sharing a load)"),
+};
+
+void runDaemon({
+  service: "refute-node",
+  usage: "refute-node: serves inference jobs, submits results with their trace commitments, defends its results in disputes",
+  schema,
+  async start(actor, config, metrics, log) {
+    const cheat = parseCheatMode(config.cheat);
+    if (cheat.kind !== "none") {
+      log.warn("!!! THIS NODE CHEATS ON PURPOSE: it submits false results and will be slashed. For demos and tests only. !!!", { cheat: describeCheat(cheat) });
+    }
+    const share = config.share?.split("/").map(Number);
+    if (share && !(share[1] > 0 && share[0] < share[1])) throw new Error(`share must be k/n with 0 ≤ k < n, got ${config.share}`);
+    const models = await Promise.all(
+      (await registeredModels(actor, config.models)).map(async ({ modelId, files }) => {
+        log.info("serving model", { modelId, dir: files.dir, root: files.root, parameters: files.descriptor.parameterCount });
+        return { modelId, model: files.model, commitment: files.commitment, runner: await OrtTraceRunner.load(files.onnx, { executionProviders: config.executionProviders }) };
+      }),
+    );
+    if (config.stake !== undefined) {
+      const { staking } = actor.deployment.contracts;
+      const [free] = await actor.publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "accountOf", args: [actor.walletClient.account.address] });
+      if (free < config.stake) {
+        await send(actor, { address: staking, abi: stakingAbi, functionName: "stake", value: config.stake - free });
+        log.info("staked", { wei: config.stake - free, free: config.stake });
+      }
+    }
+    return new NodeOperator(actor, { models, cheat, share: share && { index: share[0], of: share[1] } }, metrics);
+  },
+});
