@@ -68,13 +68,10 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
   );
   app.get(
     "/metrics",
-    handle(async (_req, res) => {
-      send(res, 200, METRICS_CONTENT_TYPE, metrics.render());
-    }),
+    handle(async (_req, res) => send(res, 200, METRICS_CONTENT_TYPE, metrics.render())),
   );
   app.use((req: Request, res: Response) => sendJson(res, 404, { error: `not found: ${req.method} ${req.path}` }));
   // Express recognises an error handler by its four parameters.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     logger.error("http handler failed", { method: req.method, path: req.path, error });
     if (res.headersSent) return void res.end();

@@ -3,8 +3,8 @@ import { toHex } from "../bytes";
 /**
  * Turns any value into one that JSON.stringify writes faithfully and without throwing, for the
  * logs and the HTTP API: bigints become decimal strings, byte arrays 0x-hex, errors
- * `{ name, message, … }`, dates ISO strings, Maps objects, Sets arrays, cycles "[Circular]";
- * functions, symbols and undefined properties are dropped.
+ * `{ name, message, … }`, dates ISO strings, objects with toJSON what it returns, Maps objects,
+ * Sets arrays, cycles "[Circular]"; functions, symbols and undefined properties are dropped.
  */
 export function toJsonValue(value: unknown): unknown {
   return convert(value, new WeakSet(), 0);
@@ -40,6 +40,13 @@ function convert(value: unknown, seen: WeakSet<object>, depth: number): unknown 
   seen.add(object);
   try {
     if (object instanceof Error) return errorFields(object, seen, depth);
+    if (typeof (object as { toJSON?: unknown }).toJSON === "function") {
+      try {
+        return convert((object as { toJSON(): unknown }).toJSON(), seen, depth + 1);
+      } catch {
+        return "[toJSON failed]";
+      }
+    }
     if (Array.isArray(object) || object instanceof Set) return Array.from(object, (v) => convert(v, seen, depth + 1) ?? null);
     if (object instanceof Map) return convertEntries(Array.from(object, ([k, v]) => [String(k), v]), seen, depth);
     return convertEntries(Object.entries(object), seen, depth);

@@ -40,14 +40,17 @@ describe("core/service/logger", () => {
       expect(() => createLogger({ service: "x", level: "verbose" as LogLevel })).to.throw(TypeError, /debug, info, warn, error.*"verbose"/);
     });
 
-    it("writes bigints as decimal strings, bytes as 0x-hex, dates as ISO, nested values too", () => {
+    it("writes bigints as decimal strings, bytes as 0x-hex, dates as ISO, toJSON, Sets and Maps, nested values too", () => {
       const { logger, records } = capture();
-      logger.info("m", { fee: 10n ** 30n, root: new Uint8Array([0, 1, 0xab]), at: NOW, nested: { n: [-1n, new Uint8Array([255])] } });
+      logger.info("m", { fee: 10n ** 30n, root: new Uint8Array([0, 1, 0xab]), at: NOW, nested: { n: [-1n, new Uint8Array([255])] }, url: new URL("http://a/b"), set: new Set([1n]), map: new Map([["k", 2n]]) });
       expect(records()[0]).to.deep.include({
         fee: "1000000000000000000000000000000",
         root: "0x0001ab",
         at: "2025-01-02T03:04:05.678Z",
         nested: { n: ["-1", "0xff"] },
+        url: "http://a/b",
+        set: ["1"],
+        map: { k: "2" },
       });
     });
 
@@ -71,17 +74,18 @@ describe("core/service/logger", () => {
       expect(records()[0].error).to.deep.equal({ name: "BaseError", message: "RPC Request failed.", details: "rate limited" });
     });
 
-    it("never throws: cycles become [Circular], functions and undefined are dropped, NaN is a string", () => {
+    it("never throws: cycles become [Circular], functions and undefined are dropped, NaN is a string, a failing toJSON is noted", () => {
       const { logger, records } = capture();
       const a: Record<string, unknown> = { x: 1 };
       a.self = a;
       const shared = { s: 1 };
-      logger.info("m", { a, f: () => 1, u: undefined, n: NaN, twice: [shared, shared] });
+      logger.info("m", { a, f: () => 1, u: undefined, n: NaN, twice: [shared, shared], odd: { toJSON: () => { throw new Error("no"); } } });
       const r = records()[0];
       expect(r.a).to.deep.equal({ x: 1, self: "[Circular]" });
       expect(r).to.not.have.any.keys("f", "u");
       expect(r.n).to.equal("NaN");
       expect(r.twice).to.deep.equal([{ s: 1 }, { s: 1 }]);
+      expect(r.odd).to.equal("[toJSON failed]");
     });
 
     it("keeps time, level, service and msg: a field with such a name gets a trailing underscore", () => {
