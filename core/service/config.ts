@@ -187,29 +187,18 @@ function urlKind(options: { readonly protocols?: readonly UrlProtocol[] } = {}):
   };
 }
 
-function intKind(range: Range<number> = {}): FieldKind<number> {
+/** A JS number: an integer (safe) or any finite number, in range. */
+function numberKind(integer: boolean, range: Range<number> = {}): FieldKind<number> {
+  const pattern = integer ? INT_TEXT : NUMBER_TEXT;
+  const fits = integer ? Number.isSafeInteger : Number.isFinite;
   return {
-    name: "int",
-    expected: `an integer${rangeText(range)}`,
-    placeholder: "<int>",
+    name: integer ? "int" : "number",
+    expected: `${integer ? "an integer" : "a number"}${rangeText(range)}`,
+    placeholder: integer ? "<int>" : "<number>",
     parse: (raw) => {
       const s = text(raw);
-      const v = typeof raw === "number" ? raw : s !== undefined && INT_TEXT.test(s) ? Number(s) : NaN;
-      return Number.isSafeInteger(v) && inRange(v, range) ? ok(v) : bad();
-    },
-    show: String,
-  };
-}
-
-function numberKind(range: Range<number> = {}): FieldKind<number> {
-  return {
-    name: "number",
-    expected: `a number${rangeText(range)}`,
-    placeholder: "<number>",
-    parse: (raw) => {
-      const s = text(raw);
-      const v = typeof raw === "number" ? raw : s !== undefined && NUMBER_TEXT.test(s) ? Number(s) : NaN;
-      return Number.isFinite(v) && inRange(v, range) ? ok(v) : bad();
+      const v = typeof raw === "number" ? raw : s !== undefined && pattern.test(s) ? Number(s) : NaN;
+      return fits(v) && inRange(v, range) ? ok(v) : bad();
     },
     show: String,
   };
@@ -375,8 +364,8 @@ export const field = {
   string: (options?: { readonly pattern?: RegExp; readonly allowEmpty?: boolean }) => new Field(stringKind(options)),
   /** http, https, ws or wss unless `protocols` narrows it. */
   url: (options?: { readonly protocols?: readonly UrlProtocol[] }) => new Field(urlKind(options)),
-  int: (range?: Range<number>) => new Field(intKind(range)),
-  number: (range?: Range<number>) => new Field(numberKind(range)),
+  int: (range?: Range<number>) => new Field(numberKind(true, range)),
+  number: (range?: Range<number>) => new Field(numberKind(false, range)),
   bool: () => new Field(boolKind()),
   /** An integer of any size: block numbers, wei. */
   bigint: (range?: Range<bigint>) => new Field(bigintKind(range)),
