@@ -41,12 +41,11 @@ void runDaemon({
     );
     const { minCollateral } = actor.deployment.parameters;
     log.info("sampling economics: cheating does not pay while p·(1−r)·(R+S) > C", {
-      p: config.samplingRate,
       r: config.collusion,
       C: config.computeCost,
-      ...watcher.deterrence(0n, minCollateral),
       forFee: 0n,
       forCollateral: minCollateral,
+      ...watcher.deterrence(0n, minCollateral),
     });
     return watcher;
   },

@@ -67,8 +67,16 @@ export class Watcher {
   }
 
   async tick(): Promise<void> {
+    const first = this.index.syncedTo < this.actor.deployment.startBlock;
     await this.index.sync();
     this.counters.synced.set(Number(this.index.syncedTo));
+    for (const g of this.index.takeResolved()) {
+      // Games that ended before this process started were reported by the one before it.
+      if (first || g.challenger.toLowerCase() !== this.me.toLowerCase()) continue;
+      const won = !g.asserterWon;
+      this.counters.games.inc({ won: String(won) });
+      this.actor.log.info(won ? "won dispute: node slashed" : "lost dispute", { gameId: g.gameId, jobId: g.jobId, node: g.node, reason: Reason[g.reason ?? 0], slashed: g.resultRejected });
+    }
     const now = (await this.actor.publicClient.getBlock()).timestamp;
     for (const job of [...this.index.jobs()]) await this.attempt(`job ${job.jobId}`, () => this.inspect(job, now));
     for (const game of [...this.index.games()]) {
@@ -146,14 +154,9 @@ export class Watcher {
       return this.traceFor(watched, indexed);
     });
     if (!turn.move) return;
-    const { jobId, phase, job } = turn.before.state;
+    const { jobId, phase } = turn.before.state;
     this.counters.moves.inc({ move: turn.move.functionName });
     this.actor.log.info("dispute move", { gameId, jobId, phase: Phase[phase], move: turn.move.functionName, gasUsed: turn.gasUsed });
-    if (turn.after?.phase === Phase.Resolved) {
-      const won = !turn.after.asserterWon;
-      this.counters.games.inc({ won: String(won) });
-      this.actor.log.info(won ? "won dispute: node slashed" : "lost dispute", { gameId, jobId, node: job.node });
-    }
   }
 
   private async withdrawAll(): Promise<void> {

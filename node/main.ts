@@ -36,7 +36,7 @@ void runDaemon({
     const models = await Promise.all(
       (await registeredModels(actor, config.models)).map(async ({ modelId, files }) => {
         log.info("serving model", { modelId, dir: files.dir, root: files.root, parameters: files.descriptor.parameterCount });
-        return { modelId, model: files.model, commitment: files.commitment, runner: await OrtTraceRunner.load(files.onnx, { executionProviders: config.executionProviders }) };
+        return { modelId, model: files.model, commitment: files.commitment, runner: await OrtTraceRunner.load(files.onnx, { executionProviders: [...config.executionProviders] }) };
       }),
     );
     if (config.stake !== undefined) {

@@ -4,7 +4,7 @@ import { fromHex, int8Bytes, toHex } from "../core/bytes";
 import { type ChainActor, addressOf, send, withdrawCredits } from "../core/chain/actor";
 import { ChainIndex, type IndexedJob } from "../core/chain/chainIndex";
 import { playTurn } from "../core/dispute/gameClient";
-import { Phase } from "../core/dispute/gameState";
+import { Phase, Reason } from "../core/dispute/gameState";
 import { JobStatus } from "../core/jobState";
 import type { Metrics } from "../core/service/metrics";
 import { type CheatMode, type ComputedResult, type ServedModel, computeResult } from "./resultComputer";
@@ -58,8 +58,15 @@ export class NodeOperator {
 
   /** One round of work; an action that fails is logged and tried again on the next tick. */
   async tick(): Promise<void> {
+    const first = this.index.syncedTo < this.actor.deployment.startBlock;
     await this.index.sync();
     this.counters.synced.set(Number(this.index.syncedTo));
+    for (const g of this.index.takeResolved()) {
+      // Games that ended before this process started were reported by the one before it.
+      if (first || g.node.toLowerCase() !== this.me.toLowerCase()) continue;
+      this.counters.games.inc({ won: String(g.asserterWon) });
+      this.actor.log.info(g.asserterWon ? "won dispute" : "lost dispute", { gameId: g.gameId, jobId: g.jobId, challenger: g.challenger, reason: Reason[g.reason ?? 0] });
+    }
     const now = (await this.actor.publicClient.getBlock()).timestamp;
     for (const job of [...this.index.jobs()]) await this.attempt(`job ${job.jobId}`, () => this.handleJob(job, now));
     for (const game of [...this.index.games()]) {
@@ -106,7 +113,7 @@ export class NodeOperator {
       this.actor.log.info("took job", { jobId, modelId: job.modelId, fee: job.fee, collateral: job.collateral });
       await this.index.sync();
       const taken = this.index.job(jobId);
-      if (taken) await this.handleJob(taken, now);
+      if (taken?.job.status === JobStatus.Taken) await this.handleJob(taken, now);
     } else if (job.status === JobStatus.Taken && mine && served && job.deadline >= now) {
       const result = await this.resultFor(served, indexed, job.attempt);
       const L = served.model.layers.length;
@@ -141,10 +148,6 @@ export class NodeOperator {
     const { jobId, phase } = turn.before.state;
     this.counters.moves.inc({ move: turn.move.functionName });
     this.actor.log.info("dispute move", { gameId, jobId, phase: Phase[phase], move: turn.move.functionName, gasUsed: turn.gasUsed });
-    if (turn.after?.phase === Phase.Resolved) {
-      this.counters.games.inc({ won: String(turn.after.asserterWon) });
-      this.actor.log.info(turn.after.asserterWon ? "won dispute" : "lost dispute", { gameId, jobId });
-    }
   }
 
   private async withdrawAll(): Promise<void> {

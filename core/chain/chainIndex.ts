@@ -38,6 +38,7 @@ const DEFAULT_BATCH = 2_000n;
 export class ChainIndex {
   private readonly jobMap = new Map<bigint, IndexedJob>();
   private readonly gameMap = new Map<Hex, IndexedGame>();
+  private resolvedQueue: IndexedGame[] = [];
   private next: bigint;
 
   constructor(
@@ -71,9 +72,16 @@ export class ChainIndex {
     return this.gameMap.get(gameId);
   }
 
+  /** The games that ended since the last call, in chain order. */
+  takeResolved(): IndexedGame[] {
+    const games = this.resolvedQueue;
+    this.resolvedQueue = [];
+    return games;
+  }
+
   /** Folds in the logs of the blocks after the last sync up to `toBlock` (default: the latest). */
   async sync(toBlock?: bigint): Promise<bigint> {
-    const head = toBlock ?? (await this.client.getBlockNumber());
+    const head = toBlock ?? (await this.client.getBlockNumber({ cacheTime: 0 }));
     while (this.next <= head) {
       const to = this.next + this.batch - 1n < head ? this.next + this.batch - 1n : head;
       const logs = await this.client.getLogs({ address: [this.market, this.gameAddress], fromBlock: this.next, toBlock: to });
@@ -114,7 +122,10 @@ export class ChainIndex {
     } else if (decoded.eventName === "GameResolved") {
       const a = decoded.args;
       const g = this.gameMap.get(a.gameId);
-      if (g) this.gameMap.set(a.gameId, { ...g, resolved: true, asserterWon: a.asserterWon, reason: Number(a.reason), resultRejected: a.resultRejected });
+      if (!g) return;
+      const resolved = { ...g, resolved: true, asserterWon: a.asserterWon, reason: Number(a.reason), resultRejected: a.resultRejected };
+      this.gameMap.set(a.gameId, resolved);
+      this.resolvedQueue.push(resolved);
     }
   }
 }

@@ -1,4 +1,5 @@
-import { type Account, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, createPublicClient, createWalletClient, defineChain, http } from "viem";
+import { type Account, type Chain, type EIP1193RequestFn, type Hex, type PublicClient, type Transport, type WalletClient, createPublicClient, createWalletClient, custom, defineChain, http } from "viem";
+import { type RetryOptions, defaultIsRetryable, withRetry } from "../service/retry";
 import { privateKeyToAccount } from "viem/accounts";
 
 /**
@@ -58,4 +59,17 @@ export async function connectRpc(rpcUrl: string, options: ConnectOptions = {}): 
 export function walletFor(clients: RpcClients, privateKey: Hex): RefuteWalletClient {
   const account = privateKeyToAccount(checkPrivateKey(privateKey));
   return createWalletClient({ account, chain: clients.chain, transport: clients.transport, pollingInterval: clients.publicClient.pollingInterval });
+}
+
+/**
+ * An HTTP transport whose requests are retried with exponential backoff on transient failures
+ * (connection errors, timeouts, rate limits, node hiccups) but never on a revert: viem's own retry
+ * treats JSON-RPC error -32603, which Hardhat also uses for reverts, as transient, which would repeat
+ * every failing call for seconds. Classification is core/service/retry.ts `defaultIsRetryable`.
+ */
+export function retryingTransport(rpcUrl: string, options: Partial<RetryOptions> = {}): Transport {
+  const base = http(rpcUrl, { retryCount: 0 })({ retryCount: 0 });
+  const request = ((args: Parameters<EIP1193RequestFn>[0]) =>
+    withRetry(() => base.request(args), { retries: 4, baseMs: 200, maxMs: 3_000, isRetryable: defaultIsRetryable, label: args.method, ...options })) as EIP1193RequestFn;
+  return custom({ request }, { retryCount: 0 });
 }

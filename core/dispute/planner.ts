@@ -1,4 +1,5 @@
 import { fromHex, toHex } from "../bytes";
+import { accumulate, validInChunk } from "../denseStep";
 import type { TraceProvider } from "../traceProvider";
 import {
   type DescriptorArg,
@@ -80,7 +81,7 @@ function checkGameOfTrace(state: GameState, role: Role, trace: DisputeTrace): vo
   }
 }
 
-function asserterMove(state: GameState, trace: DisputeTrace, ctx: PlanContext): Move {
+function asserterMove(state: GameState, trace: DisputeTrace, ctx: PlanContext): Move | null {
   switch (state.phase) {
     case Phase.RevealRoots:
       return revealRootsMove(state, trace, ctx);
@@ -91,7 +92,9 @@ function asserterMove(state: GameState, trace: DisputeTrace, ctx: PlanContext): 
     case Phase.PostSums:
       return postSumsMove(state, trace, ctx);
     case Phase.Step:
-      return stepMove(state, trace, ctx);
+      // The step is the challenger's to call; the asserter calls it only when it holds (it wins then),
+      // so a challenger that never steps cannot stall an honest node until its clock runs out.
+      return stepHolds(state, trace) ? stepMove(state, trace, ctx) : null;
     default:
       throw new PlannerError(`the asserter does not move in phase ${Phase[state.phase]}`);
   }
@@ -213,6 +216,15 @@ export function postSumsMove(state: GameState, trace: DisputeTrace, ctx: PlanCon
 /** Challenger: sub-range i of the posted sums. */
 export function pickSumsMove(state: GameState, ctx: PlanContext, i: number): Move {
   return { functionName: "pickSums", args: [ctx.gameId, revealedSums(state, ctx).sums, BigInt(i)] };
+}
+
+/** Whether the step at the game's state recomputes s_hi from s_lo with the trace's leaves (LibDenseStep's rule). */
+export function stepHolds(state: GameState, trace: DisputeTrace): boolean {
+  const layer = Number(state.layer);
+  const k = Number(state.lo);
+  const w = trace.step(layer, Number(state.index), k);
+  const { nIn } = trace.descriptor(layer).descriptor;
+  return BigInt(accumulate(Number(state.sumLow), w.weightLeaf, w.inputLeaf, validInChunk(nIn, k))) === state.sumHigh;
 }
 
 /** Anyone: the accumulation step k = lo of element j, witnessed from the trace. */

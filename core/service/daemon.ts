@@ -1,7 +1,6 @@
-import { http } from "viem";
 import type { ChainActor } from "../chain/actor";
 import { readDeployment } from "../chain/deployment";
-import { connectRpc, walletFor } from "../chain/rpcClients";
+import { connectRpc, retryingTransport, walletFor } from "../chain/rpcClients";
 import { type ConfigOf, ConfigError, field, helpText, loadConfig, redactConfig, wantsHelp } from "./config";
 import { startHttpApi } from "./httpApi";
 import { onShutdown, sleepUnlessStopped } from "./lifecycle";
@@ -58,31 +57,33 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
     process.exitCode = 2;
     return;
   }
-  const log = createLogger({ service: def.service, level: config.logLevel });
+  // The shared keys, typed (every daemon's schema extends COMMON_CONFIG).
+  const common = config as unknown as ConfigOf<typeof COMMON_CONFIG>;
+  const log = createLogger({ service: def.service, level: common.logLevel });
   const metrics = new Metrics("refute_");
   const shutdown = onShutdown(() => undefined, { logger: log });
   log.info("starting", { config: redactConfig(def.schema, config) });
 
-  const deployment = readDeployment(config.deployment);
-  const transport = http(config.rpcUrl, { retryCount: 4, retryDelay: 250 });
-  const clients = await withRetry(() => connectRpc(config.rpcUrl, { transport, pollingIntervalMs: Math.min(config.pollMs, 1_000) }), {
+  const deployment = readDeployment(common.deployment);
+  const transport = retryingTransport(common.rpcUrl, { signal: shutdown.signal, onRetry: (info) => log.warn("RPC request failed; retrying", { ...info }) });
+  const clients = await withRetry(() => connectRpc(common.rpcUrl, { transport, pollingIntervalMs: Math.min(common.pollMs, 1_000) }), {
     retries: 8,
     baseMs: 250,
     maxMs: 5_000,
-    label: `connect to ${config.rpcUrl}`,
+    label: `connect to ${common.rpcUrl}`,
     signal: shutdown.signal,
     onRetry: (info) => log.warn("RPC not answering; retrying", { ...info }),
   });
-  if (clients.chain.id !== deployment.chainId) throw new Error(`${config.deployment} is for chain ${deployment.chainId}, ${config.rpcUrl} is chain ${clients.chain.id}`);
-  const actor: ChainActor = { publicClient: clients.publicClient, walletClient: walletFor(clients, config.privateKey as `0x${string}`), deployment, log };
+  if (clients.chain.id !== deployment.chainId) throw new Error(`${common.deployment} is for chain ${deployment.chainId}, ${common.rpcUrl} is chain ${clients.chain.id}`);
+  const actor: ChainActor = { publicClient: clients.publicClient, walletClient: walletFor(clients, common.privateKey as `0x${string}`), deployment, log };
   const worker = await def.start(actor, config, metrics, log);
 
   const ticks = metrics.counter("ticks_total", "Rounds of work", ["ok"]);
   let lastOk = Date.now();
   let failures = 0;
   const api = await startHttpApi({
-    host: config.host,
-    port: config.port,
+    host: common.host,
+    port: common.port,
     logger: log,
     metrics,
     health: () => ({ ok: failures < 5, address: actor.walletClient.account.address, lastOkSecondsAgo: Math.round((Date.now() - lastOk) / 1000), failures }),
@@ -103,7 +104,7 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
         failures++;
         log.warn("round failed; backing off", { error: e, failures });
       }
-      const wait = failures === 0 ? config.pollMs : Math.min(MAX_BACKOFF_MS, config.pollMs * 2 ** failures);
+      const wait = failures === 0 ? common.pollMs : Math.min(MAX_BACKOFF_MS, common.pollMs * 2 ** failures);
       await sleepUnlessStopped(wait, shutdown.signal);
     }
   })();
