@@ -6,7 +6,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "./bench/commitmentBench";
-import { benchDisputes, movesTable } from "./bench/disputeBench";
+import { anchorsTable } from "./bench/anchors";
+import { benchDisputes, movesTable, scaleTable } from "./bench/disputeBench";
+import { benchNodeThroughput } from "./bench/nodeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
 
 async function main(): Promise<void> {
@@ -14,25 +16,24 @@ async function main(): Promise<void> {
   const options = { quick };
   const started = Date.now();
   console.log(`# Refute benchmarks${quick ? " (quick)" : ""}\n`);
-  const sections: [string, () => Promise<{ table: string; results: unknown }>][] = [
-    ["keccak256", () => benchKeccak(options)],
-    ["Merkle tree libraries", () => benchMerkleLibraries(options)],
-    ["Trace commitment overhead (onnxruntime CPU, default threads, batch 1)", () => benchTraceOverhead(options)],
-    ["Gas: one MNIST job, happy path (Hardhat network)", () => benchHappyPathGas()],
-    [
-      "Disputes: the worst case per model, played automatically (Hardhat network)",
-      async () => {
-        const { table, results: runs } = await benchDisputes(options);
-        return { results: runs, table: `${table}\n\nThe MNIST model's longest dispute, transaction by transaction:\n\n${movesTable(runs[0])}` };
-      },
-    ],
-  ];
   const results: Record<string, unknown> = {};
-  for (const [title, run] of sections) {
+  const section = async <R>(title: string, run: () => Promise<{ table: string; results: R }>): Promise<R> => {
     const { table, results: r } = await run();
     console.log(`## ${title}\n\n${table}\n`);
     results[title] = r;
-  }
+    return r;
+  };
+  await section("keccak256", () => benchKeccak(options));
+  await section("Merkle tree libraries", () => benchMerkleLibraries(options));
+  const overhead = await section("Node: inference and trace commitment (onnxruntime CPU, default threads, batch 1)", () => benchTraceOverhead(options));
+  await section("Node: jobs per second one operator sustains (MNIST, Hardhat network)", () => benchNodeThroughput(options));
+  await section("Gas: one MNIST job, happy path (Hardhat network)", () => benchHappyPathGas());
+  const disputes = await section("Disputes: the worst case per model, played automatically (Hardhat network)", async () => {
+    const { table, results: runs } = await benchDisputes(options);
+    return { results: runs, table: `${table}\n\nThe MNIST model's longest dispute, transaction by transaction:\n\n${movesTable(runs[0])}` };
+  });
+  if (!options.quick) await section("Scale: the largest model served and disputed end to end", async () => ({ results: disputes.filter((r) => r.serve), table: scaleTable(disputes) }));
+  await section("Against the anchors", async () => anchorsTable(overhead[0], disputes[0]));
   const outDir = path.join(__dirname, "..", "bench-results");
   mkdirSync(outDir, { recursive: true });
   const report = {

@@ -59,7 +59,7 @@ export async function benchMerkleLibraries(options: CommitmentBenchOptions): Pro
   };
 }
 
-interface OverheadRow {
+export interface OverheadRow {
   model: string;
   parameters: number;
   loadMs: number;
@@ -69,15 +69,19 @@ interface OverheadRow {
   overhead: number;
 }
 
-/** Inference alone against inference plus the trace commitment, batch 1, median of several runs. */
+/**
+ * The node's costs: onnxruntime inference alone against inference plus the trace commitment (batch 1,
+ * median of interleaved runs), as inferences per second and as a ratio, and the one-off costs per
+ * parameter of loading (parsing and checking the canonical graph, opening a session) and of the model
+ * root.
+ */
 export async function benchTraceOverhead(options: CommitmentBenchOptions): Promise<{ table: string; results: OverheadRow[] }> {
   await initKeccak();
   const rng = new Rng(4096);
-  const width = options.quick ? 512 : 4096;
-  const wide = syntheticModel(rng, { sizes: [width, width, width, width, width], style: "scaled", reluRate: 1 });
+  const widths = options.quick ? [512] : [1024, 4096];
   const cases: { name: string; onnx: Uint8Array }[] = [
     { name: "mnist-mlp 784-128-64-10", onnx: readFileSync(MNIST_ONNX) },
-    { name: `wide MLP 4 × ${width}`, onnx: buildIntegerOnnx(wide) },
+    ...widths.map((w) => ({ name: `wide MLP 4 × ${w}`, onnx: buildIntegerOnnx(syntheticModel(rng, { sizes: [w, w, w, w, w], style: "scaled", reluRate: 1 })) })),
   ];
   const runs = options.quick ? 5 : 41;
   const rows: OverheadRow[] = [];
@@ -107,11 +111,21 @@ export async function benchTraceOverhead(options: CommitmentBenchOptions): Promi
       overhead: inferenceWithTraceMs / inferenceMs - 1,
     });
   }
+  const perParam = (ms: number, n: number) => `${fmt(ms, 1)} (${fmt((ms * 1e6) / n, 1)} ns/param)`;
   return {
     results: rows,
     table: table(
-      ["model", "parameters", "load + check (ms)", "model root (ms)", "inference (ms)", "inference + trace root (ms)", "trace overhead"],
-      rows.map((r) => [r.model, r.parameters, fmt(r.loadMs, 1), fmt(r.modelCommitMs, 1), fmt(r.inferenceMs, 3), fmt(r.inferenceWithTraceMs, 3), `${fmt(100 * r.overhead, 1)} %`]),
+      ["model", "parameters", "load + check, ms", "model root, ms", "inferences/s (onnxruntime)", "inferences/s (+ trace root)", "time ratio", "trace overhead"],
+      rows.map((r) => [
+        r.model,
+        r.parameters.toLocaleString("en-US"),
+        perParam(r.loadMs, r.parameters),
+        perParam(r.modelCommitMs, r.parameters),
+        fmt(1000 / r.inferenceMs, 1),
+        fmt(1000 / r.inferenceWithTraceMs, 1),
+        fmt(r.inferenceWithTraceMs / r.inferenceMs, 3),
+        `${fmt(100 * r.overhead, 1)} %`,
+      ]),
     ),
   };
 }

@@ -1,18 +1,16 @@
-import hre from "hardhat";
-import { type Address, type Hex, createPublicClient, createWalletClient, custom, parseEther, parseEventLogs } from "viem";
-import { hardhat } from "viem/chains";
+import { type Hex, parseEther, parseEventLogs } from "viem";
 import { disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../../core/abi";
-import { int8Bytes, toHex } from "../../core/bytes";
-import { type ChainActor, type Log, send } from "../../core/chain/actor";
-import { deploySystem } from "../../core/chain/deploy";
+import { bytesEqual, int8Bytes, toHex } from "../../core/bytes";
+import { type ChainActor, send } from "../../core/chain/actor";
 import type { Deployment } from "../../core/chain/deployment";
-import { type ModelCommitment, commitModel } from "../../core/commitments";
+import { type ModelCommitment, commitModel, commitTrace } from "../../core/commitments";
+import { buildIntegerOnnx } from "../../core/onnx/integerGraph";
+import { OrtTraceRunner } from "../../core/onnx/ortTraceRunner";
 import { chunkCount } from "../../core/denseStep";
 import { playTurn } from "../../core/dispute/gameClient";
 import { Phase, type Role } from "../../core/dispute/gameState";
 import { propagatingLie, withSums } from "../../core/dispute/lies";
 import type { DisputeTrace } from "../../core/dispute/planner";
-import { initKeccak } from "../../core/keccak";
 import { type Job, applyJobEvent, toJobEvent } from "../../core/jobState";
 import { treeDepth } from "../../core/merkle";
 import type { IntegerModel } from "../../core/model";
@@ -22,6 +20,7 @@ import { Rng } from "../../core/rng";
 import { MNIST_MODEL_DIR, inputScaleOf, loadModelDir } from "../../core/modelFiles";
 import { TraceProvider } from "../../core/traceProvider";
 import { syntheticModel } from "../lib/syntheticModel";
+import { inProcessChain } from "./inProcessChain";
 import { fmt, table, timeMs } from "./timing";
 
 /**
@@ -37,6 +36,15 @@ interface DisputeCase {
   readonly input: Int8Array;
   /** A registered model: its id and commitment; others are registered here. */
   readonly registered?: { modelId: bigint; commitment: ModelCommitment };
+  /** Serve it with onnxruntime first (the scale case): load, run and commit, checked against the reference. */
+  readonly serve?: boolean;
+}
+
+export interface ServeRun {
+  readonly loadSeconds: number;
+  readonly modelRootSeconds: number;
+  readonly inferenceSeconds: number;
+  readonly traceRootSeconds: number;
 }
 
 export interface DisputeRun {
@@ -52,9 +60,8 @@ export interface DisputeRun {
   readonly wallSeconds: number;
   readonly setupSeconds: number;
   readonly asserterWon: boolean;
+  readonly serve?: ServeRun;
 }
-
-const SILENT: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Moves a layer's dispute takes beyond the roots: reveals of its tree (4 levels each) and rounds of sums (64-ary). */
 function lengthOf(model: IntegerModel, l: number): number {
@@ -65,14 +72,8 @@ function lengthOf(model: IntegerModel, l: number): number {
 }
 
 export async function benchDisputes(options: { quick: boolean }): Promise<{ table: string; results: DisputeRun[] }> {
-  await initKeccak();
-  await hre.run("compile", { quiet: true });
-  const transport = custom(hre.network.provider);
-  const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 10 });
-  const [deployer, requester, node, challenger] = (await createWalletClient({ chain: hardhat, transport }).getAddresses()) as Address[];
-  const wallet = (account: Address) => createWalletClient({ chain: hardhat, transport, account, pollingInterval: 10 });
-  const deployment = await deploySystem({ publicClient, walletClient: wallet(deployer) });
-  const actor = (account: Address): ChainActor => ({ publicClient, walletClient: wallet(account), deployment, log: SILENT });
+  const { deployment, accounts, actor } = await inProcessChain();
+  const [deployer, requester, node, challenger] = accounts;
   await send(actor(node), { address: deployment.contracts.staking, abi: stakingAbi, functionName: "stake", value: parseEther("100") });
 
   const mnist = loadModelDir(MNIST_MODEL_DIR);
@@ -87,6 +88,8 @@ export async function benchDisputes(options: { quick: boolean }): Promise<{ tabl
   };
   const shapes: [number, number][] = options.quick ? [[2, 64]] : [[2, 64], [4, 64], [8, 64], [16, 64], [2, 256], [2, 1024], [2, 4096], [16, 256]];
   for (const [depth, width] of shapes) cases.push(uniform(depth, width));
+  // Scale: an integer model of over 100M parameters, served with onnxruntime and disputed end to end.
+  if (!options.quick) cases.push({ ...uniform(6, 4096), name: "MLP 6 × 4096 (scale)", serve: true });
 
   const results: DisputeRun[] = [];
   for (const c of cases) results.push(await worstCaseDispute(c, deployment, actor(deployer), actor(requester), actor(node), actor(challenger)));
@@ -110,6 +113,7 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
   const model = c.model;
   const L = model.layers.length;
   const truth = TraceProvider.fromInput(model, commitment, c.input);
+  const serve = c.serve ? await serveWithOnnxRuntime(c, truth) : undefined;
   // The longest layer whose lie reaches the output; its last elements first (the rightmost descent).
   const layers = Array.from({ length: L }, (_, i) => i + 1).sort((a, b) => lengthOf(model, b) - lengthOf(model, a));
   let lie: { layer: number; j: number; trace: DisputeTrace; output: Int8Array } | undefined;
@@ -175,7 +179,20 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
     wallSeconds: played.ms / 1000,
     setupSeconds: setup.ms / 1000,
     asserterWon,
+    serve,
   };
+}
+
+/** The node's side of a large model: open an onnxruntime session, run, commit the trace; equal to the reference. */
+async function serveWithOnnxRuntime(c: DisputeCase, truth: TraceProvider): Promise<ServeRun> {
+  const onnx = buildIntegerOnnx(c.model);
+  const load = await timeMs(() => OrtTraceRunner.load(onnx));
+  const root = await timeMs(() => commitModel(load.value.model));
+  const run = await timeMs(() => load.value.run(c.input));
+  const committed = await timeMs(() => commitTrace(run.value));
+  await load.value.release();
+  if (!bytesEqual(committed.value.root, truth.traceRoot)) throw new Error(`${c.name}: onnxruntime and the reference executor disagree`);
+  return { loadSeconds: load.ms / 1000, modelRootSeconds: root.ms / 1000, inferenceSeconds: run.ms / 1000, traceRootSeconds: committed.ms / 1000 };
 }
 
 async function foldJob(who: ChainActor, hash: Hex, job?: Job): Promise<{ jobId: bigint; job: Job }> {
@@ -214,6 +231,27 @@ function disputeTable(runs: readonly DisputeRun[]): string {
       `${r.largest.gas.toLocaleString("en-US")} (${r.largest.name})`,
       fmt(r.wallSeconds, 2),
     ]),
+  );
+}
+
+/** The scale case: serving and disputing the largest model. */
+export function scaleTable(runs: readonly DisputeRun[]): string {
+  return table(
+    ["model", "parameters", "session load (s)", "model root (s)", "inference (s)", "trace root (s)", "dispute transactions", "largest tx (gas)", "total gas", "dispute wall time (s)"],
+    runs
+      .filter((r) => r.serve)
+      .map((r) => [
+        r.name,
+        r.parameters.toLocaleString("en-US"),
+        fmt(r.serve!.loadSeconds),
+        fmt(r.serve!.modelRootSeconds),
+        fmt(r.serve!.inferenceSeconds, 3),
+        fmt(r.serve!.traceRootSeconds, 3),
+        r.transactions,
+        r.largest.gas.toLocaleString("en-US"),
+        r.totalGas.toLocaleString("en-US"),
+        fmt(r.wallSeconds),
+      ]),
   );
 }
 
