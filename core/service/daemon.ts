@@ -60,7 +60,7 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
   // The shared keys, typed (every daemon's schema extends COMMON_CONFIG).
   const common = config as unknown as ConfigOf<typeof COMMON_CONFIG>;
   const log = createLogger({ service: def.service, level: common.logLevel });
-  const metrics = new Metrics("refute_");
+  const metrics = new Metrics(`${def.service.replace(/-/g, "_")}_`);
   const shutdown = onShutdown(() => undefined, { logger: log });
   log.info("starting", { config: redactConfig(def.schema, config) });
 
