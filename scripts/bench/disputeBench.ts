@@ -2,6 +2,7 @@ import { type Hex, parseEther, parseEventLogs } from "viem";
 import { disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../../core/abi";
 import { bytesEqual, int8Bytes, toHex } from "../../core/bytes";
 import { type ChainActor, send } from "../../core/chain/actor";
+import { jobFromLogs } from "../../core/chain/jobLogs";
 import type { Deployment } from "../../core/chain/deployment";
 import { type ModelCommitment, commitModel, commitTrace } from "../../core/commitments";
 import { buildIntegerOnnx } from "../../core/onnx/integerGraph";
@@ -11,7 +12,6 @@ import { playTurn } from "../../core/dispute/gameClient";
 import { Phase, type Role } from "../../core/dispute/gameState";
 import { propagatingLie, withSums } from "../../core/dispute/lies";
 import type { DisputeTrace } from "../../core/dispute/planner";
-import { type Job, applyJobEvent, toJobEvent } from "../../core/jobState";
 import { treeDepth } from "../../core/merkle";
 import type { IntegerModel } from "../../core/model";
 import { loadMnist } from "../../core/mnist";
@@ -131,15 +131,16 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
   // Post, take, submit the lie.
   const block = await requester.publicClient.getBlock();
   const posted = await send(requester, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "postJob", args: [modelId, toHex(int8Bytes(c.input)), "0x0000000000000000000000000000000000000000", 0, parseEther("0.05"), block.timestamp + 3600n], value: parseEther("0.001") });
-  let { jobId, job } = await foldJob(requester, posted.hash);
-  ({ job } = await foldJob(node, (await send(node, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] })).hash, job));
+  const receiptLogs = async (hash: Hex) => (await requester.publicClient.getTransactionReceipt({ hash })).logs;
+  let { jobId, job } = jobFromLogs(await receiptLogs(posted.hash));
+  ({ job } = jobFromLogs(await receiptLogs((await send(node, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] })).hash), job));
   const submit = await send(node, {
     address: contracts.jobMarket,
     abi: jobMarketAbi,
     functionName: "submitResult",
     args: [jobId, job, toHex(int8Bytes(lie.output)), toHex(lie.trace.traceRoot), lie.trace.activationRoot(0).proof.map(toHex), lie.trace.activationRoot(L).proof.map(toHex)],
   });
-  ({ job } = await foldJob(node, submit.hash, job));
+  ({ job } = jobFromLogs(await receiptLogs(submit.hash), job));
 
   // The dispute, played by the dispute kit for both sides.
   const played = await timeMs(async () => {
@@ -193,19 +194,6 @@ async function serveWithOnnxRuntime(c: DisputeCase, truth: TraceProvider): Promi
   await load.value.release();
   if (!bytesEqual(committed.value.root, truth.traceRoot)) throw new Error(`${c.name}: onnxruntime and the reference executor disagree`);
   return { loadSeconds: load.ms / 1000, modelRootSeconds: root.ms / 1000, inferenceSeconds: run.ms / 1000, traceRootSeconds: committed.ms / 1000 };
-}
-
-async function foldJob(who: ChainActor, hash: Hex, job?: Job): Promise<{ jobId: bigint; job: Job }> {
-  const receipt = await who.publicClient.getTransactionReceipt({ hash });
-  let jobId = 0n;
-  let current = job;
-  for (const log of parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs })) {
-    const change = toJobEvent(log.eventName, log.args as unknown as Record<string, unknown>);
-    if (!change) continue;
-    jobId = change.jobId;
-    current = applyJobEvent(current, change.event);
-  }
-  return { jobId, job: current! };
 }
 
 const KINDS = ["challenge", "revealRoots", "pickRoots", "revealNodes", "pickNode", "stateAccumulator", "postSums", "pickSums", "step"] as const;
