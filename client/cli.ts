@@ -6,15 +6,14 @@
  *   npm run cli -- status 1 --rpc URL --deployment deployment.json
  *   npm run cli -- wait 1 --final --rpc URL --deployment deployment.json
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { type Address, type Hex, isAddress } from "viem";
 import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
-import { MNIST_MODEL_DIR } from "../core/chain/deploy";
+import { MNIST_MODEL_DIR, loadModelDir } from "../core/modelFiles";
 import { type Deployment, readDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
-import { describeState, resultJson, stateJson, toJsonValue } from "./cliOutput";
+import { toJsonValue } from "../core/service/json";
+import { describeState, resultJson, stateJson } from "./cliOutput";
 import { finalResultOf, softResultOf } from "./jobHistory";
 import { heldOutDigit } from "./mnistDigit";
 import { RefuteClient } from "./refuteClient";
@@ -158,7 +157,7 @@ function inputOf(values: Values, modelRoot: Hex): { input: Int8Array | Hex; digi
   }
   const label = Number(parseUint("--digit", values.digit!));
   if (label > 9) throw new UsageError(`--digit must be 0..9, got ${values.digit}`);
-  const mnistRoot = (JSON.parse(readFileSync(path.join(MNIST_MODEL_DIR, "descriptor.json"), "utf8")) as { modelRoot: string }).modelRoot;
+  const mnistRoot = loadModelDir(MNIST_MODEL_DIR).root;
   if (mnistRoot.toLowerCase() !== modelRoot.toLowerCase()) throw new UsageError(`--digit posts an MNIST digit, but the model's root ${modelRoot} is not the MNIST reference model's ${mnistRoot}`);
   const d = heldOutDigit(label, Number(parseUint("--sample", values.sample ?? "0")));
   return { input: d.input, digit: { label: d.label, testIndex: d.testIndex } };

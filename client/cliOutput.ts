@@ -1,3 +1,4 @@
+import { toJsonValue } from "../core/service/json";
 import { argmax } from "../core/argmax";
 import { JobStatus } from "../core/jobState";
 import type { FinalResult, JobResult, JobState } from "./jobHistory";
@@ -6,15 +7,6 @@ import type { FinalResult, JobResult, JobState } from "./jobHistory";
  * What the CLI prints: one JSON line on stdout for programs (every integer a decimal string, outputs
  * as arrays of int8 numbers with their argmax), and human progress lines on stderr.
  */
-
-/** `v` with bigints as decimal strings and typed arrays as plain arrays, ready for JSON.stringify. */
-export function toJsonValue(v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
-  if (v instanceof Int8Array || v instanceof Uint8Array) return Array.from(v);
-  if (Array.isArray(v)) return v.map(toJsonValue);
-  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
-  return v;
-}
 
 /** A result as JSON: the output as int8 numbers and the index of the largest (the class, for a classifier). */
 export function resultJson(r: JobResult | FinalResult | null): unknown {

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { MNIST_MODEL_DIR } from "../core/chain/deploy";
+import { MNIST_MODEL_DIR, inputScaleOf, loadModelDir } from "../core/modelFiles";
 import { MNIST_CLASSES, loadMnist } from "../core/mnist";
 import { quantiseInput } from "../core/quantise";
 
@@ -27,9 +25,6 @@ export function heldOutDigit(label: number, nth = 0, modelDir = MNIST_MODEL_DIR)
   test ??= loadMnist().test;
   const matches = test.flatMap((d, i) => (d.label === label ? [i] : []));
   if (nth >= matches.length) throw new RangeError(`there are ${matches.length} held-out digits ${label}; sample ${nth} is out of range`);
-  const descriptor = JSON.parse(readFileSync(path.join(modelDir, "descriptor.json"), "utf8")) as { meta?: { inputScale?: unknown } };
-  const scale = descriptor.meta?.inputScale;
-  if (typeof scale !== "number" || !(scale > 0)) throw new Error(`${path.join(modelDir, "descriptor.json")} has no positive meta.inputScale`);
   const testIndex = matches[nth];
-  return { label, testIndex, input: quantiseInput(test[testIndex].pixels, scale) };
+  return { label, testIndex, input: quantiseInput(test[testIndex].pixels, inputScaleOf(loadModelDir(modelDir))) };
 }

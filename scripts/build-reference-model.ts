@@ -20,7 +20,8 @@ import { quantise } from "../core/quantise";
 import { floatAccuracy, integerAccuracy } from "./lib/mnistEvaluation";
 import { type TrainingConfig, trainMlp } from "./lib/mlpTrainer";
 
-export const MNIST_MODEL_DIR = path.join(__dirname, "..", "models", "mnist-mlp");
+export { MNIST_MODEL_DIR } from "../core/modelFiles";
+import { MNIST_MODEL_DIR } from "../core/modelFiles";
 
 export interface ReferenceModelConfig {
   readonly training: TrainingConfig;

@@ -1,12 +1,8 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { type Abi, type Hash, type Hex, getAddress, parseEther, parseEventLogs } from "viem";
 import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../abi";
-import { toHex } from "../bytes";
-import { commitModel } from "../commitments";
 import { initKeccak } from "../keccak";
-import { readIntegerModel } from "../onnx/integerGraph";
-import { ARTIFACTS_DIR, REPO_ROOT, readArtifact } from "./artifacts";
+import { MNIST_MODEL_DIR, loadModelDir } from "../modelFiles";
+import { ARTIFACTS_DIR, readArtifact } from "./artifacts";
 import { decodeError } from "./contractError";
 import { type Deployment, type DeploymentParameters, PARAMETER_NAMES } from "./deployment";
 import type { RefutePublicClient, RefuteWalletClient } from "./rpcClients";
@@ -35,8 +31,7 @@ export const LOCAL_PARAMETERS: DeploymentParameters = {
   challengerRewardBps: 5_000n, // half of a slashed collateral to the challenger
 };
 
-/** The MNIST reference model's files, and the URI registered for them. */
-export const MNIST_MODEL_DIR = path.join(REPO_ROOT, "models", "mnist-mlp");
+/** The URI registered for the MNIST reference model's files (core/modelFiles.ts MNIST_MODEL_DIR). */
 export const MNIST_MODEL_URI = "models/mnist-mlp";
 
 export interface DeploySystemOptions {
@@ -106,15 +101,10 @@ interface ModelToRegister {
   readonly layerCount: bigint;
 }
 
-/** The model in `dir`: its shape from the integer model, its root from descriptor.json, checked against the model. */
+/** The model in `dir` (core/modelFiles.ts: its root checked against the graph) as the registry records it. */
 export async function readModelToRegister(dir: string): Promise<ModelToRegister> {
-  const descriptor = JSON.parse(readFileSync(path.join(dir, "descriptor.json"), "utf8")) as { modelRoot?: unknown };
-  const model = readIntegerModel(readFileSync(path.join(dir, "integer.onnx")));
   await initKeccak();
-  const root = toHex(commitModel(model).root);
-  if (typeof descriptor.modelRoot !== "string" || descriptor.modelRoot.toLowerCase() !== root) {
-    throw new Error(`${path.join(dir, "descriptor.json")} has modelRoot ${String(descriptor.modelRoot)}, but integer.onnx commits to ${root}`);
-  }
+  const { root, model } = loadModelDir(dir);
   return {
     root,
     inputSize: BigInt(model.inputSize),
