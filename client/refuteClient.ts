@@ -2,10 +2,9 @@ import { type Address, type Hash, type Hex, isHex, parseEventLogs, zeroAddress }
 import { jobMarketAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
 import { decodeError } from "../core/chain/contractError";
-import { toJobArgument } from "../core/chain/jobArgument";
 import type { Deployment } from "../core/chain/deployment";
 import type { RefutePublicClient, RefuteWalletClient } from "../core/chain/rpcClients";
-import { type Job, JobStatus, applyJobEvent, toJobEvent } from "../core/jobState";
+import { type Job, JobStatus, applyJobEvent, toJobArgument, toJobEvent } from "../core/jobState";
 import { JobEndedError, RefuteClientError, WaitTimeoutError } from "./errors";
 import { type FinalResult, type JobResult, type JobState, finalResultOf, loadJob, softResultOf } from "./jobHistory";
 import { type JobUpdate, type WatchJobOptions, watchJob } from "./watchJob";

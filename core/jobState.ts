@@ -66,26 +66,27 @@ export const JOB_ABI = {
 const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000";
 const ZERO_BYTES32: Bytes32 = `0x${"00".repeat(32)}`;
 
+/**
+ * A {@link Job} as viem encodes the Solidity struct (a contract argument or abi.encode): fields of
+ * 48 bits or fewer (uint16, uint32, uint40, the uint8 status) as numbers, wider ones as bigints.
+ */
+export function toJobArgument(job: Job) {
+  return {
+    ...job,
+    outputSize: Number(job.outputSize),
+    layerCount: Number(job.layerCount),
+    callbackGasLimit: Number(job.callbackGasLimit),
+    expiresAt: Number(job.expiresAt),
+    deadline: Number(job.deadline),
+    attempt: Number(job.attempt),
+    missedDeadlines: Number(job.missedDeadlines),
+    status: Number(job.status),
+  };
+}
+
 /** keccak256(abi.encode(job)): what the market stores. */
 export function hashJob(job: Job): Bytes32 {
-  return keccak256(
-    encodeAbiParameters(
-      [JOB_ABI],
-      [
-        {
-          ...job,
-          outputSize: Number(job.outputSize),
-          layerCount: Number(job.layerCount),
-          callbackGasLimit: Number(job.callbackGasLimit),
-          expiresAt: Number(job.expiresAt),
-          deadline: Number(job.deadline),
-          attempt: Number(job.attempt),
-          missedDeadlines: Number(job.missedDeadlines),
-          status: job.status,
-        },
-      ],
-    ),
-  );
+  return keccak256(encodeAbiParameters([JOB_ABI], [toJobArgument(job)]));
 }
 
 /** Converts a decoded Job (numbers or bigints, by library) into a {@link Job}. */

@@ -2,7 +2,7 @@ import type { Hex } from "viem";
 import { jobMarketAbi } from "../../core/abi";
 import { toHex } from "../../core/bytes";
 import type { Deployment } from "../../core/chain/deployment";
-import { toJobArgument } from "../../core/chain/jobArgument";
+import { toJobArgument } from "../../core/jobState";
 import type { RefutePublicClient, RefuteWalletClient } from "../../core/chain/rpcClients";
 import type { RefuteClient } from "../../client";
 import { honestResult } from "./marketFixture";
