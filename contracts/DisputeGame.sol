@@ -472,6 +472,9 @@ contract DisputeGame {
         bool asserter = _asserterMoves(p);
         uint256 used = (asserter ? g.asserterUsed : g.challengerUsed) + (block.timestamp - g.lastMove);
         if (used <= clockBudget) revert DisputeGameClockNotExpired(gameId, asserter, used, clockBudget);
+        // The clock as it stood at the end ({clocks} reads 0 left for the side that ran out).
+        if (asserter) g.asserterUsed = uint40(used);
+        else g.challengerUsed = uint40(used);
         _resolve(gameId, g, !asserter, Reason.Timeout);
     }
 

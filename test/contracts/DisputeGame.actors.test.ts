@@ -59,9 +59,12 @@ async function world() {
     clampHi: 127,
   });
   const deepModel: IntegerModel = { inputSize: 2100, layers: [first, ...Array<DenseLayer>(69).fill(copy(12, (j) => (j + 1) % 12)), copy(10, (j) => j)] };
+  // One layer (the game starts at the layer pick) with 600 outputs: a 19-leaf tree, two reveals deep.
+  const singleModel = syntheticModel(rng, { sizes: [40, 600], style: "scaled" });
+  const single: TestModel = { model: singleModel, ...(await registerModel(f, singleModel, "single")), input: (seed) => new Rng(seed).int8Array(40) };
   const padded: TestModel = { model: paddedModel, ...(await registerModel(f, paddedModel, "padded")), input: (seed) => new Rng(seed).int8Array(64) };
   const deep: TestModel = { model: deepModel, ...(await registerModel(f, deepModel, "deep")), input: (seed) => new Rng(seed).int8Array(2100) };
-  return { f, mnist, padded, deep };
+  return { f, mnist, padded, deep, single };
 }
 
 /** The game contract holds exactly the bonds of open games plus its credits; market and staking balance. */
@@ -214,6 +217,22 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
         lyingNode("answers another value than committed", mnist, 160 + phase, (t, m) => ({ ...liarAt(1, 13, "jumpLast")(t, m), overrides: { [phase]: once((_s, _c, planned) => bad(planned()!)) } }), [Reason.Timeout], error));
     }
 
+    describe("one layer with 600 outputs (no roots to reveal, a descent of two reveals)", () => {
+      const single = (w: Awaited<ReturnType<typeof world>>) => w.single;
+      it("wrong output element: the challenger names layer 1 at once", async () => {
+        const played = await lyingNode("wrong output", single, 180, propagating(1, "jumpLast"), [Reason.StepFailed]);
+        expect(played.moves.filter((m) => m.name === "revealRoots")).to.have.length(0);
+        expect(played.moves.filter((m) => m.name === "revealNodes")).to.have.length(2);
+      });
+      it("a lazy node", () =>
+        lyingNode("lazy random output", single, 181, (truth, m) => {
+          const rng = new Rng(181);
+          const trace = [truth.trace[0], Int8Array.from({ length: 600 }, () => rng.int(-128, 127))];
+          const lying = TraceProvider.fromTrace(m.model, m.commitment, trace);
+          return { asserted: lying, output: lying.output };
+        }, [Reason.StepFailed, Reason.WrongOutput]));
+    });
+
     describe("several dissection rounds (71 layers, fan-in 2,100)", () => {
       const deep = (w: Awaited<ReturnType<typeof world>>) => w.deep;
       it("wrong at layer 1: two rounds of partial sums", async () => {
@@ -313,6 +332,8 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
     });
     it("plays so slowly that its clock runs out", () =>
       lyingChallenger("clock run-out", mnist, 242, (t) => ({ overrides: randomPicks(t, new Rng(5), 1), delay: Math.floor(GAME.clockBudget * 0.45) }), [Reason.Timeout]));
+    it("disputes a correct result of the one-layer model (two reveals deep)", () =>
+      lyingChallenger("disputes correct roots, names a correct element", (w) => w.single, 244, (t) => ({ overrides: randomPicks(t, new Rng(7), 1) }), [Reason.StepHeld, Reason.ZeroPadding]));
     it("disputes a correct result of the 71-layer model (two rounds of roots and of sums)", () =>
       lyingChallenger("disputes correct roots, names a correct element", (w) => w.deep, 243, (t) => ({ overrides: randomPicks(t, new Rng(6), 1) }), [Reason.StepHeld]));
   });

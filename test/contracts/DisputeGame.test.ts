@@ -362,3 +362,65 @@ describe("DisputeGame payouts", () => {
     expect(await ethers.provider.getBalance(gameAddress)).to.equal(GAME.challengerBond);
   });
 });
+
+describe("DisputeGame edge cases", () => {
+  it("refuses malformed moves: proof and node counts, indices out of range, an unknown game", async () => {
+    const f = await deployGame();
+    const { jobId, job, honest: trace } = await submittedJob(f, 71);
+    const { gameId } = await open(f, jobId, job);
+    let { state, ctx } = await ctxOf(f, gameId);
+    const reveal = revealRootsMove(state, trace, ctx) as Extract<Move, { functionName: "revealRoots" }>;
+    const [, lo, hi, roots, proofs] = reveal.args;
+    await expect(f.game.connect(f.node).revealRoots(gameId, lo, hi, roots, proofs.slice(1))).to.be.revertedWithCustomError(f.game, "DisputeGameBadLength").withArgs(1n, 2n);
+    await send(f, f.node, reveal);
+    ({ state, ctx } = await ctxOf(f, gameId, [job.inputRoot, ...roots, job.outputRoot] as `0x${string}`[]));
+    await send(f, f.challenger, pickRootsMove(state, trace, ctx, 0));
+    ({ state, ctx } = await ctxOf(f, gameId));
+    const nodes = [0, 1, 2, 3].map((i) => toHex(trace.activationNode(1, 0, i)));
+    await expect(f.game.connect(f.node).revealNodes(gameId, state.node, nodes.slice(1))).to.be.revertedWithCustomError(f.game, "DisputeGameBadLength").withArgs(3n, 4n);
+    await f.game.connect(f.node).revealNodes(gameId, state.node, nodes);
+    const d = descriptorArg(trace.descriptor(1).descriptor);
+    await expect(f.game.connect(f.challenger).pickNode(gameId, nodes, 4, 0, d)).to.be.revertedWithCustomError(f.game, "DisputeGameIndexOutOfRange").withArgs(4n, 4n);
+    await expect(f.game.connect(f.challenger).pickNode(gameId, nodes, 0, 32, d)).to.be.revertedWithCustomError(f.game, "DisputeGameIndexOutOfRange").withArgs(32n, 32n);
+    const unknown = ethers.id("no such game");
+    await expect(f.game.connect(f.challenger).pickNode(unknown, nodes, 0, 0, d)).to.be.revertedWithCustomError(f.game, "DisputeGameUnknown").withArgs(unknown);
+  });
+
+  it("reports both clocks, charging the side to move", async () => {
+    const f = await deployGame();
+    const { jobId, job } = await submittedJob(f, 72);
+    const { gameId } = await open(f, jobId, job);
+    await time.increase(100);
+    const [asserterLeft, challengerLeft] = await f.game.clocks(gameId);
+    expect(asserterLeft).to.equal(BigInt(GAME.clockBudget - 100));
+    expect(challengerLeft).to.equal(BigInt(GAME.clockBudget));
+    await time.increase(GAME.clockBudget);
+    expect((await f.game.clocks(gameId))[0]).to.equal(0n);
+    await f.game.timeout(gameId);
+    expect(await f.game.clocks(gameId)).to.deep.equal([0n, BigInt(GAME.clockBudget)]);
+  });
+
+  it("refuses a reward share above 100 % and a zero clock", async () => {
+    const f = await deployGame();
+    const args = (bps: bigint, budget: number) => [f.market.getAddress(), f.staking.getAddress(), f.registry.getAddress(), GAME.challengerBond, budget, bps];
+    await expect(ethers.deployContract("DisputeGame", await Promise.all(args(10_001n, 60)))).to.be.revertedWithCustomError(f.game, "DisputeGameBadParameter");
+    await expect(ethers.deployContract("DisputeGame", await Promise.all(args(0n, 0)))).to.be.revertedWithCustomError(f.game, "DisputeGameBadParameter");
+  });
+
+  for (const bps of [0n, 10_000n]) {
+    it(`slashes the whole collateral to one side when the reward share is ${bps / 100n} %`, async () => {
+      const f = await deployGame(bps);
+      const { jobId, job } = await submittedJob(f, 73, (t) => {
+        t[3][0] = t[3][0] < 127 ? t[3][0] + 1 : t[3][0] - 1;
+        return t;
+      });
+      const { gameId } = await open(f, jobId, job);
+      await time.increase(GAME.clockBudget + 1);
+      await f.game.timeout(gameId);
+      const reward = (COLLATERAL * bps) / 10_000n;
+      expect(await f.staking.credits(f.challenger.address)).to.equal(reward);
+      expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - reward);
+      expect((await f.staking.accountOf(f.node.address)).locked).to.equal(0n);
+    });
+  }
+});

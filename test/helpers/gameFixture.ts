@@ -30,7 +30,7 @@ export function mnistCommitment(): ModelCommitment {
 }
 
 /** Registry, staking, market and the real DisputeGame, bound together; the MNIST model registered. */
-export async function deployGame() {
+export async function deployGame(challengerRewardBps: bigint = GAME.challengerRewardBps) {
   await initKeccak();
   const [deployer, requester, node, challenger, other, ...rest] = await ethers.getSigners();
   const registry = (await ethers.deployContract("ModelRegistry")) as unknown as ModelRegistry;
@@ -42,7 +42,7 @@ export async function deployGame() {
     await registry.getAddress(),
     GAME.challengerBond,
     GAME.clockBudget,
-    GAME.challengerRewardBps,
+    challengerRewardBps,
   ])) as unknown as DisputeGame;
   await staking.bind(await market.getAddress(), await game.getAddress());
   await market.bindDisputeGame(await game.getAddress());
