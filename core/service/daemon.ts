@@ -1,6 +1,6 @@
 import type { ChainActor } from "../chain/actor";
 import { readDeployment } from "../chain/deployment";
-import { connectRpc, retryingTransport, walletFor } from "../chain/rpcClients";
+import { connectRpc, isRetryableRpcFailure, retryingTransport, walletFor } from "../chain/rpcClients";
 import { type ConfigOf, ConfigError, field, helpText, loadConfig, redactConfig, wantsHelp } from "./config";
 import { startHttpApi } from "./httpApi";
 import { onShutdown, sleepUnlessStopped } from "./lifecycle";
@@ -42,7 +42,10 @@ export interface DaemonDefinition<S extends typeof COMMON_CONFIG> {
 /** Longest wait between rounds after failures. */
 const MAX_BACKOFF_MS = 30_000;
 
-/** Runs a daemon until SIGTERM/SIGINT; bad configuration exits 2 with every problem listed. */
+/**
+ * Runs a daemon until SIGTERM/SIGINT; bad configuration exits 2 with every problem listed, a start
+ * that fails exits 1 with its reason in one line on stderr and in a "startup failed" log line.
+ */
 export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefinition<S>, argv = process.argv.slice(2)): Promise<void> {
   if (wantsHelp(argv)) {
     process.stdout.write(`${def.usage}\n\n${helpText(def.schema)}\n`);
@@ -64,49 +67,61 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
   const shutdown = onShutdown(() => undefined, { logger: log });
   log.info("starting", { config: redactConfig(def.schema, config) });
 
-  const deployment = readDeployment(common.deployment);
-  const transport = retryingTransport(common.rpcUrl, { signal: shutdown.signal, onRetry: (info) => log.warn("RPC request failed; retrying", { ...info }) });
-  const clients = await withRetry(() => connectRpc(common.rpcUrl, { transport, pollingIntervalMs: Math.min(common.pollMs, 1_000) }), {
-    retries: 8,
-    baseMs: 250,
-    maxMs: 5_000,
-    label: `connect to ${common.rpcUrl}`,
-    signal: shutdown.signal,
-    onRetry: (info) => log.warn("RPC not answering; retrying", { ...info }),
-  });
-  if (clients.chain.id !== deployment.chainId) throw new Error(`${common.deployment} is for chain ${deployment.chainId}, ${common.rpcUrl} is chain ${clients.chain.id}`);
-  const actor: ChainActor = { publicClient: clients.publicClient, walletClient: walletFor(clients, common.privateKey as `0x${string}`), deployment, log };
-  const worker = await def.start(actor, config, metrics, log);
+  // Anything that stops the start (no deployment file, no RPC, another chain, a model that does not
+  // match the registry, a port in use) ends the process with one clear line, not a stack trace.
+  try {
+    const deployment = readDeployment(common.deployment);
+    const transport = retryingTransport(common.rpcUrl, { signal: shutdown.signal, onRetry: (info) => log.warn("RPC request failed; retrying", { url: common.rpcUrl, ...info }) });
+    const clients = await withRetry(() => connectRpc(common.rpcUrl, { transport, pollingIntervalMs: Math.min(common.pollMs, 1_000) }), {
+      retries: 8,
+      baseMs: 250,
+      maxMs: 5_000,
+      label: `connect to ${common.rpcUrl}`,
+      isRetryable: isRetryableRpcFailure,
+      signal: shutdown.signal,
+      onRetry: (info) => log.warn("RPC not answering; retrying", { ...info }),
+    });
+    if (clients.chain.id !== deployment.chainId) throw new Error(`${common.deployment} is for chain ${deployment.chainId}, ${common.rpcUrl} is chain ${clients.chain.id}`);
+    const actor: ChainActor = { publicClient: clients.publicClient, walletClient: walletFor(clients, common.privateKey as `0x${string}`), deployment, log };
+    const worker = await def.start(actor, config, metrics, log);
 
-  const ticks = metrics.counter("ticks_total", "Rounds of work", ["ok"]);
-  let lastOk = Date.now();
-  let failures = 0;
-  const api = await startHttpApi({
-    host: common.host,
-    port: common.port,
-    logger: log,
-    metrics,
-    health: () => ({ ok: failures < 5, address: actor.walletClient.account.address, lastOkSecondsAgo: Math.round((Date.now() - lastOk) / 1000), failures }),
-    status: () => worker.status(),
-  });
-  shutdown.add(() => api.close(), "close the HTTP API");
-  log.info("ready", { address: actor.walletClient.account.address, api: api.url, chainId: clients.chain.id });
+    const ticks = metrics.counter("ticks_total", "Rounds of work", ["ok"]);
+    let lastOk = Date.now();
+    let failures = 0;
+    const api = await startHttpApi({
+      host: common.host,
+      port: common.port,
+      logger: log,
+      metrics,
+      health: () => ({ ok: failures < 5, address: actor.walletClient.account.address, lastOkSecondsAgo: Math.round((Date.now() - lastOk) / 1000), failures }),
+      status: () => worker.status(),
+    });
+    shutdown.add(() => api.close(), "close the HTTP API");
+    log.info("ready", { address: actor.walletClient.account.address, api: api.url, chainId: clients.chain.id });
 
-  const loop = (async () => {
-    while (!shutdown.stopping) {
-      try {
-        await worker.tick();
-        ticks.inc({ ok: "true" });
-        lastOk = Date.now();
-        failures = 0;
-      } catch (e) {
-        ticks.inc({ ok: "false" });
-        failures++;
-        log.warn("round failed; backing off", { error: e, failures });
+    const loop = (async () => {
+      while (!shutdown.stopping) {
+        try {
+          await worker.tick();
+          ticks.inc({ ok: "true" });
+          lastOk = Date.now();
+          failures = 0;
+        } catch (e) {
+          ticks.inc({ ok: "false" });
+          failures++;
+          log.warn("round failed; backing off", { error: e, failures });
+        }
+        const wait = failures === 0 ? common.pollMs : Math.min(MAX_BACKOFF_MS, common.pollMs * 2 ** failures);
+        await sleepUnlessStopped(wait, shutdown.signal);
       }
-      const wait = failures === 0 ? common.pollMs : Math.min(MAX_BACKOFF_MS, common.pollMs * 2 ** failures);
-      await sleepUnlessStopped(wait, shutdown.signal);
-    }
-  })();
-  shutdown.add(() => loop, "finish the current round");
+    })();
+    shutdown.add(() => loop, "finish the current round");
+  } catch (e) {
+    // A signal during the start stops the retries; the shutdown exits then.
+    if (shutdown.stopping) return;
+    log.error("startup failed", { error: e });
+    process.stderr.write(`${def.service}: cannot start: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}\n`);
+    shutdown.dispose();
+    process.exitCode = 1;
+  }
 }

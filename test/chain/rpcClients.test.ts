@@ -1,64 +1,80 @@
 import { expect } from "chai";
-import { type Server, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createPublicClient } from "viem";
-import { retryingTransport } from "../../core/chain/rpcClients";
+import { HttpRequestError, MethodNotFoundRpcError, RpcRequestError } from "viem";
+import { connectRpc, describeRpcFailure, isRetryableRpcFailure, retryingTransport } from "../../core/chain/rpcClients";
+import { RetryError } from "../../core/service/retry";
+import { GARBAGE, type FakeRpc, startFakeRpc } from "../helpers/fakeRpc";
 
-/**
- * The daemons' RPC transport against a scripted JSON-RPC server on loopback: transient failures are
- * retried with backoff, a revert is not (viem alone would repeat it, Hardhat reporting reverts as -32603).
- */
-describe("retryingTransport", () => {
-  let server: Server;
-  let url: string;
-  let answers: ((id: number) => { status: number; body: unknown })[] = [];
-  let requests = 0;
+const URL_ = "http://127.0.0.1:8545";
+const notJson = () => new HttpRequestError({ url: URL_, cause: new SyntaxError(`Unexpected token '<', "<html>" is not valid JSON`) });
+const refused = () => new HttpRequestError({ url: URL_, cause: Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" }) }) });
 
-  before(async () => {
-    server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        requests++;
-        const { id } = JSON.parse(body) as { id: number };
-        const answer = (answers.shift() ?? ((i: number) => ({ status: 200, body: { jsonrpc: "2.0", id: i, result: "0x7a69" } })))(id);
-        res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.body));
-      });
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("rpcClients (core/chain/rpcClients.ts)", () => {
+  describe("isRetryableRpcFailure", () => {
+    it("retries what core/service/retry.ts retries: a refused connection, HTTP 500", () => {
+      expect(isRetryableRpcFailure(refused())).to.equal(true);
+      expect(isRetryableRpcFailure(new HttpRequestError({ url: URL_, status: 500 }))).to.equal(true);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  beforeEach(() => {
-    requests = 0;
-    answers = [];
+
+    it("does not retry an answer that is not JSON, however deep in the cause chain", () => {
+      expect(isRetryableRpcFailure(notJson())).to.equal(false);
+      expect(isRetryableRpcFailure(new Error("no JSON-RPC answer", { cause: notJson() }))).to.equal(false);
+    });
   });
 
-  const client = () => createPublicClient({ transport: retryingTransport(url, { baseMs: 1, maxMs: 2, jitter: false }) });
+  describe("describeRpcFailure", () => {
+    it("says what viem's 'HTTP request failed.' leaves out: the status, the refusal, the body that is not JSON", () => {
+      expect(describeRpcFailure(new HttpRequestError({ url: URL_, status: 500, details: '"oops"' }))).to.equal('HTTP 500 ("oops")');
+      expect(describeRpcFailure(refused())).to.equal("HTTP request failed (connect ECONNREFUSED 127.0.0.1:8545)");
+      expect(describeRpcFailure(notJson())).to.equal(`HTTP request failed (Unexpected token '<', "<html>" is not valid JSON)`);
+      const exhausted = new RetryError("eth_chainId failed after 5 attempts", 5, new HttpRequestError({ url: URL_, status: 503, details: "Service Unavailable" }));
+      expect(describeRpcFailure(new Error("wrapped", { cause: exhausted }))).to.equal("HTTP 503 (Service Unavailable)");
+    });
 
-  it("retries HTTP 503 and a node's internal error, then succeeds", async () => {
-    answers = [() => ({ status: 503, body: "busy" }), (id) => ({ status: 200, body: { jsonrpc: "2.0", id, error: { code: -32603, message: "internal error" } } })];
-    expect(await client().getChainId()).to.equal(31337);
-    expect(requests).to.equal(3);
+    it("gives a JSON-RPC error's short message with the server's own words", () => {
+      const e = new MethodNotFoundRpcError(new RpcRequestError({ body: {}, url: URL_, error: { code: -32601, message: "method not found" } }), { method: "eth_chainId" });
+      expect(describeRpcFailure(e)).to.equal('The method "eth_chainId" does not exist / is not available. (method not found)');
+    });
   });
 
-  it("does not repeat a revert", async () => {
-    answers = [(id) => ({ status: 200, body: { jsonrpc: "2.0", id, error: { code: -32603, message: "VM Exception while processing transaction: reverted with custom error 'X()'" } } })];
-    let error: unknown;
-    await client()
-      .getChainId()
-      .catch((e) => (error = e));
-    expect(String(error)).to.match(/revert/);
-    expect(requests).to.equal(1);
-  });
+  describe("connectRpc and retryingTransport against endpoints that are not JSON-RPC", () => {
+    const servers: FakeRpc[] = [];
+    after(async () => {
+      await Promise.all(servers.map((s) => s.close()));
+    });
+    const serve = async (mode: Parameters<typeof startFakeRpc>[0]) => {
+      const s = await startFakeRpc(mode);
+      servers.push(s);
+      return s;
+    };
 
-  it("gives up after its retries with the last cause", async () => {
-    answers = Array.from({ length: 10 }, () => () => ({ status: 502, body: "bad gateway" }));
-    let error: unknown;
-    await client()
-      .getChainId()
-      .catch((e) => (error = e));
-    expect(String(error)).to.match(/eth_chainId/);
-    expect(requests).to.equal(5); // 1 + 4 retries
+    it("refuses a web page at once, naming the URL and the answer", async () => {
+      const { url } = await serve("garbage");
+      const retries: unknown[] = [];
+      const e = await rejection(connectRpc(url, { transport: retryingTransport(url, { onRetry: (info) => retries.push(info) }) }));
+      expect(e.message).to.equal(`no JSON-RPC answer from ${url}: HTTP request failed (Unexpected token '<', ${JSON.stringify(GARBAGE.slice(0, 10))}... is not valid JSON)`);
+      expect(retries).to.deep.equal([]);
+    });
+
+    it("retries HTTP 500 and then names the status", async () => {
+      const { url } = await serve("http 500");
+      const retries: unknown[] = [];
+      const e = await rejection(connectRpc(url, { transport: retryingTransport(url, { retries: 2, baseMs: 1, maxMs: 1, onRetry: (info) => retries.push(info) }) }));
+      expect(e.message).to.equal(`no JSON-RPC answer from ${url}: HTTP 500 ("upstream exploded")`);
+      expect(retries).to.have.length(2);
+    });
+
+    it("reads the chain id an endpoint gives", async () => {
+      const { url } = await serve("chain 1");
+      expect((await connectRpc(url)).chain.id).to.equal(1);
+    });
   });
 });
