@@ -72,10 +72,12 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
   try {
     const deployment = readDeployment(common.deployment);
     const transport = retryingTransport(common.rpcUrl, { signal: shutdown.signal, onRetry: (info) => log.warn("RPC request failed; retrying", { url: common.rpcUrl, ...info }) });
+    // The transport retries each request for a few seconds; at start the daemon waits a little longer
+    // for a chain that is still coming up (about 15 s in all), then gives up with the last cause.
     const clients = await withRetry(() => connectRpc(common.rpcUrl, { transport, pollingIntervalMs: Math.min(common.pollMs, 1_000) }), {
-      retries: 8,
-      baseMs: 250,
-      maxMs: 5_000,
+      retries: 3,
+      baseMs: 500,
+      maxMs: 2_000,
       label: `connect to ${common.rpcUrl}`,
       isRetryable: isRetryableRpcFailure,
       signal: shutdown.signal,
