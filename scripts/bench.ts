@@ -40,7 +40,13 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     quick,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.arch()}` },
-    versions: { node: process.version, onnxruntime: require("onnxruntime-node/package.json").version },
+    versions: {
+      node: process.version,
+      onnxruntime: require("onnxruntime-node/package.json").version,
+      hardhat: require("hardhat/package.json").version,
+      solc: require("solc/package.json").version,
+      viem: require("viem/package.json").version,
+    },
     seconds: (Date.now() - started) / 1000,
     results,
   };

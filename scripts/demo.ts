@@ -168,7 +168,7 @@ async function main(): Promise<void> {
       console.log(slash ? `Cheat on job ${jobId}: caught and slashed ${((slash - t) / 1000).toFixed(1)} s after the false submission.` : red(`Cheat on job ${jobId}: not slashed!`));
     }
     const gas = story.moves.reduce((s, m) => s + m.gas, 0n);
-    console.log(`Dispute rounds: ${story.moves.length} moves by the two sides, ${gas.toLocaleString("en-US")} gas in all.`);
+    console.log(`Disputes: ${story.moves.length} moves by the two sides in ${story.slashes.size} games (plus the challenges), ${gas.toLocaleString("en-US")} gas in all.`);
     console.log(
       `\n${table(
         ["account", "ETH balance change", "stake change", "what happened"],
