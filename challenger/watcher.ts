@@ -66,7 +66,11 @@ export class Watcher extends ChainWorker {
   }
 
   protected async work(now: bigint): Promise<void> {
-    for (const job of [...this.index.jobs()]) await this.attempt(`job ${job.jobId}`, () => this.inspect(job, now));
+    for (const job of [...this.index.jobs()]) {
+      // A job that ended needs no trace again (a reopened one is re-executed if its next result is sampled).
+      if (job.job.status >= JobStatus.Finalized) this.traces.delete(String(job.jobId));
+      else await this.attempt(`job ${job.jobId}`, () => this.inspect(job, now));
+    }
   }
 
   protected traceFor(state: GameState): TraceProvider {

@@ -60,7 +60,11 @@ export class NodeOperator extends ChainWorker {
   }
 
   protected async work(now: bigint): Promise<void> {
-    for (const job of [...this.index.jobs()]) await this.attempt(`job ${job.jobId}`, () => this.handleJob(job, now));
+    for (const job of [...this.index.jobs()]) {
+      // A finalised result can no longer be disputed: its trace is not needed again.
+      if (job.job.status === JobStatus.Finalized) this.results.delete(`${job.jobId}/${job.job.attempt}`);
+      else await this.attempt(`job ${job.jobId}`, () => this.handleJob(job, now));
+    }
   }
 
   protected async traceFor(state: GameState): Promise<DisputeTrace> {
