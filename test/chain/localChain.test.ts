@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { REPO_ROOT } from "../../core/chain/artifacts";
 import { eventually } from "../helpers/eventually";
 import { type LocalChain, LOOPBACK, LocalChainError, freePort, startLocalChain } from "../../core/chain/localChain";
+import { rejection } from "../helpers/expectThrows";
 
 const execFileAsync = promisify(execFile);
 
@@ -30,15 +31,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("startLocalChain (core/chain/localChain.ts)", () => {

@@ -3,19 +3,11 @@ import { HttpRequestError, MethodNotFoundRpcError, RpcRequestError } from "viem"
 import { connectRpc, describeRpcFailure, isRetryableRpcFailure, retryingTransport } from "../../core/chain/rpcClients";
 import { RetryError } from "../../core/service/retry";
 import { GARBAGE, type FakeRpc, startFakeRpc } from "../helpers/fakeRpc";
+import { rejection } from "../helpers/expectThrows";
 
 const URL_ = "http://127.0.0.1:8545";
 const notJson = () => new HttpRequestError({ url: URL_, cause: new SyntaxError(`Unexpected token '<', "<html>" is not valid JSON`) });
 const refused = () => new HttpRequestError({ url: URL_, cause: Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" }) }) });
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("rpcClients (core/chain/rpcClients.ts)", () => {
   describe("isRetryableRpcFailure", () => {

@@ -13,19 +13,11 @@ import { JobStatus, toJobArgument } from "../../core/jobState";
 import { JobEndedError, JobHashMismatchError, JobHistoryError, JobNotFoundError, RefuteClient, RefuteContractError, WaitTimeoutError, heldOutDigit } from "../../client";
 import { eventually } from "../helpers/eventually";
 import { ViemNode } from "../helpers/viemNode";
+import { rejection } from "../helpers/expectThrows";
 
 const FEE = parseEther("0.001");
 const COLLATERAL = parseEther("0.05");
 const WAIT = { timeoutMs: 20_000 };
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
   let chain: LocalChain;

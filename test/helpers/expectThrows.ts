@@ -12,3 +12,13 @@ export function expectThrows(f: () => unknown, cls: new (...args: never[]) => Er
   for (const p of patterns) expect((error as Error).message).to.match(p);
   return error as Error;
 }
+
+/** The error `p` rejects with; fails the test if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
+}
