@@ -26,37 +26,51 @@ export interface ModelFiles {
   readonly root: `0x${string}`;
 }
 
+/** A model folder that cannot be used; the message starts with the folder's absolute path. */
 export class ModelFilesError extends Error {
   override name = "ModelFilesError";
 }
 
 const cache = new Map<string, ModelFiles>();
 
-/** Reads and checks the model in `dir` (cached per folder). */
+/**
+ * Reads and checks the model in `dir` (cached per folder). Every refusal is a
+ * {@link ModelFilesError} that names the folder, the file and the original cause (also kept
+ * as `cause`), so an operator serving several folders can tell which one is broken.
+ */
 export function loadModelDir(dir: string): ModelFiles {
   const abs = path.resolve(dir);
   const cached = cache.get(abs);
   if (cached) return cached;
+  const fail = (problem: string, cause?: unknown): never => {
+    throw new ModelFilesError(`model folder ${abs}: ${problem}`, cause === undefined ? undefined : { cause });
+  };
   const read = (name: string) => {
     try {
       return readFileSync(path.join(abs, name));
     } catch (e) {
-      throw new ModelFilesError(`cannot read ${path.join(abs, name)}: ${(e as Error).message}`);
+      return fail(`cannot read ${name}: ${(e as Error).message}`, e);
     }
   };
   const onnx = new Uint8Array(read("integer.onnx"));
+  const descriptorText = read("descriptor.json").toString("utf8");
   let descriptor: ModelDescriptor;
   try {
-    descriptor = JSON.parse(read("descriptor.json").toString("utf8")) as ModelDescriptor;
+    descriptor = JSON.parse(descriptorText) as ModelDescriptor;
   } catch (e) {
-    if (e instanceof ModelFilesError) throw e;
-    throw new ModelFilesError(`${path.join(abs, "descriptor.json")} is not JSON: ${(e as Error).message}`);
+    return fail(`descriptor.json is not JSON: ${(e as Error).message}`, e);
   }
-  const model = readIntegerModel(onnx);
+  if (descriptor === null || typeof descriptor !== "object" || Array.isArray(descriptor)) fail("descriptor.json is not a JSON object");
+  let model: IntegerModel;
+  try {
+    model = readIntegerModel(onnx);
+  } catch (e) {
+    return fail(`integer.onnx is refused: ${(e as Error).message}`, e);
+  }
   const commitment = commitModel(model);
   const root = toHex(commitment.root);
   if (typeof descriptor.modelRoot !== "string" || descriptor.modelRoot.toLowerCase() !== root) {
-    throw new ModelFilesError(`${path.join(abs, "descriptor.json")} names model root ${String(descriptor.modelRoot)}, but integer.onnx commits to ${root}`);
+    fail(`descriptor.json names model root ${String(descriptor.modelRoot)}, but integer.onnx commits to ${root}`);
   }
   const files = { dir: abs, onnx, model, commitment, descriptor, root };
   cache.set(abs, files);
@@ -65,7 +79,7 @@ export function loadModelDir(dir: string): ModelFiles {
 
 /** The input scale a float input is quantised with (descriptor meta.inputScale). */
 export function inputScaleOf(files: ModelFiles): number {
-  const scale = files.descriptor.meta.inputScale;
-  if (typeof scale !== "number" || !(scale > 0)) throw new ModelFilesError(`${files.dir}/descriptor.json has no positive meta.inputScale`);
+  const scale = files.descriptor.meta?.inputScale;
+  if (typeof scale !== "number" || !(scale > 0)) throw new ModelFilesError(`model folder ${files.dir}: descriptor.json has no positive meta.inputScale`);
   return scale;
 }

@@ -15,17 +15,24 @@ export interface QuantisedModel {
 
 /**
  * Calibrates activation scales on `calibration` inputs (the largest magnitude seen maps to
- * 127) and quantises every layer. Throws if the result breaks the integer semantics
- * (for example a bias too large for the accumulator bound).
+ * 127) and quantises every layer. Throws a RangeError naming the sample (and the position in
+ * it) for calibration data that is empty, of the wrong length or not finite, and throws if
+ * the result breaks the integer semantics (for example a bias too large for the accumulator bound).
  */
 export function quantise(float: FloatModel, calibration: readonly ArrayLike<number>[]): QuantisedModel {
-  if (calibration.length === 0) throw new RangeError("calibration needs at least one input");
+  checkCalibration(calibration, float.inputSize);
+  checkFiniteWeights(float);
   const maxAbs = new Array<number>(float.layers.length + 1).fill(0);
-  for (const x of calibration) {
-    if (x.length !== float.inputSize) throw new RangeError(`calibration input has ${x.length} values, the model expects ${float.inputSize}`);
+  calibration.forEach((x, k) => {
     maxAbs[0] = Math.max(maxAbs[0], maxAbsOf(x));
-    runFloat(float, x).forEach((a, l) => (maxAbs[l + 1] = Math.max(maxAbs[l + 1], maxAbsOf(a))));
-  }
+    runFloat(float, x).forEach((a, l) => {
+      const m = maxAbsOf(a);
+      // Finite inputs and weights can still overflow a double; a NaN or infinite maximum would
+      // silently become scale 1 or a NaN requantisation scale further on.
+      if (!Number.isFinite(m)) throw new ModelValidationError(l + 1, `float activation is not finite (${m}) on calibration sample ${k}`);
+      maxAbs[l + 1] = Math.max(maxAbs[l + 1], m);
+    });
+  });
   const scales = maxAbs.map(scaleFor);
   const layers = float.layers.map((layer, i): DenseLayer => {
     const wScale = scaleFor(maxAbsOf(layer.weights));
@@ -50,6 +57,46 @@ export function quantise(float: FloatModel, calibration: readonly ArrayLike<numb
   const model: IntegerModel = { inputSize: float.inputSize, layers };
   validateModel(model);
   return { model, scales };
+}
+
+/**
+ * The one check of calibration data, before anything is computed from it: at least one sample,
+ * each a list of exactly `inputSize` finite numbers. A NaN would otherwise vanish in the
+ * maximum (every scale it reaches becomes 1) and an infinity would surface much later as a
+ * NaN requantisation scale; the message names the sample and the position instead.
+ */
+function checkCalibration(calibration: readonly ArrayLike<number>[], inputSize: number): void {
+  if (calibration.length === 0) throw new RangeError("calibration needs at least one input");
+  for (let k = 0; k < calibration.length; k++) {
+    const x = calibration[k] as unknown;
+    if (x === null || typeof x !== "object" || !Number.isSafeInteger((x as ArrayLike<number>).length)) {
+      throw new RangeError(`calibration sample ${k} is not a list of numbers (got ${describeValue(x)})`);
+    }
+    const values = x as ArrayLike<number>;
+    if (values.length !== inputSize) throw new RangeError(`calibration sample ${k} has ${values.length} values, the model expects ${inputSize}`);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        throw new RangeError(`calibration sample ${k} has ${describeValue(values[i])} at position ${i}: every calibration value must be a finite number`);
+      }
+    }
+  }
+}
+
+/** Float weights and biases must be finite too: a NaN weight would also quantise with scale 1. */
+function checkFiniteWeights(float: FloatModel): void {
+  float.layers.forEach((layer, i) => {
+    for (const [what, values] of [["weight", layer.weights], ["bias", layer.bias]] as const) {
+      const at = values.findIndex((v) => !Number.isFinite(v));
+      if (at >= 0) throw new ModelValidationError(i + 1, `float ${what} ${at} of node ${layer.node} is ${values[at]}, not a finite number`);
+    }
+  });
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (v !== null && typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
+  return String(v); // numbers, undefined, null, booleans
 }
 
 /** Quantises a real input vector at `scale` into int8 (round half up, then clamp). */

@@ -98,13 +98,24 @@ export function buildIntegerOnnx(model: IntegerModel): Uint8Array {
 }
 
 /**
- * Reads an integer ONNX file written by {@link buildIntegerOnnx}. A malformed file, a
- * missing or mistyped constant, a model that breaks the integer semantics or a graph
- * that is not the canonical one gives an error that says which.
+ * Reads an integer ONNX file written by {@link buildIntegerOnnx}. A malformed file, a float
+ * model (which it says how to quantise), a missing or mistyped constant, a model that breaks
+ * the integer semantics or a graph that is not the canonical one gives an error that says which.
  */
 export function readIntegerModel(bytes: Uint8Array): IntegerModel {
-  const graph = decodeModel(bytes).graph!;
+  const decoded = decodeModel(bytes);
+  const graph = decoded.graph!;
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? "", t]));
+  // Before any detail: a file that is not an integer graph at all is refused for what it is.
+  const firstWeight = constName(1, "weight");
+  if (inits.get(firstWeight)?.dataType !== DataType.INT8) {
+    const producer = decoded.producerName ?? "";
+    const float = floatEvidence(graph);
+    if (float) throw new OnnxFormatError(`this looks like a float ONNX model, not Refute's integer graph (producer "${producer}", ${float}): ${QUANTISE_FIRST}`);
+    if (!inits.has(firstWeight)) {
+      throw new OnnxFormatError(`integer model: it has no initializer ${firstWeight} (producer "${producer}"), so it is not Refute's integer graph as buildIntegerOnnx writes it`);
+    }
+  }
   const get = (name: string, type: onnx.TensorProto.DataType, rank: number) => {
     const t = inits.get(name);
     if (!t) throw new OnnxFormatError(`integer model: initializer ${name} is missing`);
@@ -145,6 +156,31 @@ export function readIntegerModel(bytes: Uint8Array): IntegerModel {
     throw new OnnxFormatError("integer model: the graph is not the canonical graph of its constants (edited nodes, extra tensors or a different layout)");
   }
   return model;
+}
+
+/** What to do with a float model, for the refusal of one read as an integer graph. */
+const QUANTISE_FIRST =
+  "import and quantise it first: readFloatModel (core/onnx/floatModel.ts), then quantise with calibration inputs (core/quantise.ts), " +
+  "then buildIntegerOnnx (core/onnx/integerGraph.ts) writes integer.onnx, as scripts/build-reference-model.ts does for models/mnist-mlp";
+
+const FLOAT_TYPES = new Map<number, string>([
+  [DataType.FLOAT, "float32"],
+  [DataType.DOUBLE, "float64"],
+  [DataType.FLOAT16, "float16"],
+  [DataType.BFLOAT16, "bfloat16"],
+]);
+
+/** Why `graph` looks like a float model (its first float input or initializer), or undefined. */
+function floatEvidence(graph: onnx.IGraphProto): string | undefined {
+  for (const v of graph.input ?? []) {
+    const type = FLOAT_TYPES.get(v.type?.tensorType?.elemType ?? -1);
+    if (type) return `input "${v.name ?? ""}" is ${type}`;
+  }
+  for (const t of graph.initializer ?? []) {
+    const type = FLOAT_TYPES.get(t.dataType ?? -1);
+    if (type) return `initializer ${t.name ?? ""} is ${type}`;
+  }
+  return undefined;
 }
 
 function log2Exact(v: bigint): number | undefined {

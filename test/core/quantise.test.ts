@@ -134,11 +134,79 @@ describe("quantise", () => {
       expect(Array.from(quantiseInput([0.125, -0.125, -0.375, 31.625, 31.875, -32.125, -32.375], 0.25))).to.deep.equal([1, 0, -1, 127, 127, -128, -128]);
     });
 
-    it("calibration needs at least one input, each of the model's input size", () => {
+    it("calibration needs at least one input, each of the model's input size, and names the sample that is not", () => {
       const float = randomFloatModel(new Rng(3), [4, 3, 2]);
       expectThrows(() => quantise(float, []), RangeError, /at least one input/);
-      expectThrows(() => quantise(float, [[0, 0, 0, 1], [1, 2, 3]]), RangeError, /calibration input has 3 values, the model expects 4/);
-      expectThrows(() => quantise(float, [new Float32Array(5)]), RangeError, /has 5 values, the model expects 4/);
+      expect(expectThrows(() => quantise(float, [[0, 0, 0, 1], [1, 2, 3]]), RangeError).message).to.equal("calibration sample 1 has 3 values, the model expects 4");
+      expect(expectThrows(() => quantise(float, [new Float32Array(5)]), RangeError).message).to.equal("calibration sample 0 has 5 values, the model expects 4");
+      const notAList = [[0, 0, 0, 1], [0, 0, 0, 1], null] as unknown as number[][];
+      expect(expectThrows(() => quantise(float, notAList), RangeError).message).to.equal("calibration sample 2 is not a list of numbers (got null)");
+      expect(expectThrows(() => quantise(float, [[0, 0, 0, 1], "0001"] as unknown as number[][]), RangeError).message).to.equal(
+        'calibration sample 1 is not a list of numbers (got "0001")',
+      );
+    });
+
+    it("refuses NaN, +Infinity and −Infinity in calibration data, naming the sample and the position, before computing anything", () => {
+      // Without the check a NaN vanished in the maximum (every scale it reached became 1) and an
+      // infinity surfaced as "layer 1: requantisation scale must be … got NaN", naming no data.
+      const rng = new Rng(0xca1b);
+      const float = randomFloatModel(rng, sizes);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        for (const [sample, position] of [[0, 0], [37, 21], [99, 63]]) {
+          const calibration = randomInputs(rng, sizes[0], 100);
+          calibration[sample][position] = bad;
+          if (sample !== 99) calibration[99][5] = bad; // a later bad value too: the first one is named
+          let weightReads = 0;
+          const counting: FloatModel = {
+            ...float,
+            layers: float.layers.map((l) => ({
+              ...l,
+              get weights() {
+                weightReads++;
+                return l.weights;
+              },
+            })),
+          };
+          const e = expectThrows(() => quantise(counting, calibration), RangeError);
+          expect(e.message, `${bad} at ${sample}/${position}`).to.equal(
+            `calibration sample ${sample} has ${bad} at position ${position}: every calibration value must be a finite number`,
+          );
+          expect(weightReads, "the float model was read before the data was checked").to.equal(0);
+        }
+      }
+      // a plain array and a Float64Array are checked alike (a Float32Array holds NaN and ±Infinity too)
+      expect(expectThrows(() => quantise(float, [Array.from({ length: 64 }, (_, i) => (i === 9 ? NaN : 0.5))]), RangeError).message).to.equal(
+        "calibration sample 0 has NaN at position 9: every calibration value must be a finite number",
+      );
+      const f64 = new Float64Array(64).fill(0.25);
+      f64[63] = -Infinity;
+      expect(expectThrows(() => quantise(float, [new Float64Array(64), f64]), RangeError).message).to.equal(
+        "calibration sample 1 has -Infinity at position 63: every calibration value must be a finite number",
+      );
+      // a value that is not a number at all (JSON gone wrong) is refused the same way
+      const withString = [Array.from({ length: 64 }, (_, i) => (i === 3 ? "0.5" : 0.5))] as unknown as number[][];
+      expect(expectThrows(() => quantise(float, withString), RangeError).message).to.equal(
+        'calibration sample 0 has "0.5" at position 3: every calibration value must be a finite number',
+      );
+    });
+
+    it("refuses a float model with a NaN or infinite weight or bias, naming the layer, node and position", () => {
+      const float = randomFloatModel(new Rng(0xf1a7), [4, 3, 2]);
+      float.layers[1].weights[4] = NaN;
+      expect(expectThrows(() => quantise(float, [[0.1, 0.2, 0.3, 0.4]]), ModelValidationError).message).to.equal(
+        "layer 2: float weight 4 of node fc2 is NaN, not a finite number",
+      );
+      float.layers[1].weights[4] = 0.5;
+      float.layers[0].bias[2] = Infinity;
+      expect(expectThrows(() => quantise(float, [[0.1, 0.2, 0.3, 0.4]]), ModelValidationError).message).to.equal(
+        "layer 1: float bias 2 of node fc1 is Infinity, not a finite number",
+      );
+    });
+
+    it("refuses finite calibration data whose float activations overflow a double, naming the layer and the sample", () => {
+      const float: FloatModel = { inputSize: 2, layers: [{ nIn: 2, nOut: 1, weights: Float32Array.of(3e38, 3e38), bias: Float32Array.of(0), relu: false, node: "fc1" }] };
+      const e = expectThrows(() => quantise(float, [[1, 1], [1e300, 1e300]]), ModelValidationError);
+      expect(e.message).to.equal("layer 1: float activation is not finite (Infinity) on calibration sample 1");
     });
 
     it("a bias too large for the accumulator bound throws ModelValidationError naming the layer", () => {

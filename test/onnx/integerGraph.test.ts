@@ -3,7 +3,12 @@ import * as ort from "onnxruntime-node";
 import type { DenseLayer, IntegerModel } from "../../core/model";
 import { ModelValidationError } from "../../core/model";
 import { buildIntegerOnnx, readIntegerModel } from "../../core/onnx/integerGraph";
-import { OnnxFormatError, attribute, int32Tensor, int64Tensor, int8Tensor, onnx } from "../../core/onnx/onnxProto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { MNIST_MODEL_DIR } from "../../core/modelFiles";
+import { writeFloatOnnx } from "../../core/onnx/floatOnnxWriter";
+import { DataType, OnnxFormatError, attribute, encodeModel, floatTensor, int32Tensor, int64Tensor, int8Tensor, node, onnx, valueInfo } from "../../core/onnx/onnxProto";
+import { randomFloatModel } from "../helpers/randomModels";
 import { OrtTraceRunner } from "../../core/onnx/ortTraceRunner";
 import { runReference } from "../../core/referenceExecutor";
 import { Rng } from "../../core/rng";
@@ -38,6 +43,12 @@ function replaceInitializer(graph: onnx.GraphProto, tensor: onnx.ITensorProto): 
 }
 
 const NOT_CANONICAL = /integer model: the graph is not the canonical graph of its constants/;
+
+/** The refusal of a float model read as an integer graph: what the file is, and how to quantise it. */
+const floatRefusal = (producer: string, evidence: string) =>
+  `this looks like a float ONNX model, not Refute's integer graph (producer "${producer}", ${evidence}): import and quantise it first: ` +
+  "readFloatModel (core/onnx/floatModel.ts), then quantise with calibration inputs (core/quantise.ts), then buildIntegerOnnx (core/onnx/integerGraph.ts) writes integer.onnx, " +
+  "as scripts/build-reference-model.ts does for models/mnist-mlp";
 
 describe("integer ONNX graph", () => {
   describe("buildIntegerOnnx → readIntegerModel", () => {
@@ -123,6 +134,59 @@ describe("integer ONNX graph", () => {
       }
       // Without l2.weight the reader sees one layer, and the rest of the file does not match it.
       expectThrows(() => readIntegerModel(edited(bytes, (g) => g.initializer.splice(g.initializer.findIndex((t) => t.name === "l2.weight"), 1))), OnnxFormatError, NOT_CANONICAL);
+    });
+
+    it("a float ONNX model: says it is one, not Refute's integer graph, and how to import and quantise it", () => {
+      // Before: a flat float model gave "layer 0: a model needs at least one layer" (ModelValidationError),
+      // one with a [batch, 1, 28, 28] input 'integer model: graph input "input" must be [batch, n]'.
+      const float = randomFloatModel(new Rng(0xf10a7), [6, 5, 3]);
+      const cases: [string, Uint8Array, string][] = [
+        ["flat Gemm", writeFloatOnnx(float), floatRefusal("refute-trainer", 'input "input" is float32')],
+        ["flat MatMul + Add", writeFloatOnnx(float, { style: "matmul-add" }), floatRefusal("refute-trainer", 'input "input" is float32')],
+        ["[batch, 1, 2, 3] with Flatten", writeFloatOnnx(float, { inputShape: [1, 2, 3] }), floatRefusal("refute-trainer", 'input "input" is float32')],
+        ["models/mnist-mlp/float.onnx", readFileSync(path.join(MNIST_MODEL_DIR, "float.onnx")), floatRefusal("refute-trainer", 'input "input" is float32')],
+        [
+          // PyTorch names a Linear called l1 "l1.weight": a float32 one is still a float model.
+          "an int8 input but float32 weights named l1.weight",
+          encodeModel(
+            {
+              node: [node("Gemm", "gemm", ["input", "l1.weight"], ["y"], [attribute("transB", 1)])],
+              initializer: [floatTensor("l1.weight", [2, 3], new Float32Array(6))],
+              input: [valueInfo("input", DataType.INT8, ["batch", 3])],
+              output: [valueInfo("y", DataType.FLOAT, ["batch", 2])],
+            },
+            "pytorch",
+          ),
+          floatRefusal("pytorch", "initializer l1.weight is float32"),
+        ],
+      ];
+      for (const [label, file, message] of cases) {
+        const e = expectThrows(() => readIntegerModel(file), OnnxFormatError);
+        expect(e.message, label).to.equal(message);
+      }
+    });
+
+    it("a graph that is neither float nor Refute's: says it has no layer constants, not that a model needs a layer", () => {
+      const foreign = encodeModel(
+        {
+          node: [node("MatMulInteger", "mm", ["input", "w"], ["y"])],
+          initializer: [int8Tensor("w", [3, 2], new Int8Array(6))],
+          input: [valueInfo("input", DataType.INT8, ["batch", 3])],
+          output: [valueInfo("y", DataType.INT32, ["batch", 2])],
+        },
+        "another-quantiser",
+      );
+      const noLayer = 'integer model: it has no initializer l1.weight (producer "another-quantiser"), so it is not Refute\'s integer graph as buildIntegerOnnx writes it';
+      expect(expectThrows(() => readIntegerModel(foreign), OnnxFormatError).message).to.equal(noLayer);
+      // also when its input is not called "input" (the first thing the reader used to check)
+      const renamed = edited(foreign, (g) => {
+        g.input[0].name = "x";
+        g.node[0].input![0] = "x";
+      });
+      expect(expectThrows(() => readIntegerModel(renamed), OnnxFormatError).message).to.equal(noLayer);
+      // Our own file with its input retyped to float32 is still recognised as ours, and refused as edited.
+      const retyped = edited(bytes, (g) => (g.input[0].type!.tensorType!.elemType = DataType.FLOAT));
+      expectThrows(() => readIntegerModel(retyped), OnnxFormatError, NOT_CANONICAL);
     });
 
     it("a divisor that is not a power of two", () => {
