@@ -7,10 +7,14 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {Job} from "./types/Job.sol";
 import {LibMerkle} from "./lib/LibMerkle.sol";
 import {LibDenseStep} from "./lib/LibDenseStep.sol";
+import {LibDisputeCost} from "./lib/LibDisputeCost.sol";
 
-/// @notice The market's dispute duration bound (JobMarket.maxDisputeDuration), read once at deployment.
-interface IMarketDisputeDuration {
+/// @notice What the game reads of the market once, at deployment, to check that both are bound to the same
+///         contracts and that a game fits the market's dispute duration bound.
+interface IMarketDeployment {
     function maxDisputeDuration() external view returns (uint256);
+    function staking() external view returns (IStaking);
+    function registry() external view returns (IModelRegistry);
 }
 
 /// @title DisputeGame
@@ -20,6 +24,17 @@ interface IMarketDisputeDuration {
 ///         partial sums s_0 … s_R (up to 63 sums a move), then one step decided by LibDenseStep. The asserter
 ///         is the job's node, the challenger the game's creator. Every obligation to reveal is the asserter's;
 ///         the challenger only chooses.
+///
+///         Payouts (docs/dispute-game.md, "Who pays for a game"): each game's bond goes to its winner's side
+///         (back to a winning challenger, to the node otherwise). What a caught node loses does not depend
+///         on who caught it: once every game on an attempt has resolved and at least one went against the
+///         node, its whole collateral is slashed once; a reward pool of challengerRewardBps (at most
+///         MAX_REWARD_BPS) is shared equally by every challenger that won a game on the attempt, and the
+///         rest compensates the requester. A challenger of the node's own that wins quickly therefore
+///         neither ends the honest challengers' games nor takes their share alone.
+/// @dev The bond of a game and the smallest collateral of a job are sized from the model's shape by
+///      LibDisputeCost and a gas price fixed at deployment, so each side's gas in the longest game on the
+///      model is covered up to that price.
 contract DisputeGame {
     /// @notice Where a game is. The side to move follows from the phase.
     enum Phase {
@@ -57,11 +72,13 @@ contract DisputeGame {
         uint40 asserterUsed;
         uint40 challengerUsed;
         bool asserterWon;
+        bool rewardClaimed; // the challenger's share of the attempt's reward pool was credited
         uint16 layer; // l, once picked
         uint8 height; // height of the disputed node in r_l's tree
         uint8 childHeight; // height of the revealed nodes
-        uint64 lo; // the range under dissection: roots (layers) r_lo … r_hi, then partial sums s_lo … s_hi
-        uint64 hi;
+        uint32 lo; // the range under dissection: roots (layers) r_lo … r_hi, then partial sums s_lo … s_hi
+        uint32 hi;
+        uint96 bond; // what the challenger posted
         uint256 index; // index of the disputed node at its height; after PickNode at the leaves: the element j
         bytes32 prevRoot; // r_lo, agreed (set by a pick; before: the job's input root); once the layer is picked: r_{l-1}
         bytes32 node; // r_hi, disputed (idem, output root); then the disputed node of r_l's tree (at the leaves: the leaf)
@@ -73,22 +90,35 @@ contract DisputeGame {
         int256 sumHigh; // s_hi, disputed
     }
 
+    /// @notice The games on one attempt of a job, as far as payouts go.
+    struct Attempt {
+        uint32 winners; // games on the attempt that the node lost
+        uint32 claimed; // winners whose share of the reward pool was credited
+        bool settled; // every game resolved and the collateral slashed
+    }
+
     /// @notice How many sub-ranges one dissection move splits a range into (at most 63 values revealed).
-    uint256 public constant ARITY = 64;
+    uint256 public constant ARITY = LibDisputeCost.ARITY;
     /// @notice Seconds allowed beyond the two clocks for the resolving block.
     uint256 public constant BLOCK_MARGIN = 12;
     /// @notice The most tree levels one reveal opens (2^4 = 16 nodes).
-    uint256 public constant LEVELS_PER_MOVE = 4;
+    uint256 public constant LEVELS_PER_MOVE = LibDisputeCost.LEVELS_PER_MOVE;
+    /// @notice The largest share of a caught node's collateral that challengers may share: the rest always
+    ///         goes to the requester, so a node that challenges itself still loses at least half.
+    uint256 public constant MAX_REWARD_BPS = 5_000;
 
     IJobMarketForGames public immutable market;
     IStaking public immutable staking;
     IModelRegistry public immutable registry;
-    uint256 public immutable challengerBond;
+    /// @notice Wei per gas up to which bonds and the smallest collateral cover each side's gas.
+    uint256 public immutable coverGasPrice;
     uint256 public immutable clockBudget;
     uint256 public immutable challengerRewardBps;
 
     mapping(bytes32 gameId => Game) internal _games;
-    /// @notice ETH credited to an account (bonds), waiting for {withdraw}.
+    /// @notice Payout state of each attempt, by {attemptIdOf}.
+    mapping(bytes32 attemptId => Attempt) public attempts;
+    /// @notice ETH credited to an account (bonds, rewards), waiting for {withdraw}.
     mapping(address account => uint256) public credits;
 
     error DisputeGameWrongBond(uint256 have, uint256 need);
@@ -109,8 +139,13 @@ contract DisputeGame {
     error DisputeGameInvalidBiasProof(bytes32 gameId, uint256 j);
     error DisputeGameInvalidWeightProof(bytes32 gameId, uint256 j, uint256 k);
     error DisputeGameInvalidInputProof(bytes32 gameId, uint256 k);
-    error DisputeGameBadParameter();
+    error DisputeGameInvalidParameter(string name, uint256 value, uint256 min, uint256 max);
+    error DisputeGameBindingMismatch(string what, address have, address need);
     error DisputeGameClockTooLong(uint256 clockBudget, uint256 maxDisputeDuration);
+    error DisputeGameNoReward(bytes32 gameId);
+    error DisputeGameNotSettled(uint256 jobId, uint32 attempt);
+    error DisputeGameRewardClaimed(bytes32 gameId);
+    error DisputeGameUnexpectedPayment(address from);
     error DisputeGameNothingToWithdraw(address account);
     error DisputeGameTransferFailed(address to, uint256 amount);
 
@@ -125,38 +160,93 @@ contract DisputeGame {
     event SumsPosted(bytes32 indexed gameId, uint256 lo, uint256 hi, int256[] sums);
     event SumsPicked(bytes32 indexed gameId, uint256 lo, uint256 hi, int256 agreed, int256 disputed);
     event GameResolved(bytes32 indexed gameId, bool asserterWon, Reason reason, bool resultRejected);
+    event AttemptSettled(
+        uint256 indexed jobId, uint32 indexed attempt, uint256 winners, uint256 rewardPool, uint256 requesterShare
+    );
+    event RewardClaimed(bytes32 indexed gameId, address indexed challenger, uint256 amount);
     event Credited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
 
-    /// @param market_ The job market this game is bound to.
+    /// @param market_ The job market this game is bound to; it must use `staking_` and `registry_`.
     /// @param staking_ The staking contract holding the nodes' collateral.
     /// @param registry_ The model registry.
-    /// @param challengerBond_ The exact bond a challenger posts.
-    /// @param clockBudget_ Seconds each side may spend on its moves in one game.
-    /// @param challengerRewardBps_ Share of slashed collateral (basis points) to the winning challenger.
+    /// @param coverGasPrice_ Wei per gas up to which a bond covers the node's gas in the longest game on a
+    ///        model, and the reward at a job's smallest collateral the honest challenger's; at least 1.
+    /// @param clockBudget_ Seconds each side may spend on its moves in one game, at least 1.
+    /// @param challengerRewardBps_ Share of a caught node's collateral (basis points) shared by the
+    ///        challengers that won, 1 … MAX_REWARD_BPS.
     constructor(
         IJobMarketForGames market_,
         IStaking staking_,
         IModelRegistry registry_,
-        uint256 challengerBond_,
+        uint256 coverGasPrice_,
         uint256 clockBudget_,
         uint256 challengerRewardBps_
     ) {
-        if (challengerRewardBps_ > 10_000 || clockBudget_ == 0 || clockBudget_ > type(uint40).max) {
-            revert DisputeGameBadParameter();
+        IMarketDeployment m = IMarketDeployment(address(market_));
+        if (address(m.staking()) != address(staking_)) {
+            revert DisputeGameBindingMismatch("staking", address(staking_), address(m.staking()));
         }
+        if (address(m.registry()) != address(registry_)) {
+            revert DisputeGameBindingMismatch("registry", address(registry_), address(m.registry()));
+        }
+        _checkParameter("coverGasPrice", coverGasPrice_, 1, type(uint64).max);
+        _checkParameter("clockBudget", clockBudget_, 1, type(uint32).max);
+        _checkParameter("challengerRewardBps", challengerRewardBps_, 1, MAX_REWARD_BPS);
         // A game lasts at most 2 × clockBudget (each side's clock) plus the block that resolves it; the
         // market's unbonding check assumes it ends within maxDisputeDuration.
-        uint256 maxDuration = IMarketDisputeDuration(address(market_)).maxDisputeDuration();
+        uint256 maxDuration = m.maxDisputeDuration();
         if (2 * clockBudget_ + BLOCK_MARGIN > maxDuration) {
             revert DisputeGameClockTooLong(clockBudget_, maxDuration);
         }
         market = market_;
         staking = staking_;
         registry = registry_;
-        challengerBond = challengerBond_;
+        coverGasPrice = coverGasPrice_;
         clockBudget = clockBudget_;
         challengerRewardBps = challengerRewardBps_;
+    }
+
+    /// @notice Only staking sends ETH here: the reward pool of a settled attempt.
+    receive() external payable {
+        if (msg.sender != address(staking)) revert DisputeGameUnexpectedPayment(msg.sender);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Costs
+    // ------------------------------------------------------------------------------------------------
+
+    /// @notice Upper bounds on each side's gas in the longest game on a model of this shape (LibDisputeCost).
+    /// @param layerCount The model's layer count.
+    /// @param maxWidth The model's widest layer.
+    /// @return asserterGas The node's, defending against a lying challenger.
+    /// @return challengerGas An honest challenger's, against a node that defends its lie to the end.
+    function gasBounds(uint256 layerCount, uint256 maxWidth)
+        external
+        pure
+        returns (uint256 asserterGas, uint256 challengerGas)
+    {
+        return (LibDisputeCost.asserterGas(layerCount, maxWidth), LibDisputeCost.challengerGas(layerCount, maxWidth));
+    }
+
+    /// @notice The bond a challenger posts on a job for `modelId`: the node's gas in the longest game on the
+    ///         model (LibDisputeCost.asserterGas) at {coverGasPrice}.
+    /// @param modelId A registered model.
+    /// @return The bond, wei.
+    function bondFor(uint64 modelId) public view returns (uint256) {
+        (,, uint16 layerCount,, uint32 maxWidth) = registry.modelShape(modelId);
+        return LibDisputeCost.asserterGas(layerCount, maxWidth) * coverGasPrice;
+    }
+
+    /// @notice The smallest collateral of a job on a model of this shape: the reward it yields to one
+    ///         honest challenger covers that challenger's gas in the longest game (LibDisputeCost.challengerGas)
+    ///         at {coverGasPrice}.
+    /// @param layerCount The model's layer count.
+    /// @param maxWidth The model's widest layer.
+    /// @return The collateral, wei.
+    function minCollateralFor(uint256 layerCount, uint256 maxWidth) external view returns (uint256) {
+        uint256 gasCost = LibDisputeCost.challengerGas(layerCount, maxWidth) * coverGasPrice;
+        return (gasCost * 10_000 + challengerRewardBps - 1) / challengerRewardBps;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -183,19 +273,29 @@ contract DisputeGame {
         return lo + (hi - lo) * i / m;
     }
 
-    /// @notice Opens a game on the submitted result of `jobId`, posting exactly {challengerBond}. The market
-    ///         checks `job` against its hash, that it is submitted and inside its challenge window.
+    /// @notice The id of the payout record of `attempt` of `jobId`.
+    /// @param jobId The job.
+    /// @param attempt The attempt.
+    /// @return keccak256(abi.encode(jobId, attempt)).
+    function attemptIdOf(uint256 jobId, uint32 attempt) public pure returns (bytes32) {
+        return keccak256(abi.encode(jobId, attempt));
+    }
+
+    /// @notice Opens a game on the submitted result of `jobId`, posting exactly {bondFor} the job's model.
+    ///         The market checks `job` against its hash, that it is submitted and inside its challenge window.
     /// @param jobId The job.
     /// @param job The job as the market stores it.
     /// @return gameId keccak256(abi.encode(jobId, job.attempt, msg.sender)).
     function challenge(uint256 jobId, Job calldata job) external payable returns (bytes32 gameId) {
-        if (msg.value != challengerBond) revert DisputeGameWrongBond(msg.value, challengerBond);
+        uint256 bond = bondFor(job.modelId);
+        if (msg.value != bond) revert DisputeGameWrongBond(msg.value, bond);
         gameId = gameIdOf(jobId, job.attempt, msg.sender);
         Game storage g = _games[gameId];
         if (g.phase != Phase.None) revert DisputeGameExists(gameId);
         g.job = job;
         g.jobId = jobId;
         g.challenger = msg.sender;
+        g.bond = uint96(bond);
         g.lastMove = uint40(block.timestamp);
         // r_0 (computed by the market) is agreed; the challenger disputes r_L. Both are in the job, so the
         // range's end roots are read from it while an end is 0 or L ({_rangeEnds}).
@@ -386,7 +486,7 @@ contract DisputeGame {
         uint256 r = LibDenseStep.chunkCount(d.nIn);
         g.acc = acc;
         g.lo = 0;
-        g.hi = uint64(r);
+        g.hi = uint32(r);
         g.sumLow = LibDenseStep.biasAt(biasLeaf, j);
         g.sumHigh = acc;
         g.phase = r == 1 ? Phase.Step : Phase.PostSums;
@@ -478,6 +578,27 @@ contract DisputeGame {
         _resolve(gameId, g, !asserter, Reason.Timeout);
     }
 
+    /// @notice Credits a challenger that won its game its share of the attempt's reward pool, once every game
+    ///         on the attempt has resolved: challengerRewardBps of the node's collateral, shared equally by
+    ///         the winners (the last to claim also takes the rounding remainder). Anyone may call it.
+    /// @param gameId A game the challenger won.
+    function claimReward(bytes32 gameId) external {
+        Game storage g = _games[gameId];
+        if (g.phase != Phase.Resolved || g.asserterWon) revert DisputeGameNoReward(gameId);
+        if (g.rewardClaimed) revert DisputeGameRewardClaimed(gameId);
+        uint32 attempt = g.job.attempt;
+        Attempt storage a = attempts[attemptIdOf(g.jobId, attempt)];
+        if (!a.settled) revert DisputeGameNotSettled(g.jobId, attempt);
+        g.rewardClaimed = true;
+        uint256 pool = _rewardPool(g.job.collateral);
+        uint256 share = pool / a.winners;
+        if (++a.claimed == a.winners) share = pool - share * (a.winners - 1);
+        address challenger = g.challenger;
+        credits[challenger] += share;
+        emit RewardClaimed(gameId, challenger, share);
+        emit Credited(challenger, share);
+    }
+
     /// @notice Pays out everything credited to the caller.
     function withdraw() external {
         uint256 amount = credits[msg.sender];
@@ -561,7 +682,7 @@ contract DisputeGame {
         bytes32[] calldata proof
     ) private view returns (bytes32 dh) {
         dh = LibDenseStep.descriptorHash(d);
-        bytes32 modelRoot = registry.getModel(g.job.modelId).root;
+        bytes32 modelRoot = registry.modelRoot(g.job.modelId);
         if (!LibMerkle.verify(modelRoot, dh, layer - 1, proof, LibMerkle.depthFor(g.job.layerCount))) {
             revert DisputeGameInvalidDescriptor(gameId, layer);
         }
@@ -595,8 +716,8 @@ contract DisputeGame {
         (uint256 oldLo, uint256 oldHi) = (g.lo, g.hi);
         lo = splitPoint(oldLo, oldHi, m, i);
         hi = splitPoint(oldLo, oldHi, m, i + 1);
-        g.lo = uint64(lo);
-        g.hi = uint64(hi);
+        g.lo = uint32(lo);
+        g.hi = uint32(hi);
     }
 
     /// @dev r_lo and r_hi of the roots range: the job's input and output roots at 0 and L, else the stored ones.
@@ -609,38 +730,57 @@ contract DisputeGame {
         return hi - lo < ARITY ? hi - lo : ARITY;
     }
 
-    /// @dev Ends the game. Effects first, then the market and staking calls (both trusted, bound contracts).
-    ///      Asserter loses: the market rejects the result; if this game is the first to do so, the node's
-    ///      collateral for the attempt is slashed in Staking, credited there directly: the reward share to the
-    ///      challenger, the rest to the requester; the challenger's bond is credited here. If another game
-    ///      already rejected the result, only the bond is returned. Challenger loses: its bond is credited to
-    ///      the node and the hold on finality released.
+    /// @dev challengerRewardBps of a collateral: what the winners of an attempt share.
+    function _rewardPool(uint256 collateral) private view returns (uint256) {
+        return collateral * challengerRewardBps / 10_000;
+    }
+
+    /// @dev Ends the game. The bond goes to the winner's side: back to the challenger, or to the node. A loss
+    ///      of the node's makes the market reject the result (the first such loss reopens the job and bars the
+    ///      node from it). When this was the attempt's last open game and the node lost any game on it, the
+    ///      attempt settles: the whole collateral is slashed, the reward pool into this contract for the
+    ///      winners to claim ({claimReward}), the rest to the requester. Effects first, then the market and
+    ///      staking calls (both trusted, bound contracts).
     function _resolve(bytes32 gameId, Game storage g, bool asserterWon, Reason reason) private {
         g.phase = Phase.Resolved;
         g.asserterWon = asserterWon;
         Job memory job = g.job;
-        address challenger = g.challenger;
-        uint256 bond = challengerBond;
-        if (asserterWon) {
-            // Only the one storage write that can change a job under an open game is another game's
-            // rejectResult: if the job moved on, its result was already rejected and is no longer the
-            // node's to defend, so this game ends without a verdict and the bond goes back.
-            bool stands = IJobMarket(address(market)).jobHash(g.jobId) == keccak256(abi.encode(job));
-            address payee = stands ? job.node : challenger;
-            credits[payee] += bond;
-            emit Credited(payee, bond);
-            emit GameResolved(gameId, true, reason, false);
-            market.releaseFinality(g.jobId, job.attempt);
-            return;
+        uint256 jobId = g.jobId;
+        Attempt storage a = attempts[attemptIdOf(jobId, job.attempt)];
+        address payee = asserterWon ? job.node : g.challenger;
+        uint256 bond = g.bond;
+        credits[payee] += bond;
+        emit Credited(payee, bond);
+        if (!asserterWon) a.winners += 1;
+        // This game is one of the market's open holds on the attempt: the last one settles it.
+        bool settles = a.winners != 0 && market.openDisputes(jobId, job.attempt) == 1;
+        if (settles) a.settled = true;
+
+        bool rejected;
+        if (asserterWon) market.releaseFinality(jobId, job.attempt);
+        else rejected = market.rejectResult(jobId, job);
+        emit GameResolved(gameId, asserterWon, reason, rejected);
+        if (settles) _settle(jobId, job, a.winners);
+    }
+
+    /// @dev Slashes the node's whole collateral for the attempt: the reward pool to this contract (pulled at
+    ///      once, so the winners' claims are paid from this contract's balance), the rest to the requester,
+    ///      recorded by the market as the job's compensation.
+    function _settle(uint256 jobId, Job memory job, uint256 winners) private {
+        uint256 pool = _rewardPool(job.collateral);
+        uint256 rest = job.collateral - pool;
+        emit AttemptSettled(jobId, job.attempt, winners, pool, rest);
+        if (rest > 0) {
+            staking.slash(job.node, rest, job.requester);
+            market.recordCompensation(jobId, rest);
         }
-        credits[challenger] += bond;
-        emit Credited(challenger, bond);
-        bool rejected = market.rejectResult(g.jobId, job);
-        emit GameResolved(gameId, false, reason, rejected);
-        if (rejected) {
-            uint256 reward = uint256(job.collateral) * challengerRewardBps / 10_000;
-            if (reward > 0) staking.slash(job.node, reward, challenger);
-            if (job.collateral > reward) staking.slash(job.node, job.collateral - reward, job.requester);
+        if (pool > 0) {
+            staking.slash(job.node, pool, address(this));
+            staking.withdraw();
         }
+    }
+
+    function _checkParameter(string memory name, uint256 value, uint256 min, uint256 max) private pure {
+        if (value < min || value > max) revert DisputeGameInvalidParameter(name, value, min, max);
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IDisputeGameForMarket} from "./interfaces/IDisputeGame.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IJobMarket, IJobMarketForGames} from "./interfaces/IJobMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
@@ -18,7 +19,9 @@ import {Job, JobStatus} from "./types/Job.sol";
 ///      whole job and every later event the fields it changed, so the current job can be rebuilt from
 ///      the logs (core/jobState.ts) and checked against jobHash. Every path ends with the fee paid or refunded: a job nobody takes
 ///      expires, the requester may cancel an open job, a node that misses its deadline forfeits its
-///      collateral to the requester and the job reopens, a result rejected by a dispute reopens the job.
+///      collateral to the requester and the job reopens, a result rejected by a dispute reopens the job
+///      (and the node that lost may not take it again). Collateral that reaches a requester for a job is
+///      recorded per job ({compensation}), so a consumer contract can pass it on to whoever paid.
 contract JobMarket is IJobMarket, IJobMarketForGames {
     /// @notice Deployment parameters; fixed for the life of the market, so no change can reach a game
     ///         in flight.
@@ -40,6 +43,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
 
     /// @notice Gas kept back, beyond the callback's own limit, for the call and the work after it.
     uint256 public constant CALLBACK_GAS_RESERVE = 20_000;
+    /// @notice The longest window (challenge, delivery, reopening, dispute): a year, so that every deadline
+    ///         stays far inside uint40.
+    uint256 public constant MAX_WINDOW = 365 days;
 
     error JobMarketUnknownJob(uint256 jobId);
     error JobMarketJobMismatch(uint256 jobId, bytes32 have, bytes32 stored);
@@ -67,6 +73,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     error JobMarketUnauthorized(address caller);
     error JobMarketAlreadyBound();
     error JobMarketZeroAddress();
+    error JobMarketInvalidParameter(string name, uint256 value, uint256 min, uint256 max);
+    error JobMarketBindingMismatch(string what, address have, address need);
+    error JobMarketNodeBarred(uint256 jobId, address node);
     error JobMarketUnbondingTooShort(uint256 unbondingDelay, uint256 need);
     error JobMarketNothingToWithdraw(address account);
     error JobMarketTransferFailed(address to, uint256 amount);
@@ -90,6 +99,8 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     event FeeCredited(address indexed account, uint256 amount);
     event FinalityHeld(uint256 indexed jobId, uint32 indexed attempt, uint256 openDisputes);
     event FinalityReleased(uint256 indexed jobId, uint32 indexed attempt, uint256 openDisputes);
+    event NodeBarred(uint256 indexed jobId, address indexed node);
+    event RequesterCompensated(uint256 indexed jobId, uint256 amount, uint256 total);
     event Withdrawn(address indexed account, uint256 amount);
 
     IModelRegistry public immutable registry;
@@ -117,6 +128,10 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
 
     /// @inheritdoc IJobMarket
     mapping(address account => uint256) public credits;
+    /// @inheritdoc IJobMarket
+    mapping(uint256 jobId => uint256) public compensation;
+    /// @notice Nodes that lost a dispute on a job; they may not take it again.
+    mapping(uint256 jobId => mapping(address node => bool)) public barred;
 
     /// @param registry_ The model registry.
     /// @param staking_ The staking contract, whose unbonding delay must exceed
@@ -124,6 +139,11 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     /// @param config The deployment parameters.
     constructor(IModelRegistry registry_, IStaking staking_, Config memory config) {
         if (address(registry_) == address(0) || address(staking_) == address(0)) revert JobMarketZeroAddress();
+        _checkParameter("challengeWindow", config.challengeWindow, 1, MAX_WINDOW);
+        _checkParameter("deliveryWindow", config.deliveryWindow, 1, MAX_WINDOW);
+        _checkParameter("maxDisputeDuration", config.maxDisputeDuration, 1, MAX_WINDOW);
+        _checkParameter("reopenWindow", config.reopenWindow, 1, MAX_WINDOW);
+        _checkParameter("minCollateral", config.minCollateral, 1, type(uint96).max);
         uint256 need = uint256(config.challengeWindow) + config.maxDisputeDuration;
         uint256 delay = staking_.unbondingDelay();
         if (delay <= need) revert JobMarketUnbondingTooShort(delay, need + 1);
@@ -139,12 +159,19 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         _nextJobId = 1;
     }
 
-    /// @notice Binds the dispute game, once, by the deployer.
+    /// @notice Binds the dispute game, once, by the deployer. The game must be bound to this market, its
+    ///         staking contract and its registry.
     /// @param disputeGame_ The dispute game contract.
     function bindDisputeGame(address disputeGame_) external {
         if (msg.sender != _deployer) revert JobMarketUnauthorized(msg.sender);
         if (disputeGame != address(0)) revert JobMarketAlreadyBound();
         if (disputeGame_ == address(0)) revert JobMarketZeroAddress();
+        IDisputeGameForMarket g = IDisputeGameForMarket(disputeGame_);
+        if (g.market() != address(this)) revert JobMarketBindingMismatch("market", g.market(), address(this));
+        if (g.staking() != address(staking)) revert JobMarketBindingMismatch("staking", g.staking(), address(staking));
+        if (g.registry() != address(registry)) {
+            revert JobMarketBindingMismatch("registry", g.registry(), address(registry));
+        }
         disputeGame = disputeGame_;
         emit DisputeGameBound(disputeGame_);
     }
@@ -159,7 +186,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     ///        JobPosted, only its Merkle root is stored.
     /// @param consumer Contract to call back with the final result (address(0) for none).
     /// @param callbackGasLimit Gas for that callback, at most maxCallbackGasLimit.
-    /// @param collateral Stake the node must lock, at least minCollateral.
+    /// @param collateral Stake the node must lock: at least minCollateral, and at least what makes the
+    ///        reward from a caught node cover an honest challenger's gas on this model
+    ///        (DisputeGame.minCollateralFor).
     /// @param expiresAt Latest time a node may take the job; after it the fee can be refunded.
     function postJob(
         uint64 modelId,
@@ -171,10 +200,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     ) external payable returns (uint256 jobId) {
         if (msg.value == 0) revert JobMarketZeroFee();
         if (msg.value > type(uint96).max) revert JobMarketFeeTooLarge(msg.value);
-        if (collateral < minCollateral) revert JobMarketCollateralTooLow(collateral, minCollateral);
         if (callbackGasLimit > maxCallbackGasLimit) revert JobMarketCallbackGasTooHigh(callbackGasLimit, maxCallbackGasLimit);
         if (expiresAt <= block.timestamp) revert JobMarketExpiryInPast(expiresAt, block.timestamp);
-        Job memory job = _newJob(modelId, input);
+        Job memory job = _newJob(modelId, input, collateral);
         job.consumer = consumer;
         job.callbackGasLimit = callbackGasLimit;
         job.collateral = collateral;
@@ -184,11 +212,16 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         emit JobPosted(jobId, modelId, msg.sender, job, input);
     }
 
-    /// @dev An open job of the caller's for `modelId` on `input`, with the fee sent and the model's shape.
-    function _newJob(uint64 modelId, bytes calldata input) private view returns (Job memory job) {
-        (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired) = registry.modelShape(modelId);
+    /// @dev An open job of the caller's for `modelId` on `input`, with the fee sent and the model's shape;
+    ///      checks the collateral against the model's smallest.
+    function _newJob(uint64 modelId, bytes calldata input, uint96 collateral) private view returns (Job memory job) {
+        (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired, uint32 maxWidth) =
+            registry.modelShape(modelId);
         if (retired) revert JobMarketModelRetired(modelId);
         if (input.length != inputSize) revert JobMarketInputLength(modelId, input.length, inputSize);
+        uint256 need = IDisputeGameForMarket(disputeGame).minCollateralFor(layerCount, maxWidth);
+        if (need < minCollateral) need = minCollateral;
+        if (collateral < need) revert JobMarketCollateralTooLow(collateral, need);
         job.requester = msg.sender;
         job.modelId = modelId;
         job.outputSize = outputSize;
@@ -227,12 +260,14 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     // Nodes
     // ----------------------------------------------------------------------------------------------
 
-    /// @notice Takes an open job, locking the job's collateral from the caller's free stake.
+    /// @notice Takes an open job, locking the job's collateral from the caller's free stake. A node that lost
+    ///         a dispute on the job may not take it again.
     /// @param jobId The job.
     /// @param job The job as it is now.
     function takeJob(uint256 jobId, Job calldata job) external {
         Job memory j = _load(jobId, job, JobStatus.Open);
         if (block.timestamp > j.expiresAt) revert JobMarketJobExpired(jobId, j.expiresAt, block.timestamp);
+        if (barred[jobId][msg.sender]) revert JobMarketNodeBarred(jobId, msg.sender);
         j.status = JobStatus.Taken;
         j.node = msg.sender;
         j.attempt += 1;
@@ -278,8 +313,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         address formerNode = j.node;
         j.missedDeadlines += 1;
         _reopen(jobId, j);
-        staking.forfeit(formerNode, j.collateral, j.requester);
         emit JobReopened(jobId, formerNode, j.expiresAt, false);
+        _compensate(jobId, j.collateral);
+        staking.forfeit(formerNode, j.collateral, j.requester);
     }
 
     /// @notice Finalises a result after its challenge window once every game on it went to the node:
@@ -289,13 +325,15 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     ///         may call it.
     /// @param jobId The job.
     /// @param job The job as it is now.
-    /// @param output The submitted output (from ResultSubmitted); checked against the output root when
-    ///        the job has a consumer, ignored otherwise.
+    /// @param output The submitted output (from ResultSubmitted): it must have the model's output size, and
+    ///        when the job has a consumer, the output root (outputs that differ only in trailing zero bytes
+    ///        share a root, so the size is checked first).
     function finalize(uint256 jobId, Job calldata job, bytes calldata output) external {
         Job memory j = _load(jobId, job, JobStatus.Submitted);
         if (block.timestamp < j.deadline) revert JobMarketDeadlineNotReached(jobId, j.deadline, block.timestamp);
         uint256 open = openDisputes[jobId][j.attempt];
         if (open != 0) revert JobMarketDisputesOpen(jobId, j.attempt, open);
+        if (output.length != j.outputSize) revert JobMarketOutputLength(jobId, output.length, j.outputSize);
         if (j.consumer != address(0)) {
             bytes32 have = LibMerkle.rootOfBytes(output);
             if (have != j.outputRoot) revert JobMarketOutputMismatch(jobId, have, j.outputRoot);
@@ -359,8 +397,16 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         Job memory j = job;
         address formerNode = j.node;
         _reopen(jobId, j);
+        barred[jobId][formerNode] = true;
         emit JobReopened(jobId, formerNode, j.expiresAt, true);
+        emit NodeBarred(jobId, formerNode);
         return true;
+    }
+
+    /// @inheritdoc IJobMarketForGames
+    function recordCompensation(uint256 jobId, uint256 amount) external {
+        _onlyGame();
+        _compensate(jobId, amount);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -412,6 +458,17 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         uint256 openUntil = block.timestamp + reopenWindow;
         if (j.expiresAt < openUntil) j.expiresAt = uint40(openUntil);
         _store(jobId, j);
+    }
+
+    /// @dev The one place a job's compensation grows.
+    function _compensate(uint256 jobId, uint256 amount) private {
+        uint256 total = compensation[jobId] + amount;
+        compensation[jobId] = total;
+        emit RequesterCompensated(jobId, amount, total);
+    }
+
+    function _checkParameter(string memory name, uint256 value, uint256 min, uint256 max) private pure {
+        if (value < min || value > max) revert JobMarketInvalidParameter(name, value, min, max);
     }
 
     function _release(uint256 jobId, uint32 attempt) private {

@@ -5,8 +5,12 @@ import {IModelRegistry, Model} from "./interfaces/IModelRegistry.sol";
 
 /// @title ModelRegistry
 /// @notice Models by id: the model root that commits to every layer, the input and output sizes, the
-///         layer count, where the files are, and who owns the entry. A model's commitment never changes;
-///         its owner can only retire it (no new jobs) or hand the entry over.
+///         layer count, the widest layer, where the files are, and who owns the entry. A model's commitment
+///         never changes; its owner can only retire it (no new jobs) or hand the entry over.
+/// @dev Registration never claims a root: anyone may register any root, and each registration is its own
+///      entry with its own id and owner. A third party can neither take a model (its entry is not the
+///      owner's) nor block one (a wrong-shaped entry under the same root leaves the owner free to register
+///      the right one). Dapps bind to the id their model owner registered.
 contract ModelRegistry is IModelRegistry {
     /// @notice Largest input or output, in int8 elements (bytes): bounds the on-chain input root's gas.
     uint256 public constant MAX_VECTOR_SIZE = 1 << 16;
@@ -16,7 +20,7 @@ contract ModelRegistry is IModelRegistry {
     error ModelRegistryZeroRoot();
     error ModelRegistryInvalidSize(uint256 inputSize, uint256 outputSize, uint256 max);
     error ModelRegistryInvalidLayerCount(uint256 layerCount, uint256 max);
-    error ModelRegistryRootTaken(bytes32 root, uint64 modelId);
+    error ModelRegistryInvalidWidth(uint256 maxWidth, uint256 inputSize, uint256 outputSize, uint256 max);
     error ModelRegistryUnknownModel(uint64 modelId);
     error ModelRegistryNotOwner(uint64 modelId, address caller, address owner);
     error ModelRegistryZeroOwner(uint64 modelId);
@@ -28,6 +32,7 @@ contract ModelRegistry is IModelRegistry {
         uint32 inputSize,
         uint32 outputSize,
         uint16 layerCount,
+        uint32 maxWidth,
         string uri
     );
     event ModelRetired(uint64 indexed modelId);
@@ -36,27 +41,33 @@ contract ModelRegistry is IModelRegistry {
     /// @notice Number of models registered; ids run from 1 to modelCount.
     uint64 public modelCount;
     mapping(uint64 modelId => Model) private _models;
-    /// @notice The id registered under a model root, 0 if none.
-    mapping(bytes32 root => uint64 modelId) public modelIdOf;
 
     /// @notice Registers a model; the caller owns the entry.
     /// @param root Model root (Merkle root over the layer descriptors).
     /// @param inputSize Input length in int8 elements, 1..MAX_VECTOR_SIZE.
     /// @param outputSize Output length in int8 elements, 1..MAX_VECTOR_SIZE.
     /// @param layerCount Number of layers, 1..MAX_LAYERS.
+    /// @param maxWidth The widest layer input or output (fan-in or fan-out), at least the input and output
+    ///        sizes and at most MAX_VECTOR_SIZE: it bounds a dispute's length, so the bonds and collateral
+    ///        that cover its gas. Nodes check it against the model's files before serving.
     /// @param uri Where the model files are.
     /// @return modelId The new model's id.
-    function registerModel(bytes32 root, uint32 inputSize, uint32 outputSize, uint16 layerCount, string calldata uri)
-        external
-        returns (uint64 modelId)
-    {
+    function registerModel(
+        bytes32 root,
+        uint32 inputSize,
+        uint32 outputSize,
+        uint16 layerCount,
+        uint32 maxWidth,
+        string calldata uri
+    ) external returns (uint64 modelId) {
         if (root == bytes32(0)) revert ModelRegistryZeroRoot();
         if (inputSize == 0 || outputSize == 0 || inputSize > MAX_VECTOR_SIZE || outputSize > MAX_VECTOR_SIZE) {
             revert ModelRegistryInvalidSize(inputSize, outputSize, MAX_VECTOR_SIZE);
         }
         if (layerCount == 0 || layerCount > MAX_LAYERS) revert ModelRegistryInvalidLayerCount(layerCount, MAX_LAYERS);
-        uint64 existing = modelIdOf[root];
-        if (existing != 0) revert ModelRegistryRootTaken(root, existing);
+        if (maxWidth < inputSize || maxWidth < outputSize || maxWidth > MAX_VECTOR_SIZE) {
+            revert ModelRegistryInvalidWidth(maxWidth, inputSize, outputSize, MAX_VECTOR_SIZE);
+        }
 
         modelId = ++modelCount;
         _models[modelId] = Model({
@@ -66,10 +77,10 @@ contract ModelRegistry is IModelRegistry {
             outputSize: outputSize,
             layerCount: layerCount,
             retired: false,
+            maxWidth: maxWidth,
             uri: uri
         });
-        modelIdOf[root] = modelId;
-        emit ModelRegistered(modelId, root, msg.sender, inputSize, outputSize, layerCount, uri);
+        emit ModelRegistered(modelId, root, msg.sender, inputSize, outputSize, layerCount, maxWidth, uri);
     }
 
     /// @notice Stops new jobs for a model; jobs already posted are served and disputed as before.
@@ -98,10 +109,15 @@ contract ModelRegistry is IModelRegistry {
     function modelShape(uint64 modelId)
         external
         view
-        returns (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired)
+        returns (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired, uint32 maxWidth)
     {
         Model storage model = _existing(modelId);
-        return (model.inputSize, model.outputSize, model.layerCount, model.retired);
+        return (model.inputSize, model.outputSize, model.layerCount, model.retired, model.maxWidth);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function modelRoot(uint64 modelId) external view returns (bytes32) {
+        return _existing(modelId).root;
     }
 
     /// @dev A registered model always has an owner (transfers to zero are refused), and the owner

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IDisputeGameForMarket} from "./interfaces/IDisputeGame.sol";
+import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @title Staking
@@ -23,6 +25,7 @@ contract Staking is IStaking {
     error StakingAlreadyBound();
     error StakingZeroAddress();
     error StakingAmountTooLarge(uint256 amount);
+    error StakingBindingMismatch(string what, address have, address need);
 
     event Bound(address indexed market, address indexed disputeGame);
     event Staked(address indexed account, uint256 amount, uint256 free);
@@ -59,13 +62,19 @@ contract Staking is IStaking {
         _deployer = msg.sender;
     }
 
-    /// @notice Binds the job market and the dispute game, once, by the deployer.
+    /// @notice Binds the job market and the dispute game, once, by the deployer. Both must be bound to this
+    ///         contract, and the game to the market.
     /// @param market_ The job market.
     /// @param disputeGame_ The dispute game.
     function bind(address market_, address disputeGame_) external {
         if (msg.sender != _deployer) revert StakingUnauthorized(msg.sender);
         if (market != address(0)) revert StakingAlreadyBound();
         if (market_ == address(0) || disputeGame_ == address(0)) revert StakingZeroAddress();
+        address marketStaking = address(IJobMarket(market_).staking());
+        if (marketStaking != address(this)) revert StakingBindingMismatch("market staking", marketStaking, address(this));
+        IDisputeGameForMarket game = IDisputeGameForMarket(disputeGame_);
+        if (game.staking() != address(this)) revert StakingBindingMismatch("game staking", game.staking(), address(this));
+        if (game.market() != market_) revert StakingBindingMismatch("game market", game.market(), market_);
         market = market_;
         disputeGame = disputeGame_;
         emit Bound(market_, disputeGame_);

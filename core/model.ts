@@ -55,6 +55,23 @@ export function activationSize(model: IntegerModel, l: number): number {
   return l === 0 ? model.inputSize : model.layers[l - 1].nOut;
 }
 
+/**
+ * The shape the registry records for a model: input and output sizes, layer count and the widest
+ * layer input or output (which bounds a dispute's length, so its bonds and smallest collateral).
+ */
+export interface ModelShape {
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly layerCount: number;
+  readonly maxWidth: number;
+}
+
+/** The registry's shape of `model`. */
+export function modelShape(model: IntegerModel): ModelShape {
+  const sizes = [model.inputSize, ...model.layers.map((l) => l.nOut)];
+  return { inputSize: model.inputSize, outputSize: sizes[sizes.length - 1], layerCount: model.layers.length, maxWidth: Math.max(...sizes) };
+}
+
 /** Throws {@link ModelValidationError} unless `model` satisfies every rule of docs/integer-semantics.md. */
 export function validateModel(model: IntegerModel): void {
   if (!isPositiveInt(model.inputSize)) throw new ModelValidationError(0, `input size must be a positive integer, got ${model.inputSize}`);

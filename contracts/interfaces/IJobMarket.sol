@@ -31,8 +31,13 @@ interface IJobMarket {
     /// @notice keccak256(abi.encode(job)): what the market stores for a job.
     function hashJob(Job memory job) external pure returns (bytes32);
 
-    /// @notice The staking contract, where forfeited collateral is credited.
+    /// @notice The staking contract, where forfeited and slashed collateral is credited.
     function staking() external view returns (IStaking);
+
+    /// @notice Total collateral credited (in staking) to the requester of `jobId` for it: forfeited by nodes
+    ///         that missed their deadline and slashed from nodes that lost a dispute. A requester that serves
+    ///         several users (a consumer contract) passes each job's compensation on to its user.
+    function compensation(uint256 jobId) external view returns (uint256);
 }
 
 /// @notice What the dispute game needs from the job market: hold finality while games are open,
@@ -45,7 +50,14 @@ interface IJobMarketForGames {
     function releaseFinality(uint256 jobId, uint32 attempt) external;
 
     /// @notice Ends a game on `attempt` that the node lost. The first such call reopens the job
-    ///         (its fee stays escrowed); later ones only release their hold.
+    ///         (its fee stays escrowed) and bars the node from serving it again; later ones only release
+    ///         their hold.
     /// @return reopened Whether this call rejected the result.
     function rejectResult(uint256 jobId, Job calldata job) external returns (bool reopened);
+
+    /// @notice Records `amount` of slashed collateral credited (in staking) to the job's requester.
+    function recordCompensation(uint256 jobId, uint256 amount) external;
+
+    /// @notice Games still open on a job's attempt.
+    function openDisputes(uint256 jobId, uint32 attempt) external view returns (uint256);
 }

@@ -11,6 +11,8 @@ struct Model {
     uint16 layerCount;
     /// @dev A retired model takes no new jobs; jobs already posted go on.
     bool retired;
+    /// @dev The widest layer input or output: bounds the length of a dispute on the model.
+    uint32 maxWidth;
     /// @dev Where the model files can be fetched.
     string uri;
 }
@@ -19,9 +21,14 @@ interface IModelRegistry {
     /// @notice The model registered under `modelId`; reverts for an unknown id.
     function getModel(uint64 modelId) external view returns (Model memory);
 
-    /// @notice The sizes the job market needs, read from one storage slot; reverts for an unknown id.
+    /// @notice The shape the job market and the dispute game need, read from one storage slot; reverts for
+    ///         an unknown id.
     function modelShape(uint64 modelId)
         external
         view
-        returns (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired);
+        returns (uint32 inputSize, uint32 outputSize, uint16 layerCount, bool retired, uint32 maxWidth);
+
+    /// @notice The model root alone (the dispute game opens descriptors against it without reading the
+    ///         owner-chosen URI); reverts for an unknown id.
+    function modelRoot(uint64 modelId) external view returns (bytes32);
 }

@@ -10,10 +10,22 @@ import {Job} from "../types/Job.sol";
 contract DisputeGameMock {
     IJobMarketForGames public market;
     IStaking public staking;
+    address public registry;
+    /// @notice What {minCollateralFor} answers for every shape.
+    uint256 public minCollateral;
 
-    function bind(IJobMarketForGames market_, IStaking staking_) external {
+    function bind(IJobMarketForGames market_, IStaking staking_, address registry_) external {
         market = market_;
         staking = staking_;
+        registry = registry_;
+    }
+
+    function setMinCollateral(uint256 minCollateral_) external {
+        minCollateral = minCollateral_;
+    }
+
+    function minCollateralFor(uint256, uint256) external view returns (uint256) {
+        return minCollateral;
     }
 
     function hold(uint256 jobId, Job calldata job) external {
@@ -24,10 +36,14 @@ contract DisputeGameMock {
         market.releaseFinality(jobId, attempt);
     }
 
-    /// @dev What the game does when the node loses: slash its collateral to `to`, then reject the result.
+    /// @dev What the game does when the node loses its only game: reject the result, then slash its
+    ///      collateral to `to`, recorded as the job's compensation when `to` is the requester.
     function nodeLost(uint256 jobId, Job calldata job, address to) external returns (bool reopened) {
         reopened = market.rejectResult(jobId, job);
-        if (reopened) staking.slash(job.node, job.collateral, to);
+        if (reopened) {
+            staking.slash(job.node, job.collateral, to);
+            if (to == job.requester) market.recordCompensation(jobId, job.collateral);
+        }
     }
 
     function slash(address node, uint256 amount, address to) external {

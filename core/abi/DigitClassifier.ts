@@ -23,33 +23,6 @@ export const digitClassifierAbi = [
         "internalType": "uint256",
         "name": "jobId",
         "type": "uint256"
-      }
-    ],
-    "name": "DigitClassifierJobMismatch",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "enum JobStatus",
-        "name": "status",
-        "type": "uint8"
-      }
-    ],
-    "name": "DigitClassifierNotRefundable",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
       },
       {
         "internalType": "address",
@@ -68,12 +41,61 @@ export const digitClassifierAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "DigitClassifierWrongOutput",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
+    "name": "InferenceConsumerJobMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "InferenceConsumerNotMarket",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum JobStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "InferenceConsumerNotRefundable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
-    "name": "DigitClassifierNothingOwed",
+    "name": "InferenceConsumerNothingOwed",
     "type": "error"
   },
   {
@@ -89,29 +111,18 @@ export const digitClassifierAbi = [
         "type": "uint256"
       }
     ],
-    "name": "DigitClassifierTransferFailed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
-      }
-    ],
-    "name": "DigitClassifierWrongOutput",
+    "name": "InferenceConsumerTransferFailed",
     "type": "error"
   },
   {
     "inputs": [
       {
         "internalType": "address",
-        "name": "caller",
+        "name": "from",
         "type": "address"
       }
     ],
-    "name": "InferenceConsumerNotMarket",
+    "name": "InferenceConsumerUnexpectedPayment",
     "type": "error"
   },
   {
@@ -137,7 +148,7 @@ export const digitClassifierAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "user",
+        "name": "payer",
         "type": "address"
       },
       {
@@ -206,7 +217,7 @@ export const digitClassifierAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "user",
+        "name": "payer",
         "type": "address"
       },
       {
@@ -225,7 +236,7 @@ export const digitClassifierAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "user",
+        "name": "payer",
         "type": "address"
       },
       {
@@ -359,6 +370,19 @@ export const digitClassifierAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
+    "name": "claimCompensation",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes",
         "name": "image",
         "type": "bytes"
@@ -391,119 +415,14 @@ export const digitClassifierAbi = [
         "internalType": "uint256",
         "name": "jobId",
         "type": "uint256"
-      },
-      {
-        "components": [
-          {
-            "internalType": "address",
-            "name": "requester",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "modelId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint32",
-            "name": "outputSize",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint16",
-            "name": "layerCount",
-            "type": "uint16"
-          },
-          {
-            "internalType": "address",
-            "name": "consumer",
-            "type": "address"
-          },
-          {
-            "internalType": "uint32",
-            "name": "callbackGasLimit",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint96",
-            "name": "fee",
-            "type": "uint96"
-          },
-          {
-            "internalType": "uint96",
-            "name": "collateral",
-            "type": "uint96"
-          },
-          {
-            "internalType": "uint40",
-            "name": "expiresAt",
-            "type": "uint40"
-          },
-          {
-            "internalType": "uint40",
-            "name": "deadline",
-            "type": "uint40"
-          },
-          {
-            "internalType": "uint32",
-            "name": "attempt",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "missedDeadlines",
-            "type": "uint32"
-          },
-          {
-            "internalType": "enum JobStatus",
-            "name": "status",
-            "type": "uint8"
-          },
-          {
-            "internalType": "address",
-            "name": "node",
-            "type": "address"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "inputRoot",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "traceRoot",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "outputRoot",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct Job",
-        "name": "job",
-        "type": "tuple"
       }
     ],
-    "name": "compensate",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
-    ],
-    "name": "compensatedAttempts",
+    "name": "compensationPassedOn",
     "outputs": [
       {
-        "internalType": "uint32",
+        "internalType": "uint256",
         "name": "",
-        "type": "uint32"
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -576,7 +495,7 @@ export const digitClassifierAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "user",
+        "name": "payer",
         "type": "address"
       }
     ],
@@ -586,6 +505,25 @@ export const digitClassifierAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
+    "name": "payerOf",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -716,6 +654,19 @@ export const digitClassifierAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "staking",
+    "outputs": [
+      {
+        "internalType": "contract IStaking",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -734,25 +685,6 @@ export const digitClassifierAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
-    ],
-    "name": "userOf",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
       }
     ],
     "stateMutability": "view",

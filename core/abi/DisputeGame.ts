@@ -20,7 +20,7 @@ export const disputeGameAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "challengerBond_",
+        "name": "coverGasPrice_",
         "type": "uint256"
       },
       {
@@ -65,8 +65,24 @@ export const disputeGameAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "DisputeGameBadParameter",
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "what",
+        "type": "string"
+      },
+      {
+        "internalType": "address",
+        "name": "have",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "need",
+        "type": "address"
+      }
+    ],
+    "name": "DisputeGameBindingMismatch",
     "type": "error"
   },
   {
@@ -215,6 +231,32 @@ export const disputeGameAbi = [
   {
     "inputs": [
       {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputeGameInvalidParameter",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "gameId",
         "type": "bytes32"
@@ -252,6 +294,17 @@ export const disputeGameAbi = [
       }
     ],
     "name": "DisputeGameInvalidWeightProof",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DisputeGameNoReward",
     "type": "error"
   },
   {
@@ -299,12 +352,39 @@ export const disputeGameAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint32",
+        "name": "attempt",
+        "type": "uint32"
+      }
+    ],
+    "name": "DisputeGameNotSettled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
     "name": "DisputeGameNothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DisputeGameRewardClaimed",
     "type": "error"
   },
   {
@@ -373,6 +453,17 @@ export const disputeGameAbi = [
       }
     ],
     "name": "DisputeGameTransferFailed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "from",
+        "type": "address"
+      }
+    ],
+    "name": "DisputeGameUnexpectedPayment",
     "type": "error"
   },
   {
@@ -565,6 +656,43 @@ export const disputeGameAbi = [
       }
     ],
     "name": "AccumulatorStated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "attempt",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "winners",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "rewardPool",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "requesterShare",
+        "type": "uint256"
+      }
+    ],
+    "name": "AttemptSettled",
     "type": "event"
   },
   {
@@ -794,6 +922,31 @@ export const disputeGameAbi = [
         "type": "bytes32"
       },
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardClaimed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
+      },
+      {
         "indexed": false,
         "internalType": "uint256",
         "name": "lo",
@@ -979,6 +1132,91 @@ export const disputeGameAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "MAX_REWARD_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint32",
+        "name": "attempt",
+        "type": "uint32"
+      }
+    ],
+    "name": "attemptIdOf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "attemptId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "attempts",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "winners",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "claimed",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bool",
+        "name": "settled",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
+    "name": "bondFor",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -1091,7 +1329,7 @@ export const disputeGameAbi = [
   },
   {
     "inputs": [],
-    "name": "challengerBond",
+    "name": "challengerRewardBps",
     "outputs": [
       {
         "internalType": "uint256",
@@ -1103,16 +1341,16 @@ export const disputeGameAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "challengerRewardBps",
-    "outputs": [
+    "inputs": [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
+        "internalType": "bytes32",
+        "name": "gameId",
+        "type": "bytes32"
       }
     ],
-    "stateMutability": "view",
+    "name": "claimReward",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1146,6 +1384,19 @@ export const disputeGameAbi = [
       {
         "internalType": "uint256",
         "name": "challengerLeft",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "coverGasPrice",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
         "type": "uint256"
       }
     ],
@@ -1195,6 +1446,35 @@ export const disputeGameAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "layerCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxWidth",
+        "type": "uint256"
+      }
+    ],
+    "name": "gasBounds",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "asserterGas",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "challengerGas",
+        "type": "uint256"
       }
     ],
     "stateMutability": "pure",
@@ -1340,6 +1620,11 @@ export const disputeGameAbi = [
             "type": "bool"
           },
           {
+            "internalType": "bool",
+            "name": "rewardClaimed",
+            "type": "bool"
+          },
+          {
             "internalType": "uint16",
             "name": "layer",
             "type": "uint16"
@@ -1355,14 +1640,19 @@ export const disputeGameAbi = [
             "type": "uint8"
           },
           {
-            "internalType": "uint64",
+            "internalType": "uint32",
             "name": "lo",
-            "type": "uint64"
+            "type": "uint32"
           },
           {
-            "internalType": "uint64",
+            "internalType": "uint32",
             "name": "hi",
-            "type": "uint64"
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "bond",
+            "type": "uint96"
           },
           {
             "internalType": "uint256",
@@ -1426,6 +1716,30 @@ export const disputeGameAbi = [
         "internalType": "contract IJobMarketForGames",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "layerCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxWidth",
+        "type": "uint256"
+      }
+    ],
+    "name": "minCollateralFor",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1927,5 +2241,9 @@ export const disputeGameAbi = [
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
+  },
+  {
+    "stateMutability": "payable",
+    "type": "receive"
   }
 ] as const;

@@ -41,6 +41,32 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "maxWidth",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "inputSize",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "outputSize",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ModelRegistryInvalidWidth",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -57,22 +83,6 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "ModelRegistryNotOwner",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "root",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
-      }
-    ],
-    "name": "ModelRegistryRootTaken",
     "type": "error"
   },
   {
@@ -168,6 +178,12 @@ export const modelRegistryAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint32",
+        "name": "maxWidth",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
         "internalType": "string",
         "name": "uri",
         "type": "string"
@@ -258,6 +274,11 @@ export const modelRegistryAbi = [
             "type": "bool"
           },
           {
+            "internalType": "uint32",
+            "name": "maxWidth",
+            "type": "uint32"
+          },
+          {
             "internalType": "string",
             "name": "uri",
             "type": "string"
@@ -287,17 +308,17 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "root",
-        "type": "bytes32"
-      }
-    ],
-    "name": "modelIdOf",
-    "outputs": [
-      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
+      }
+    ],
+    "name": "modelRoot",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -332,6 +353,11 @@ export const modelRegistryAbi = [
         "internalType": "bool",
         "name": "retired",
         "type": "bool"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxWidth",
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",
@@ -358,6 +384,11 @@ export const modelRegistryAbi = [
         "internalType": "uint16",
         "name": "layerCount",
         "type": "uint16"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxWidth",
+        "type": "uint32"
       },
       {
         "internalType": "string",

@@ -31,6 +31,27 @@ export const stakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "string",
+        "name": "what",
+        "type": "string"
+      },
+      {
+        "internalType": "address",
+        "name": "have",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "need",
+        "type": "address"
+      }
+    ],
+    "name": "StakingBindingMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"

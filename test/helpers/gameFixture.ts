@@ -3,7 +3,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { int8Bytes, toHex } from "../../core/bytes";
 import { type ModelCommitment, commitModel } from "../../core/commitments";
 import type { DisputeTrace } from "../../core/dispute/planner";
-import type { IntegerModel } from "../../core/model";
+import { type IntegerModel, modelShape } from "../../core/model";
 import { initKeccak } from "../../core/keccak";
 import type { Job } from "../../core/jobState";
 import { TraceProvider } from "../../core/traceProvider";
@@ -13,7 +13,7 @@ import { COLLATERAL, CONFIG, FEE, NODE_STAKE, UNBONDING_DELAY, jobFrom, mnistInp
 
 /** Dispute game parameters used by the game tests. */
 export const GAME = {
-  challengerBond: ethers.parseEther("0.02"),
+  coverGasPrice: ethers.parseUnits("20", "gwei"),
   clockBudget: 3600,
   challengerRewardBps: 5000n,
 };
@@ -40,14 +40,15 @@ export async function deployGame(challengerRewardBps: bigint = GAME.challengerRe
     await market.getAddress(),
     await staking.getAddress(),
     await registry.getAddress(),
-    GAME.challengerBond,
+    GAME.coverGasPrice,
     GAME.clockBudget,
     challengerRewardBps,
   ])) as unknown as DisputeGame;
   await staking.bind(await market.getAddress(), await game.getAddress());
   await market.bindDisputeGame(await game.getAddress());
   const { model, root } = mnistModel();
-  await registry.registerModel(root, model.inputSize, model.layers[model.layers.length - 1].nOut, model.layers.length, "models/mnist-mlp");
+  const shape = modelShape(model);
+  await registry.registerModel(root, shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, "models/mnist-mlp");
   const modelId = 1n;
   const classifier = (await ethers.deployContract("DigitClassifier", [await market.getAddress(), modelId])) as unknown as DigitClassifier;
   return { deployer, requester, node, challenger, other, rest, registry, staking, market, game, classifier, modelId };
@@ -58,7 +59,8 @@ export type GameFixture = Awaited<ReturnType<typeof deployGame>>;
 /** Registers `model` (its root committed here) as the next model id. */
 export async function registerModel(f: GameFixture, model: IntegerModel, uri = "test-model") {
   const commitment = commitModel(model);
-  const tx = await f.registry.registerModel(toHex(commitment.root), model.inputSize, model.layers[model.layers.length - 1].nOut, model.layers.length, uri);
+  const shape = modelShape(model);
+  const tx = await f.registry.registerModel(toHex(commitment.root), shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, uri);
   await tx.wait();
   const modelId = await f.registry.modelCount();
   return { modelId, commitment };

@@ -6,7 +6,7 @@ import { toHex } from "../../core/bytes";
 import { commitTrace } from "../../core/commitments";
 import { initKeccak } from "../../core/keccak";
 import { readIntegerModel } from "../../core/onnx/integerGraph";
-import type { IntegerModel } from "../../core/model";
+import { type IntegerModel, modelShape } from "../../core/model";
 import { runReference } from "../../core/referenceExecutor";
 import type { DigitClassifier, DisputeGameMock, JobMarket, ModelRegistry, Staking } from "../../typechain-types";
 import { type Job, applyJobEvent, toJobEvent } from "../../core/jobState";
@@ -22,7 +22,7 @@ export const CONFIG = {
 };
 export const UNBONDING_DELAY = CONFIG.challengeWindow + CONFIG.maxDisputeDuration + 3600;
 export const FEE = ethers.parseEther("0.001");
-export const COLLATERAL = ethers.parseEther("0.05");
+export const COLLATERAL = ethers.parseEther("0.1");
 export const NODE_STAKE = ethers.parseEther("1");
 
 const MODEL_DIR = path.join(__dirname, "..", "..", "models", "mnist-mlp");
@@ -50,11 +50,12 @@ export async function deployMarket() {
   const staking = (await ethers.deployContract("Staking", [UNBONDING_DELAY])) as unknown as Staking;
   const market = (await ethers.deployContract("JobMarket", [await registry.getAddress(), await staking.getAddress(), CONFIG])) as unknown as JobMarket;
   const game = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
-  await game.bind(await market.getAddress(), await staking.getAddress());
+  await game.bind(await market.getAddress(), await staking.getAddress(), await registry.getAddress());
   await staking.bind(await market.getAddress(), await game.getAddress());
   await market.bindDisputeGame(await game.getAddress());
   const { model, root } = mnistModel();
-  await registry.registerModel(root, model.inputSize, model.layers[model.layers.length - 1].nOut, model.layers.length, "models/mnist-mlp");
+  const shape = modelShape(model);
+  await registry.registerModel(root, shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, "models/mnist-mlp");
   const modelId = 1n;
   const classifier = (await ethers.deployContract("DigitClassifier", [await market.getAddress(), modelId])) as unknown as DigitClassifier;
   return { deployer, requester, node, other, rest, registry, staking, market, game, classifier, modelId };
