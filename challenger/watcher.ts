@@ -55,9 +55,10 @@ export class Watcher extends ChainWorker {
     };
   }
 
-  /** The smallest sampling rate that deters cheating on a job with this fee and collateral. */
+  /** The smallest sampling rate that deters cheating on a job with this fee and collateral (what a caught node surely loses: challenger/sampling.ts). */
   deterrence(fee: bigint, collateral: bigint): { pMin: number; p: number; deters: boolean } {
-    const pMin = minimumSamplingRate({ fee, collateral, computeCost: this.options.computeCost, collusion: this.options.collusion });
+    const rewardBps = this.actor.deployment.parameters.challengerRewardBps;
+    const pMin = minimumSamplingRate({ fee, collateral, rewardBps, computeCost: this.options.computeCost, collusion: this.options.collusion });
     return { pMin, p: this.options.samplingRate, deters: this.options.samplingRate > pMin };
   }
 
@@ -104,7 +105,7 @@ export class Watcher extends ChainWorker {
     }
     const gameId = await this.actor.publicClient.readContract({ address: this.game, abi: disputeGameAbi, functionName: "gameIdOf", args: [jobId, Number(job.attempt), this.me] });
     if (!this.index.game(gameId)) {
-      const bond = this.actor.deployment.parameters.challengerBond;
+      const bond = await this.actor.publicClient.readContract({ address: this.game, abi: disputeGameAbi, functionName: "bondFor", args: [job.modelId] });
       await send(this.actor, { address: this.game, abi: disputeGameAbi, functionName: "challenge", args: [jobId, job], value: bond });
       this.counters.challenges.inc();
       this.actor.log.info("result checked: WRONG, dispute opened", { jobId, attempt: job.attempt, node: job.node, gameId, bond, ...this.deterrence(job.fee, job.collateral) });

@@ -40,7 +40,7 @@ post:
   --sample N           which digit D: the N-th of the held-out set (default 0)
   --input-hex 0x…      or the input bytes (one int8 per byte)
   --fee ETH            fee, in ETH or with a wei suffix (default ${DEFAULT_FEE})
-  --collateral ETH     collateral the node must lock (default: the market's minimum)
+  --collateral ETH     collateral the node must lock (default: the model's minimum)
   --ttl SECONDS        how long nodes may take the job (default 3600)
   --model ID           model id (default: the deployment's model)
   --consumer ADDRESS   contract to call back with the final result, with
@@ -177,7 +177,7 @@ async function post(values: Values, io: CliIo): Promise<number> {
   if (modelId !== deployment.model.id && values.digit !== undefined) throw new UsageError("--digit needs the deployment's model; leave --model out");
   const { input, digit } = inputOf(values, deployment.model.root);
   const client = await connect(c, deployment);
-  const params = { modelId, input, fee, collateral: collateral ?? deployment.parameters.minCollateral, ttlSeconds, consumer: consumer as Address | undefined, callbackGasLimit };
+  const params = { modelId, input, fee, collateral: collateral ?? (await client.minCollateral(modelId)), ttlSeconds, consumer: consumer as Address | undefined, callbackGasLimit };
   io.err(`posting to job market ${deployment.contracts.jobMarket} on chain ${deployment.chainId}${digit ? ` a held-out digit ${digit.label} (test index ${digit.testIndex})` : ""}, fee ${fee} wei`);
   const posted = await client.postJob(params);
   io.err(`posted job ${posted.jobId} in ${posted.txHash} (block ${posted.blockNumber})`);

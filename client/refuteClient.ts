@@ -1,5 +1,5 @@
 import { type Address, type Hash, type Hex, isHex, parseEventLogs, zeroAddress } from "viem";
-import { jobMarketAbi } from "../core/abi";
+import { disputeGameAbi, jobMarketAbi, modelRegistryAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
 import { decodeError } from "../core/chain/contractError";
 import type { Deployment } from "../core/chain/deployment";
@@ -110,6 +110,19 @@ export class RefuteClient {
     } catch (e) {
       throw decodeError(e);
     }
+  }
+
+  /**
+   * The smallest collateral a job on `modelId` (default: the deployment's model) may ask for: the market's
+   * floor, or more for a model whose longest dispute costs the honest challenger more gas than the reward
+   * at the floor would cover (DisputeGame.minCollateralFor).
+   */
+  async minCollateral(modelId: bigint = this.deployment.model.id): Promise<bigint> {
+    const { modelRegistry, disputeGame } = this.deployment.contracts;
+    const [, , layerCount, , maxWidth] = await this.publicClient.readContract({ address: modelRegistry, abi: modelRegistryAbi, functionName: "modelShape", args: [modelId] });
+    const forModel = await this.publicClient.readContract({ address: disputeGame, abi: disputeGameAbi, functionName: "minCollateralFor", args: [BigInt(layerCount), BigInt(maxWidth)] });
+    const floor = this.deployment.parameters.minCollateral;
+    return forModel > floor ? forModel : floor;
   }
 
   /** Posts a job with its fee; returns its id and the job as posted. */

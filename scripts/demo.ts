@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Address, type Hex, formatEther, parseEther, parseEventLogs } from "viem";
 import { argmax } from "../core/argmax";
-import { digitClassifierAbi, disputeGameAbi, stakingAbi } from "../core/abi";
+import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, stakingAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
 import { deploySystem } from "../core/chain/deploy";
 import { type Deployment, writeDeployment } from "../core/chain/deployment";
@@ -81,6 +81,8 @@ function narrate(name: string, r: LogRecord): void {
       return say(who, green(`won the dispute on ${job}`));
     case "finalised result":
       return say(who, `finalised ${job}: fee ${formatEther(BigInt(String(f.fee)))} ETH paid`);
+    case "claimed reward":
+      return say(who, dim(`claimed its share of the reward pool for ${job}`));
     case "withdrew credit":
       return say(who, dim(`withdrew ${formatEther(BigInt(String(f.wei)))} ETH from the ${f.from}`));
     case "staked":
@@ -154,8 +156,22 @@ async function main(): Promise<void> {
         return { ...j, predicted, attempt: result.attempt, node: result.node };
       }),
     );
-    // Let the daemons collect what they are owed (they withdraw every round).
+    // Let the daemons collect what they are owed (they claim rewards and withdraw every round).
     await settle(publicClient, deployment, actors.slice(1).map(([, a]) => a));
+    // The slashed collateral owed to the requester reached the DigitClassifier; it passes each job's share on to the user who paid.
+    let compensated = 0n;
+    for (const j of jobs) {
+      const owed = await publicClient.readContract({ address: deployment.contracts.jobMarket, abi: jobMarketAbi, functionName: "compensation", args: [j.jobId] });
+      if (owed === 0n) continue;
+      const hash = await userWallet.writeContract({ address: deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "claimCompensation", args: [j.jobId] });
+      await publicClient.waitForTransactionReceipt({ hash });
+      compensated += owed;
+      say("user", `claimed ${formatEther(owed)} ETH of the cheater's collateral for job ${j.jobId} through the DigitClassifier`);
+    }
+    if (compensated > 0n) {
+      await publicClient.waitForTransactionReceipt({ hash: await userWallet.writeContract({ address: deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "withdraw" }) });
+      say("user", `withdrew ${formatEther(compensated)} ETH from the DigitClassifier`);
+    }
     const after = await balances(publicClient, deployment, actors);
 
     section("5. Summary");
@@ -176,12 +192,12 @@ async function main(): Promise<void> {
           name,
           signed(after[i].eth - before[i].eth),
           signed(after[i].free + after[i].locked - before[i].free - before[i].locked),
-          name === "user" ? "paid fees (and gas)" : name === "node-C" ? "cheated: collateral slashed" : name === "watcher" ? "bond back + reward (minus gas)" : "earned fees (minus gas)",
+          name === "user" ? "paid fees, got the cheater's collateral less the reward (and paid gas)" : name === "node-C" ? "cheated: collateral slashed" : name === "watcher" ? "bond back + reward (minus gas)" : "earned fees (minus gas)",
         ]),
       )}`,
     );
-    const classifierCredit = await publicClient.readContract({ address: deployment.contracts.staking, abi: stakingAbi, functionName: "credits", args: [deployment.contracts.digitClassifier] });
-    console.log(`The DigitClassifier (the jobs' requester) is owed ${formatEther(classifierCredit)} ETH of the cheater's collateral, to pass on to its user.`);
+    const classifierHeld = await publicClient.getBalance({ address: deployment.contracts.digitClassifier });
+    console.log(`The DigitClassifier (the jobs' requester) passed ${formatEther(compensated)} ETH of slashed collateral on to its user and holds ${formatEther(classifierHeld)} ETH.`);
     console.log(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     clearTimeout(watchdog);
@@ -208,7 +224,9 @@ async function settle(publicClient: RefuteClient["publicClient"], deployment: De
         publicClient.readContract({ address: deployment.contracts.staking, abi: stakingAbi, functionName: "credits", args: [a] }),
       ]),
     );
-    if (owed.every((w) => w === 0n)) return;
+    // The game holds nothing once every bond is back and every reward claimed and withdrawn.
+    const gameHolds = await publicClient.getBalance({ address: deployment.contracts.disputeGame });
+    if (gameHolds === 0n && owed.every((w) => w === 0n)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -30,6 +30,8 @@ export interface IndexedGame {
   readonly asserterWon?: boolean;
   readonly reason?: number;
   readonly resultRejected?: boolean;
+  /** Its challenger's share of the attempt's reward pool was credited (DisputeGame.claimReward). */
+  readonly rewardClaimed?: boolean;
 }
 
 /** Blocks per eth_getLogs request (public RPCs cap the range). */
@@ -39,6 +41,8 @@ export class ChainIndex {
   private readonly jobMap = new Map<bigint, IndexedJob>();
   private readonly gameMap = new Map<Hex, IndexedGame>();
   private resolvedQueue: IndexedGame[] = [];
+  /** `${jobId}/${attempt}` of every attempt whose games all resolved with the node slashed. */
+  private readonly settled = new Set<string>();
   private next: bigint;
 
   constructor(
@@ -70,6 +74,11 @@ export class ChainIndex {
 
   game(gameId: Hex): IndexedGame | undefined {
     return this.gameMap.get(gameId);
+  }
+
+  /** Whether every game on `attempt` of `jobId` resolved and its node's collateral was slashed (rewards claimable). */
+  attemptSettled(jobId: bigint, attempt: bigint): boolean {
+    return this.settled.has(`${jobId}/${attempt}`);
   }
 
   /** The games that ended since the last call, in chain order. */
@@ -126,6 +135,11 @@ export class ChainIndex {
       const resolved = { ...g, resolved: true, asserterWon: a.asserterWon, reason: Number(a.reason), resultRejected: a.resultRejected };
       this.gameMap.set(a.gameId, resolved);
       this.resolvedQueue.push(resolved);
+    } else if (decoded.eventName === "AttemptSettled") {
+      this.settled.add(`${decoded.args.jobId}/${decoded.args.attempt}`);
+    } else if (decoded.eventName === "RewardClaimed") {
+      const g = this.gameMap.get(decoded.args.gameId);
+      if (g) this.gameMap.set(g.gameId, { ...g, rewardClaimed: true });
     }
   }
 }

@@ -1,15 +1,17 @@
 import type { Address, Hex } from "viem";
+import { disputeGameAbi } from "../abi";
 import { playTurn } from "../dispute/gameClient";
 import { type GameState, Phase, Reason, type Role } from "../dispute/gameState";
 import type { DisputeTrace } from "../dispute/planner";
 import type { Metrics } from "../service/metrics";
-import { type ChainActor, type CreditHolder, addressOf, withdrawCredits } from "./actor";
+import { type ChainActor, type CreditHolder, addressOf, send, withdrawCredits } from "./actor";
 import { ChainIndex, type IndexedGame } from "./chainIndex";
 
 /**
  * What the node operator and the watcher share, one `tick` at a time: fold the chain's new logs into
  * the index, let the daemon do its own work, play one move in every open game it is a party to (as
- * the asserter or the challenger), report games that ended, withdraw what it is owed. An action that
+ * the asserter or the challenger), report games that ended, claim the reward of every game it won as
+ * the challenger once its attempt settled, withdraw what it is owed. An action that
  * fails is logged and tried again on the next tick. Nothing is kept on disk: a restarted daemon
  * rebuilds the index from the deployment block and its traces by re-execution, and plays on.
  */
@@ -32,6 +34,7 @@ export abstract class ChainWorker {
       games: metrics.counter("games_resolved_total", "Games this account was a party to that ended", ["won"]),
       errors: metrics.counter("action_errors_total", "Actions that failed (retried on a later tick)", ["action"]),
       withdrawn: metrics.counter("withdrawn_wei_total", "Wei withdrawn from the contracts that owed it"),
+      rewards: metrics.counter("rewards_claimed_total", "Reward shares claimed for games won as the challenger"),
       synced: metrics.gauge("synced_block", "Last block folded into the index"),
     };
   }
@@ -48,6 +51,12 @@ export abstract class ChainWorker {
     for (const game of [...this.index.games()]) {
       if (game.resolved || !this.isParty(game)) continue;
       await this.attempt(`game ${game.gameId}`, () => this.play(game.gameId, game.startBlock));
+    }
+    if (this.role === "challenger") {
+      for (const game of [...this.index.games()]) {
+        if (game.asserterWon !== false || game.rewardClaimed || !this.isParty(game) || !this.index.attemptSettled(game.jobId, game.attempt)) continue;
+        await this.attempt(`claim ${game.gameId}`, () => this.claimReward(game));
+      }
     }
     await this.attempt("withdraw", () => this.withdraw());
   }
@@ -98,6 +107,12 @@ export abstract class ChainWorker {
     const { jobId, phase } = turn.before.state;
     this.shared.moves.inc({ move: turn.move.functionName });
     this.actor.log.info("dispute move", { gameId, jobId, phase: Phase[phase], move: turn.move.functionName, gasUsed: turn.gasUsed });
+  }
+
+  private async claimReward(game: IndexedGame): Promise<void> {
+    const { gasUsed } = await send(this.actor, { address: this.actor.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: "claimReward", args: [game.gameId] });
+    this.shared.rewards.inc();
+    this.actor.log.info("claimed reward", { gameId: game.gameId, jobId: game.jobId, attempt: game.attempt, gasUsed });
   }
 
   private async withdraw(): Promise<void> {

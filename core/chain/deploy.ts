@@ -1,6 +1,7 @@
-import { type Abi, type Hash, type Hex, getAddress, parseEther, parseEventLogs } from "viem";
+import { type Abi, type Hash, type Hex, getAddress, parseEther, parseEventLogs, parseGwei } from "viem";
 import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../abi";
 import { initKeccak } from "../keccak";
+import { modelShape } from "../model";
 import { MNIST_MODEL_DIR, loadModelDir } from "../modelFiles";
 import { ARTIFACTS_DIR, readArtifact } from "./artifacts";
 import { decodeError } from "./contractError";
@@ -24,11 +25,11 @@ export const LOCAL_PARAMETERS: DeploymentParameters = {
   deliveryWindow: 120n, // 2 min for a node to deliver after taking a job
   maxDisputeDuration: 3_600n, // 1 h bound on a dispute game
   reopenWindow: 300n, // a reopened job stays open at least 5 min
-  minCollateral: parseEther("0.01"),
+  minCollateral: parseEther("0.05"), // above every model's own smallest at the cover gas price below (MNIST: ~0.03)
   maxCallbackGasLimit: 2_000_000n,
-  challengerBond: parseEther("0.02"),
+  coverGasPrice: parseGwei("10"), // bonds and collateral cover each side's gas in the longest game up to 10 gwei
   clockBudget: 1_500n, // 25 min per party: 2 × 1,500 + 12 ≤ 3,600
-  challengerRewardBps: 5_000n, // half of a slashed collateral to the challenger
+  challengerRewardBps: 5_000n, // half of a caught node's collateral shared by the challengers that won (the cap)
 };
 
 /** The URI registered for the MNIST reference model's files (core/modelFiles.ts MNIST_MODEL_DIR). */
@@ -99,17 +100,20 @@ interface ModelToRegister {
   readonly inputSize: bigint;
   readonly outputSize: bigint;
   readonly layerCount: bigint;
+  readonly maxWidth: bigint;
 }
 
 /** The model in `dir` (core/modelFiles.ts: its root checked against the graph) as the registry records it. */
 export async function readModelToRegister(dir: string): Promise<ModelToRegister> {
   await initKeccak();
   const { root, model } = loadModelDir(dir);
+  const shape = modelShape(model);
   return {
     root,
-    inputSize: BigInt(model.inputSize),
-    outputSize: BigInt(model.layers[model.layers.length - 1].nOut),
-    layerCount: BigInt(model.layers.length),
+    inputSize: BigInt(shape.inputSize),
+    outputSize: BigInt(shape.outputSize),
+    layerCount: BigInt(shape.layerCount),
+    maxWidth: BigInt(shape.maxWidth),
   };
 }
 
@@ -153,7 +157,7 @@ export async function deploySystem(options: DeploySystemOptions): Promise<Deploy
     walletClient.deployContract({
       abi: disputeGameAbi,
       bytecode,
-      args: [market.address, staking.address, registry.address, parameters.challengerBond, parameters.clockBudget, parameters.challengerRewardBps],
+      args: [market.address, staking.address, registry.address, parameters.coverGasPrice, parameters.clockBudget, parameters.challengerRewardBps],
     }),
   );
   await confirm("bind staking to the market and the game", () =>
@@ -168,7 +172,7 @@ export async function deploySystem(options: DeploySystemOptions): Promise<Deploy
       address: registry.address,
       abi: modelRegistryAbi,
       functionName: "registerModel",
-      args: [model.root, Number(model.inputSize), Number(model.outputSize), Number(model.layerCount), uri],
+      args: [model.root, Number(model.inputSize), Number(model.outputSize), Number(model.layerCount), Number(model.maxWidth), uri],
     }),
   );
   const [event] = parseEventLogs({ abi: modelRegistryAbi, logs: registered.logs, eventName: "ModelRegistered" });

@@ -19,15 +19,15 @@ export interface DeploymentParameters {
   readonly maxDisputeDuration: bigint;
   /** JobMarket: seconds a reopened job stays open at least. */
   readonly reopenWindow: bigint;
-  /** JobMarket: smallest collateral a job may ask for, wei. */
+  /** JobMarket: smallest collateral any job may ask for, wei (a model may need more: DisputeGame.minCollateralFor). */
   readonly minCollateral: bigint;
   /** JobMarket: largest consumer callback gas limit a job may ask for. */
   readonly maxCallbackGasLimit: bigint;
-  /** DisputeGame: the challenger's bond, wei. */
-  readonly challengerBond: bigint;
+  /** DisputeGame: wei per gas up to which a game's bond covers the node's gas and a job's smallest collateral the honest challenger's. */
+  readonly coverGasPrice: bigint;
   /** DisputeGame: each party's chess-clock budget, seconds. */
   readonly clockBudget: bigint;
-  /** DisputeGame: share of a slashed collateral paid to the winning challenger, basis points (≤ 10,000). */
+  /** DisputeGame: share of a caught node's collateral shared by the challengers that won, basis points (1 … 5,000). */
   readonly challengerRewardBps: bigint;
 }
 
@@ -40,7 +40,7 @@ export const PARAMETER_NAMES = [
   "reopenWindow",
   "minCollateral",
   "maxCallbackGasLimit",
-  "challengerBond",
+  "coverGasPrice",
   "clockBudget",
   "challengerRewardBps",
 ] as const satisfies readonly (keyof DeploymentParameters)[];
@@ -60,6 +60,7 @@ export interface DeployedModel {
   readonly inputSize: bigint;
   readonly outputSize: bigint;
   readonly layerCount: bigint;
+  readonly maxWidth: bigint;
   readonly uri: string;
 }
 
@@ -145,6 +146,7 @@ export function parseDeployment(value: unknown, source = "deployment"): Deployme
     inputSize: uint(m, "inputSize", "model"),
     outputSize: uint(m, "outputSize", "model"),
     layerCount: uint(m, "layerCount", "model"),
+    maxWidth: uint(m, "maxWidth", "model"),
     uri: uri as string,
   };
 

@@ -1,10 +1,13 @@
 import { modelRegistryAbi } from "../abi";
+import { modelShape } from "../model";
 import { type ModelFiles, loadModelDir } from "../modelFiles";
 import type { ChainActor } from "./actor";
 
 /**
- * Which registered model a model folder is: a node serves, and a watcher re-executes, a model only
- * when its files commit to a root the registry holds with the same shape, not retired.
+ * Which registered models a model folder is: a node serves, and a watcher re-executes, a model only
+ * when its files commit to a root the registry holds with the same shape, not retired. Anyone may
+ * register a root, so one folder may answer to several ids: every live one with the right shape is
+ * served (the computation is the same); a wrong-shaped or retired entry is skipped.
  */
 
 export interface RegisteredModel {
@@ -16,7 +19,7 @@ export class UnregisteredModelError extends Error {
   override name = "UnregisteredModelError";
 }
 
-/** Loads each folder and finds the live registered model with its root and shape. */
+/** Loads each folder and finds every live registered model with its root and shape. */
 export async function registeredModels(actor: ChainActor, dirs: readonly string[]): Promise<RegisteredModel[]> {
   const { modelRegistry } = actor.deployment.contracts;
   const found: RegisteredModel[] = [];
@@ -29,24 +32,23 @@ export async function registeredModels(actor: ChainActor, dirs: readonly string[
       args: { root: files.root },
       fromBlock: actor.deployment.startBlock,
     });
-    let modelId: bigint | undefined;
+    const ids: bigint[] = [];
     const problems: string[] = [];
     for (const log of logs) {
       const id = log.args.modelId!;
-      const m = await actor.publicClient.readContract({ address: modelRegistry, abi: modelRegistryAbi, functionName: "getModel", args: [id] });
-      const shape = [Number(m.inputSize), Number(m.outputSize), Number(m.layerCount)];
-      const want = [files.model.inputSize, files.model.layers[files.model.layers.length - 1].nOut, files.model.layers.length];
-      if (m.retired) problems.push(`model ${id} is retired`);
-      else if (shape.join() !== want.join()) problems.push(`model ${id} is registered with shape ${shape.join("/")}, the files have ${want.join("/")}`);
-      else {
-        modelId = id;
-        break;
-      }
+      const m = await actor.publicClient.readContract({ address: modelRegistry, abi: modelRegistryAbi, functionName: "modelShape", args: [id] });
+      const [inputSize, outputSize, layerCount, retired, maxWidth] = m;
+      const shape = [inputSize, outputSize, layerCount, maxWidth].map(Number);
+      const s = modelShape(files.model);
+      const want = [s.inputSize, s.outputSize, s.layerCount, s.maxWidth];
+      if (retired) problems.push(`model ${id} is retired`);
+      else if (shape.join() !== want.join()) problems.push(`model ${id} is registered with shape ${shape.join("/")} (in/out/layers/max width), the files have ${want.join("/")}`);
+      else ids.push(id);
     }
-    if (modelId === undefined) {
+    if (ids.length === 0) {
       throw new UnregisteredModelError(`the model in ${files.dir} (root ${files.root}) is not a live registered model${problems.length ? `: ${problems.join("; ")}` : ""}`);
     }
-    found.push({ modelId, files });
+    for (const modelId of ids) found.push({ modelId, files });
   }
   return found;
 }

@@ -13,7 +13,7 @@ import { Phase, type Role } from "../../core/dispute/gameState";
 import { propagatingLie, withSums } from "../../core/dispute/lies";
 import type { DisputeTrace } from "../../core/dispute/planner";
 import { treeDepth } from "../../core/merkle";
-import type { IntegerModel } from "../../core/model";
+import { type IntegerModel, modelShape } from "../../core/model";
 import { loadMnist } from "../../core/mnist";
 import { quantiseInput } from "../../core/quantise";
 import { Rng } from "../../core/rng";
@@ -102,8 +102,13 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
     const commitment = c.registered?.commitment ?? commitModel(c.model);
     let modelId = c.registered?.modelId;
     if (modelId === undefined) {
-      const L = c.model.layers.length;
-      const { hash } = await send(deployer, { address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "registerModel", args: [toHex(commitment.root), c.model.inputSize, c.model.layers[L - 1].nOut, L, c.name] });
+      const shape = modelShape(c.model);
+      const { hash } = await send(deployer, {
+        address: contracts.modelRegistry,
+        abi: modelRegistryAbi,
+        functionName: "registerModel",
+        args: [toHex(commitment.root), shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, c.name],
+      });
       const receipt = await deployer.publicClient.getTransactionReceipt({ hash });
       modelId = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: "ModelRegistered" })[0].args.modelId;
     }
@@ -144,7 +149,8 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
 
   // The dispute, played by the dispute kit for both sides.
   const played = await timeMs(async () => {
-    const opened = await send(challenger, { address: contracts.disputeGame, abi: disputeGameAbi, functionName: "challenge", args: [jobId, job], value: deployment.parameters.challengerBond });
+    const bond = await challenger.publicClient.readContract({ address: contracts.disputeGame, abi: disputeGameAbi, functionName: "bondFor", args: [job.modelId] });
+    const opened = await send(challenger, { address: contracts.disputeGame, abi: disputeGameAbi, functionName: "challenge", args: [jobId, job], value: bond });
     const receipt = await challenger.publicClient.getTransactionReceipt({ hash: opened.hash });
     const gameId = parseEventLogs({ abi: disputeGameAbi, logs: receipt.logs, eventName: "GameStarted" })[0].args.gameId as Hex;
     const moves: DisputeRun["moves"] = [{ by: "challenger (open)", name: "challenge", gas: opened.gasUsed }];

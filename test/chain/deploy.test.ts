@@ -42,7 +42,7 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
     for (const name of ["challengeWindow", "deliveryWindow", "maxDisputeDuration", "reopenWindow", "minCollateral", "maxCallbackGasLimit"] as const) {
       expect(await read(c.jobMarket, jobMarketAbi, name), name).to.equal(p[name]);
     }
-    for (const name of ["challengerBond", "clockBudget", "challengerRewardBps"] as const) {
+    for (const name of ["coverGasPrice", "clockBudget", "challengerRewardBps"] as const) {
       expect(await read(c.disputeGame, disputeGameAbi, name), name).to.equal(p[name]);
     }
     expect(await read(c.jobMarket, jobMarketAbi, "registry")).to.equal(c.modelRegistry);
@@ -57,9 +57,9 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
 
   it("registers the MNIST reference model with its root and shape", async () => {
     const { model, root } = mnistModel();
-    expect(d.model).to.deep.equal({ id: 1n, root, inputSize: 784n, outputSize: 10n, layerCount: BigInt(model.layers.length), uri: MNIST_MODEL_URI });
+    expect(d.model).to.deep.equal({ id: 1n, root, inputSize: 784n, outputSize: 10n, layerCount: BigInt(model.layers.length), maxWidth: 784n, uri: MNIST_MODEL_URI });
     const onChain = (await read(d.contracts.modelRegistry, modelRegistryAbi, "getModel", [d.model.id])) as Record<string, unknown>;
-    expect(onChain).to.include({ root, owner: d.deployer, inputSize: 784, outputSize: 10, layerCount: 3, retired: false, uri: MNIST_MODEL_URI });
+    expect(onChain).to.include({ root, owner: d.deployer, inputSize: 784, outputSize: 10, layerCount: 3, retired: false, maxWidth: 784, uri: MNIST_MODEL_URI });
   });
 
   it("names the step and the decoded contract error when a contract refuses its parameters", async () => {
@@ -85,7 +85,7 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
       writeDeployment(file, d);
       const json = JSON.parse(readFileSync(file, "utf8"));
       expect(json.version).to.equal(1);
-      expect(json.parameters.minCollateral).to.equal("10000000000000000");
+      expect(json.parameters.minCollateral).to.equal("50000000000000000");
       expect(readDeployment(file)).to.deep.equal(d);
     });
 

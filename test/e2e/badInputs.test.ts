@@ -34,8 +34,8 @@ describe("end to end: bad configuration and bad RPC answers give clear errors", 
       deployer: hardhatAccounts(1)[0].address,
       startBlock: 1n,
       contracts: { modelRegistry: `0x${"11".repeat(20)}`, staking: `0x${"22".repeat(20)}`, jobMarket: `0x${"33".repeat(20)}`, disputeGame: `0x${"44".repeat(20)}`, digitClassifier: `0x${"55".repeat(20)}` },
-      model: { id: 1n, root: `0x${"66".repeat(32)}`, inputSize: 784n, outputSize: 10n, layerCount: 3n, uri: "models/mnist-mlp" },
-      parameters: { unbondingDelay: 1n, challengeWindow: 1n, deliveryWindow: 1n, maxDisputeDuration: 1n, reopenWindow: 1n, minCollateral: 1n, maxCallbackGasLimit: 1n, challengerBond: 1n, clockBudget: 1n, challengerRewardBps: 1n },
+      model: { id: 1n, root: `0x${"66".repeat(32)}`, inputSize: 784n, outputSize: 10n, layerCount: 3n, maxWidth: 784n, uri: "models/mnist-mlp" },
+      parameters: { unbondingDelay: 1n, challengeWindow: 1n, deliveryWindow: 1n, maxDisputeDuration: 1n, reopenWindow: 1n, minCollateral: 1n, maxCallbackGasLimit: 1n, coverGasPrice: 1n, clockBudget: 1n, challengerRewardBps: 1n },
     };
     const file = path.join(dir, "deployment.json");
     writeFileSync(file, serializeDeployment(deployment));

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { type Hex, parseEther } from "viem";
 import { heldOutDigit } from "../../client/mnistDigit";
 import { RefuteClient } from "../../client/refuteClient";
-import { disputeGameAbi, stakingAbi } from "../../core/abi";
+import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, stakingAbi } from "../../core/abi";
 import { argmax } from "../../core/argmax";
 import { fromHex } from "../../core/bytes";
 import { type ChainActor, send } from "../../core/chain/actor";
@@ -54,12 +54,23 @@ describe("end to end: disputes (node, cheating node and watcher daemons on a loc
 
   const game = () => sys.deployment.contracts.disputeGame;
   const reward = () => (COLLATERAL * sys.deployment.parameters.challengerRewardBps) / 10_000n;
-  const bond = () => sys.deployment.parameters.challengerBond;
+  const bond = () => sys.publicClient.readContract({ address: game(), abi: disputeGameAbi, functionName: "bondFor", args: [sys.deployment.model.id] });
   const gameState = async (gameId: Hex) => toGameState(await sys.publicClient.readContract({ address: game(), abi: disputeGameAbi, functionName: "getGame", args: [gameId] }));
   const credits = (holder: "staking" | "game", account: Hex) =>
     holder === "staking"
       ? sys.publicClient.readContract({ address: sys.deployment.contracts.staking, abi: stakingAbi, functionName: "credits", args: [account] })
       : sys.publicClient.readContract({ address: game(), abi: disputeGameAbi, functionName: "credits", args: [account] });
+
+  /** Waits until the watcher claimed its reward for `gameId` and withdrew everything the game owed it: `wei` over all its withdrawals from the game. */
+  async function watcherTookHome(gameId: Hex, wei: bigint) {
+    await watcher.waitFor("claimed reward", { gameId });
+    await waitUntil(
+      async () => (await credits("game", watcherAccount().address)) === 0n && watcher.find("withdrew credit", { from: "game" }).reduce((s, r) => s + BigInt(r.wei as string), 0n) === wei,
+      `the watcher to withdraw ${wei} wei from the game`,
+      [watcher],
+    );
+    expect(await credits("staking", watcherAccount().address)).to.equal(0n);
+  }
 
   /** Moves past the challenge window once the honest node submitted and the watcher checked `attempt`; waits for the finalisation. */
   async function finaliseByHonestNode(jobId: bigint, attempt: bigint) {
@@ -96,23 +107,25 @@ describe("end to end: disputes (node, cheating node and watcher daemons on a loc
       const [resolved] = named(ev.game, "GameResolved").filter((e) => e.args.gameId === gameId);
       expect(resolved.args).to.deep.include({ asserterWon: false, resultRejected: true });
       expect(Reason[resolved.args.reason]).to.equal("StepFailed");
+      // The whole collateral is slashed once the attempt's only game resolved: the rest to the requester, the reward pool to the game.
       const slashes = named(ev.staking, "StakeSlashed").map((e) => e.args);
       expect(slashes).to.deep.equal([
-        { account: cheatingNode().address, to: watcherAccount().address, amount: reward() },
         { account: cheatingNode().address, to: sys.deployment.contracts.digitClassifier, amount: COLLATERAL - reward() },
+        { account: cheatingNode().address, to: game(), amount: reward() },
       ]);
       const reopened = named(ev.market, "JobReopened").filter((e) => e.args.jobId === jobId);
       expect(reopened.map((e) => [e.args.formerNode, e.args.byDispute])).to.deep.equal([[cheatingNode().address, true]]);
 
-      // The collateral is gone from the node's stake; the watcher took its reward and bond home; the rest waits for the requester.
+      // The collateral is gone from the node's stake; the watcher claimed its reward and took it home with its bond.
       const stakeAfter = await sys.stakeOf(cheatingNode().address);
       expect(stakeBefore.locked).to.equal(0n);
       expect(stakeAfter).to.deep.equal({ free: stakeBefore.free - COLLATERAL, locked: 0n });
-      await watcher.waitFor("withdrew credit", { from: "staking", wei: reward() });
-      await watcher.waitFor("withdrew credit", { from: "game", wei: bond() });
-      expect(await credits("staking", watcherAccount().address)).to.equal(0n);
-      expect(await credits("game", watcherAccount().address)).to.equal(0n);
+      await watcherTookHome(gameId, (await bond()) + reward());
+      // The rest waits for the requester, the DigitClassifier, recorded as the job's compensation; it passes it on to the user.
       expect(await credits("staking", sys.deployment.contracts.digitClassifier)).to.equal(COLLATERAL - reward());
+      expect(await sys.publicClient.readContract({ address: sys.deployment.contracts.jobMarket, abi: jobMarketAbi, functionName: "compensation", args: [jobId] })).to.equal(COLLATERAL - reward());
+      await send(sys.actor(user()), { address: sys.deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "claimCompensation", args: [jobId] });
+      expect(await sys.publicClient.readContract({ address: sys.deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "owed", args: [user().address] })).to.equal(COLLATERAL - reward());
 
       // The job reopened as attempt 2, which falls to the honest node; it finalises with the reference output.
       const final = await finaliseByHonestNode(jobId, 2n);
@@ -136,7 +149,7 @@ describe("end to end: disputes (node, cheating node and watcher daemons on a loc
       const index = new ChainIndex(sys.publicClient, sys.deployment.contracts.jobMarket, game(), sys.deployment.startBlock);
       await index.sync();
       const indexed = index.job(jobId)!;
-      const challenge = await send(liar, { address: game(), abi: disputeGameAbi, functionName: "challenge", args: [jobId, indexed.job], value: bond() });
+      const challenge = await send(liar, { address: game(), abi: disputeGameAbi, functionName: "challenge", args: [jobId, indexed.job], value: await bond() });
       const gameId = await sys.publicClient.readContract({ address: game(), abi: disputeGameAbi, functionName: "gameIdOf", args: [jobId, 1, liarAccount().address] });
       const { blockNumber: startBlock } = await sys.publicClient.getTransactionReceipt({ hash: challenge.hash });
       const { model, commitment } = mnist();
@@ -161,7 +174,7 @@ describe("end to end: disputes (node, cheating node and watcher daemons on a loc
       await honest.waitFor("won dispute", { gameId, jobId });
       // Every later move was the restarted process's, the step included: it read its place in the game from the chain.
       expect(honest.find("dispute move", { gameId }).map((r) => r.move)).to.deep.equal(["revealNodes", "stateAccumulator", "postSums", "step"]);
-      await honest.waitFor("withdrew credit", { from: "game", wei: bond() });
+      await honest.waitFor("withdrew credit", { from: "game", wei: await bond() });
       expect(await credits("game", honestNode().address)).to.equal(0n);
 
       // The result stands: after the window the restarted node finalises it.
@@ -197,10 +210,7 @@ describe("end to end: disputes (node, cheating node and watcher daemons on a loc
 
       const [resolved] = named((await sys.events()).game, "GameResolved").filter((e) => e.args.gameId === gameId);
       expect(resolved.args).to.deep.include({ asserterWon: false, resultRejected: true });
-      await watcher.waitFor("withdrew credit", { from: "staking", wei: reward() });
-      await watcher.waitFor("withdrew credit", { from: "game", wei: bond() });
-      expect(await credits("staking", watcherAccount().address)).to.equal(0n);
-      expect(await credits("game", watcherAccount().address)).to.equal(0n);
+      await watcherTookHome(gameId, (await bond()) + reward());
 
       const final = await finaliseByHonestNode(jobId, 2n);
       expect(final).to.deep.include({ attempt: 2n, node: honestNode().address, outputHex: referenceOutput(digit.input) });
