@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "./bench/commitmentBench";
 import { anchorsTable } from "./bench/anchors";
-import { benchDisputes, movesTable, scaleTable } from "./bench/disputeBench";
+import { benchDisputes, coverTable, movesTable, scaleTable } from "./bench/disputeBench";
+import { LOCAL_PARAMETERS } from "../core/chain/deploy";
 import { benchNodeThroughput } from "./bench/nodeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
 
@@ -32,6 +33,10 @@ async function main(): Promise<void> {
     const { table, results: runs } = await benchDisputes(options);
     return { results: runs, table: `${table}\n\nThe MNIST model's longest dispute, transaction by transaction:\n\n${movesTable(runs[0])}` };
   });
+  await section("Who pays for a game: bonds and rewards against each side's gas in the longest game (Hardhat network)", async () => ({
+    results: disputes.map((r) => ({ model: r.name, ...r.cover })),
+    table: coverTable(disputes, LOCAL_PARAMETERS.coverGasPrice),
+  }));
   if (!options.quick) await section("Scale: the largest model served and disputed end to end", async () => ({ results: disputes.filter((r) => r.serve), table: scaleTable(disputes) }));
   await section("Against the anchors", async () => anchorsTable(overhead[0], disputes[0]));
   const outDir = path.join(__dirname, "..", "bench-results");

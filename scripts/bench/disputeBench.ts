@@ -3,15 +3,16 @@ import { disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../.
 import { bytesEqual, int8Bytes, toHex } from "../../core/bytes";
 import { type ChainActor, send } from "../../core/chain/actor";
 import { jobFromLogs } from "../../core/chain/jobLogs";
+import type { Job } from "../../core/jobState";
 import type { Deployment } from "../../core/chain/deployment";
 import { type ModelCommitment, commitModel, commitTrace } from "../../core/commitments";
 import { buildIntegerOnnx } from "../../core/onnx/integerGraph";
 import { OrtTraceRunner } from "../../core/onnx/ortTraceRunner";
 import { chunkCount } from "../../core/denseStep";
-import { playTurn } from "../../core/dispute/gameClient";
+import { playTurn, readGame } from "../../core/dispute/gameClient";
 import { Phase, type Role } from "../../core/dispute/gameState";
 import { propagatingLie, withSums } from "../../core/dispute/lies";
-import type { DisputeTrace } from "../../core/dispute/planner";
+import { type DisputeTrace, pickNodeMove, pickRootsMove, pickSumsMove, revealedNodes, revealedRoots, revealedSums } from "../../core/dispute/planner";
 import { treeDepth } from "../../core/merkle";
 import { type IntegerModel, modelShape } from "../../core/model";
 import { loadMnist } from "../../core/mnist";
@@ -61,6 +62,26 @@ export interface DisputeRun {
   readonly setupSeconds: number;
   readonly asserterWon: boolean;
   readonly serve?: ServeRun;
+  readonly cover: CoverRun;
+}
+
+/**
+ * Who pays for the longest game on a model, at the deployment's cover gas price: the bond against the
+ * node's gas when a lying challenger drags an honest node to the end, and the reward at the model's
+ * smallest collateral against an honest challenger's gas when a lying node defends to the end.
+ */
+export interface CoverRun {
+  readonly maxWidth: number;
+  readonly bond: bigint;
+  /** The honest node's gas against a lying challenger: its reveals, the step, withdrawing the bond it won. */
+  readonly nodeGas: bigint;
+  readonly minCollateral: bigint;
+  /** What one honest challenger gets at the smallest collateral: challengerRewardBps of it. */
+  readonly reward: bigint;
+  /** The honest challenger's gas against the lying node: challenge, picks, step, claiming and withdrawing. */
+  readonly challengerGas: bigint;
+  /** LibDisputeCost's bounds for the model's shape (DisputeGame.gasBounds). */
+  readonly bounds: { readonly node: bigint; readonly challenger: bigint };
 }
 
 /** Moves a layer's dispute takes beyond the roots: reveals of its tree (4 levels each) and rounds of sums (64-ary). */
@@ -117,6 +138,14 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
   const { commitment, modelId } = setup.value;
   const model = c.model;
   const L = model.layers.length;
+  const shape = modelShape(model);
+  const game = contracts.disputeGame;
+  const read = (functionName: "bondFor" | "minCollateralFor" | "gasBounds", args: readonly unknown[]) =>
+    requester.publicClient.readContract({ address: game, abi: disputeGameAbi, functionName, args } as never) as Promise<unknown>;
+  const floor = deployment.parameters.minCollateral;
+  const forModel = (await read("minCollateralFor", [BigInt(L), BigInt(shape.maxWidth)])) as bigint;
+  const collateral = forModel > floor ? forModel : floor;
+  const bond = (await read("bondFor", [modelId])) as bigint;
   const truth = TraceProvider.fromInput(model, commitment, c.input);
   const serve = c.serve ? await serveWithOnnxRuntime(c, truth) : undefined;
   // The longest layer whose lie reaches the output; its last elements first (the rightmost descent).
@@ -133,23 +162,27 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
   }
   if (!lie) throw new Error(`${c.name}: no single-element lie reaches the output`);
 
-  // Post, take, submit the lie.
-  const block = await requester.publicClient.getBlock();
-  const posted = await send(requester, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "postJob", args: [modelId, toHex(int8Bytes(c.input)), "0x0000000000000000000000000000000000000000", 0, parseEther("0.05"), block.timestamp + 3600n], value: parseEther("0.001") });
+  // Post, take, submit a result (the lie, or the truth for the node's side of the cover).
   const receiptLogs = async (hash: Hex) => (await requester.publicClient.getTransactionReceipt({ hash })).logs;
-  let { jobId, job } = jobFromLogs(await receiptLogs(posted.hash));
-  ({ job } = jobFromLogs(await receiptLogs((await send(node, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] })).hash), job));
-  const submit = await send(node, {
-    address: contracts.jobMarket,
-    abi: jobMarketAbi,
-    functionName: "submitResult",
-    args: [jobId, job, toHex(int8Bytes(lie.output)), toHex(lie.trace.traceRoot), lie.trace.activationRoot(0).proof.map(toHex), lie.trace.activationRoot(L).proof.map(toHex)],
-  });
-  ({ job } = jobFromLogs(await receiptLogs(submit.hash), job));
+  const submitted = async (trace: DisputeTrace, output: Int8Array) => {
+    const block = await requester.publicClient.getBlock();
+    const posted = await send(requester, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "postJob", args: [modelId, toHex(int8Bytes(c.input)), "0x0000000000000000000000000000000000000000", 0, collateral, block.timestamp + 3600n], value: parseEther("0.001") });
+    let { jobId, job } = jobFromLogs(await receiptLogs(posted.hash));
+    ({ job } = jobFromLogs(await receiptLogs((await send(node, { address: contracts.jobMarket, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] })).hash), job));
+    const submit = await send(node, {
+      address: contracts.jobMarket,
+      abi: jobMarketAbi,
+      functionName: "submitResult",
+      args: [jobId, job, toHex(int8Bytes(output)), toHex(trace.traceRoot), trace.activationRoot(0).proof.map(toHex), trace.activationRoot(L).proof.map(toHex)],
+    });
+    return { jobId, job: jobFromLogs(await receiptLogs(submit.hash), job).job };
+  };
+  const { jobId, job } = await submitted(lie.trace, lie.output);
+  /** Withdraws `who`'s credit in the game; its gas. */
+  const withdrawGas = async (who: ChainActor) => (await send(who, { address: game, abi: disputeGameAbi, functionName: "withdraw" })).gasUsed;
 
   // The dispute, played by the dispute kit for both sides.
   const played = await timeMs(async () => {
-    const bond = await challenger.publicClient.readContract({ address: contracts.disputeGame, abi: disputeGameAbi, functionName: "bondFor", args: [job.modelId] });
     const opened = await send(challenger, { address: contracts.disputeGame, abi: disputeGameAbi, functionName: "challenge", args: [jobId, job], value: bond });
     const receipt = await challenger.publicClient.getTransactionReceipt({ hash: opened.hash });
     const gameId = parseEventLogs({ abi: disputeGameAbi, logs: receipt.logs, eventName: "GameStarted" })[0].args.gameId as Hex;
@@ -162,7 +195,7 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
         const t = await playTurn(who, gameId, receipt.blockNumber, role, () => trace);
         if (!t.move) continue;
         moves.push({ by: role, name: t.move.functionName, gas: t.gasUsed! });
-        if (t.after?.phase === Phase.Resolved) return { moves, asserterWon: t.after.asserterWon };
+        if (t.after?.phase === Phase.Resolved) return { moves, asserterWon: t.after.asserterWon, gameId };
         moved = true;
         break;
       }
@@ -170,8 +203,22 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
     }
     throw new Error(`${c.name}: the game did not end`);
   });
-  const { moves, asserterWon } = played.value;
+  const { moves, asserterWon, gameId } = played.value;
   const totalGas = moves.reduce((s, m) => s + m.gas, 0n);
+  // The honest challenger's whole bill: its moves, then claiming its reward share and withdrawing reward and bond.
+  const claimed = await send(challenger, { address: game, abi: disputeGameAbi, functionName: "claimReward", args: [gameId] });
+  const challengerGas = moves.filter((m) => m.by !== "asserter").reduce((s, m) => s + m.gas, 0n) + claimed.gasUsed + (await withdrawGas(challenger));
+  const nodeGas = (await honestNodeDefence(c, await submitted(truth, truth.output), truth, lie, bond, challenger, node)) + (await withdrawGas(node));
+  const [boundNode, boundChallenger] = (await read("gasBounds", [BigInt(L), BigInt(shape.maxWidth)])) as [bigint, bigint];
+  const cover: CoverRun = {
+    maxWidth: shape.maxWidth,
+    bond,
+    nodeGas,
+    minCollateral: collateral,
+    reward: (collateral * deployment.parameters.challengerRewardBps) / 10_000n,
+    challengerGas,
+    bounds: { node: boundNode, challenger: boundChallenger },
+  };
   const largest = moves.reduce((a, b) => (b.gas > a.gas ? b : a));
   return {
     name: c.name,
@@ -187,7 +234,81 @@ async function worstCaseDispute(c: DisputeCase, deployment: Deployment, deployer
     setupSeconds: setup.ms / 1000,
     asserterWon,
     serve,
+    cover,
   };
+}
+
+/**
+ * The node's side of the cover: an honest result disputed by a lying challenger that heads for the same
+ * layer and element as the lie above (the longest descent and the most partial sums) and never steps, so
+ * the honest node reveals everything and steps itself. Returns the node's gas (its moves).
+ */
+async function honestNodeDefence(
+  c: DisputeCase,
+  submitted: { jobId: bigint; job: Job },
+  truth: TraceProvider,
+  target: { layer: number; j: number },
+  bond: bigint,
+  challenger: ChainActor,
+  node: ChainActor,
+): Promise<bigint> {
+  const game = challenger.deployment.contracts.disputeGame;
+  const opened = await send(challenger, { address: game, abi: disputeGameAbi, functionName: "challenge", args: [submitted.jobId, submitted.job], value: bond });
+  const { blockNumber } = await challenger.publicClient.getTransactionReceipt({ hash: opened.hash });
+  const gameId = (await challenger.publicClient.readContract({ address: game, abi: disputeGameAbi, functionName: "gameIdOf", args: [submitted.jobId, Number(submitted.job.attempt), challenger.walletClient.account.address] })) as Hex;
+  const leaf = target.j >> 5;
+  let nodeGas = 0n;
+  for (let turn = 0; turn < 200; turn++) {
+    const t = await playTurn(node, gameId, blockNumber, "asserter", () => truth);
+    if (t.move) {
+      nodeGas += t.gasUsed!;
+      if (t.after?.phase === Phase.Resolved) {
+        if (!t.after.asserterWon) throw new Error(`${c.name}: the honest node lost to a lying challenger`);
+        return nodeGas;
+      }
+      continue;
+    }
+    const view = await readGame(challenger.publicClient, game, gameId, blockNumber);
+    const ctx = { gameId, now: view.now, clockBudget: challenger.deployment.parameters.clockBudget, revealed: view.revealed };
+    const st = view.state;
+    let move;
+    if (st.phase === Phase.PickRoots) {
+      const { points } = revealedRoots(st, ctx);
+      move = pickRootsMove(st, truth, ctx, points.findIndex((p, i) => p < target.layer && target.layer <= points[i + 1]));
+    } else if (st.phase === Phase.PickNode) {
+      const { height, first } = revealedNodes(st, ctx);
+      move = pickNodeMove(st, truth, ctx, (leaf >> height) - first, target.j & 31);
+    } else if (st.phase === Phase.PickSums) {
+      move = pickSumsMove(st, ctx, revealedSums(st, ctx).sums.length - 2);
+    } else throw new Error(`${c.name}: the node does not move in phase ${Phase[st.phase]}`);
+    await send(challenger, { address: game, abi: disputeGameAbi, functionName: move.functionName, args: move.args });
+  }
+  throw new Error(`${c.name}: the game did not end`);
+}
+
+/** Per model: the bond and the reward at the smallest collateral against each side's real gas in its longest game. */
+export function coverTable(runs: readonly DisputeRun[], coverGasPrice: bigint): string {
+  const gwei = (wei: bigint, gas: bigint) => fmt(Number(wei) / Number(gas) / 1e9, 1);
+  const eth = (wei: bigint) => fmt(Number(wei) / 1e18, 4);
+  return table(
+    ["model", "layers", "max width", "bond (ETH)", "node's gas", "bound", "node covered up to (gwei)", "min collateral (ETH)", "reward (ETH)", "challenger's gas", "bound", "challenger covered up to (gwei)"],
+    runs.map((r) => [
+      r.name,
+      r.layers,
+      r.cover.maxWidth,
+      eth(r.cover.bond),
+      r.cover.nodeGas.toLocaleString("en-US"),
+      r.cover.bounds.node.toLocaleString("en-US"),
+      gwei(r.cover.bond, r.cover.nodeGas),
+      eth(r.cover.minCollateral),
+      eth(r.cover.reward),
+      r.cover.challengerGas.toLocaleString("en-US"),
+      r.cover.bounds.challenger.toLocaleString("en-US"),
+      gwei(r.cover.reward, r.cover.challengerGas),
+    ]),
+  ) + `
+
+Deployment cover gas price: ${fmt(Number(coverGasPrice) / 1e9, 1)} gwei. A side is covered up to the gas price at which its real gas in the longest game costs what it is paid (the bond for the node, the reward of one honest challenger at the model's smallest collateral).`;
 }
 
 /** The node's side of a large model: open an onnxruntime session, run, commit the trace; equal to the reference. */

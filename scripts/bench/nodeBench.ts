@@ -38,7 +38,7 @@ export async function benchNodeThroughput(options: { quick: boolean }): Promise<
   const expiresAt = (await node.publicClient.getBlock()).timestamp + 3600n;
   for (const d of digits) {
     const input = toHex(int8Bytes(quantiseInput(d.pixels, inputScaleOf(files))));
-    await send(actor(requester), { address: deployment.contracts.jobMarket, abi: jobMarketAbi, functionName: "postJob", args: [deployment.model.id, input, zeroAddress, 0, parseEther("0.01"), Number(expiresAt)], value: parseEther("0.001") });
+    await send(actor(requester), { address: deployment.contracts.jobMarket, abi: jobMarketAbi, functionName: "postJob", args: [deployment.model.id, input, zeroAddress, 0, deployment.parameters.minCollateral, Number(expiresAt)], value: parseEther("0.001") });
   }
   let ticks = 0;
   const run = await timeMs(async () => {
