@@ -73,11 +73,11 @@ contract ModelRegistry is IModelRegistry {
         _models[modelId] = Model({
             root: root,
             owner: msg.sender,
-            inputSize: inputSize,
-            outputSize: outputSize,
+            inputSize: uint24(inputSize),
+            outputSize: uint24(outputSize),
             layerCount: layerCount,
             retired: false,
-            maxWidth: maxWidth,
+            maxWidth: uint24(maxWidth),
             uri: uri
         });
         emit ModelRegistered(modelId, root, msg.sender, inputSize, outputSize, layerCount, maxWidth, uri);

@@ -6,13 +6,15 @@ struct Model {
     /// @dev Merkle root over the layer descriptors (docs/commitments.md).
     bytes32 root;
     address owner;
-    uint32 inputSize;
-    uint32 outputSize;
+    /// @dev Sizes are at most ModelRegistry.MAX_VECTOR_SIZE (2^16), so 24 bits hold them and the owner,
+    ///      the sizes, the layer count, the retired flag and the widest layer share one storage slot.
+    uint24 inputSize;
+    uint24 outputSize;
     uint16 layerCount;
     /// @dev A retired model takes no new jobs; jobs already posted go on.
     bool retired;
     /// @dev The widest layer input or output: bounds the length of a dispute on the model.
-    uint32 maxWidth;
+    uint24 maxWidth;
     /// @dev Where the model files can be fetched.
     string uri;
 }

@@ -13,7 +13,7 @@ import {LibMerkle} from "./LibMerkle.sol";
 ///         times a gas price fixed at deployment (docs/dispute-game.md, "Who pays for a game").
 /// @dev Each constant is a measured move's gas (npm run bench, test/contracts/disputeCost.test.ts) rounded
 ///      up with room to spare; the test plays the longest game of models at the corners of the shape space
-///      and checks every side's real gas against these bounds.
+///      and checks every side's real gas against these bounds (and that no bound exceeds twice it).
 library LibDisputeCost {
     /// @notice Sub-ranges one dissection move cuts a range into (at most ARITY − 1 values revealed).
     uint256 internal constant ARITY = 64;
@@ -33,28 +33,37 @@ library LibDisputeCost {
     uint256 internal constant POST_SUMS_PER_SUM = 2_000;
     uint256 internal constant PICK_SUMS = 70_000;
     uint256 internal constant PICK_SUMS_PER_SUM = 1_500;
-    /// @dev The step or a timeout, whichever ends the game, with the settlement of the attempt (two slashes,
-    ///      the reward's transfer, the requester's compensation, the rejection of the result).
-    uint256 internal constant LAST_MOVE = 420_000;
-    /// @dev Claiming a reward and withdrawing credits.
+    /// @dev The challenger's last move: the step or a timeout, whichever ends the game, with the settlement
+    ///      of the attempt (two slashes, the reward's transfer, the requester's compensation, the rejection).
+    uint256 internal constant LAST_MOVE = 340_000;
+    /// @dev Claiming a reward share and withdrawing credits.
     uint256 internal constant PAYOUT = 100_000;
+    /// @dev The node's last move: the step or a timeout against a challenger that stopped (no settlement).
+    uint256 internal constant ASSERTER_LAST_MOVE = 150_000;
+    /// @dev Withdrawing a credit.
+    uint256 internal constant WITHDRAW = 40_000;
     /// @dev Gas per level of a Merkle proof in calldata and its verification (32 bytes at 16 gas, a keccak).
     uint256 internal constant PER_PROOF_LEVEL = 1_000;
 
     /// @notice The shape of the longest game on a model, as the moves count it.
     struct Length {
         uint256 rootRounds; // revealRoots / pickRoots pairs
-        uint256 rootsPerRound; // inner split points a reveal opens (≤ ARITY − 1)
+        uint256 rootsRevealed; // inner split points opened over all those rounds
         uint256 traceDepth; // proof depth of a root against T
         uint256 descentRounds; // revealNodes / pickNode pairs (a one-leaf activation still takes one pick)
         uint256 sumRounds; // postSums / pickSums pairs
-        uint256 sumsPerRound; // inner split points of a sums reveal (≤ ARITY − 1)
+        uint256 sumsRevealed; // inner split points posted over all those rounds
         uint256 stepProofLevels; // every proof the last moves carry: descriptor, bias, weight, input
     }
 
-    /// @notice Moves of a k-ary dissection of [0, n] down to one unit: 0 for n ≤ 1, else ⌈log_ARITY n⌉.
-    function dissectionRounds(uint256 n) internal pure returns (uint256 rounds) {
-        for (uint256 w = 1; w < n; w *= ARITY) ++rounds;
+    /// @notice A k-ary dissection of [0, n] down to one unit, the longest way: its moves, and the inner
+    ///         split points revealed over all of them (min(ARITY, w) − 1 for a range of width w, the widest
+    ///         sub-range ⌈w / ARITY⌉ wide next).
+    function dissection(uint256 n) internal pure returns (uint256 rounds, uint256 revealed) {
+        for (uint256 w = n; w > 1; w = (w + ARITY - 1) / ARITY) {
+            ++rounds;
+            revealed += (w < ARITY ? w : ARITY) - 1;
+        }
     }
 
     /// @notice The longest game on a model of `layerCount` layers whose widest layer is `maxWidth`.
@@ -62,12 +71,10 @@ library LibDisputeCost {
         uint256 chunks = LibDenseStep.chunkCount(maxWidth);
         if (chunks == 0) chunks = 1;
         uint256 activationDepth = LibMerkle.depthFor(chunks);
-        n.rootRounds = dissectionRounds(layerCount);
-        n.rootsPerRound = layerCount - 1 < ARITY - 1 ? layerCount - 1 : ARITY - 1;
+        (n.rootRounds, n.rootsRevealed) = dissection(layerCount);
         n.traceDepth = LibMerkle.depthFor(layerCount + 1);
         n.descentRounds = (activationDepth + LEVELS_PER_MOVE - 1) / LEVELS_PER_MOVE;
-        n.sumRounds = dissectionRounds(chunks);
-        n.sumsPerRound = chunks - 1 < ARITY - 1 ? chunks - 1 : ARITY - 1;
+        (n.sumRounds, n.sumsRevealed) = dissection(chunks);
         n.stepProofLevels = LibMerkle.depthFor(layerCount) // descriptor
             + LibMerkle.depthFor((maxWidth + LibDenseStep.BIASES_PER_LEAF - 1) / LibDenseStep.BIASES_PER_LEAF) // bias
             + LibMerkle.depthFor(maxWidth * chunks) // weight
@@ -79,9 +86,9 @@ library LibDisputeCost {
     ///         withdrawal of the bond it wins.
     function asserterGas(uint256 layerCount, uint256 maxWidth) internal pure returns (uint256) {
         Length memory n = lengthOf(layerCount, maxWidth);
-        return n.rootRounds * (REVEAL_ROOTS + n.rootsPerRound * (REVEAL_ROOTS_PER_ROOT + n.traceDepth * PER_PROOF_LEVEL))
-            + n.descentRounds * REVEAL_NODES + STATE_ACCUMULATOR + n.sumRounds * (POST_SUMS + n.sumsPerRound * POST_SUMS_PER_SUM)
-            + LAST_MOVE + PAYOUT + n.stepProofLevels * PER_PROOF_LEVEL;
+        return n.rootRounds * REVEAL_ROOTS + n.rootsRevealed * (REVEAL_ROOTS_PER_ROOT + n.traceDepth * PER_PROOF_LEVEL)
+            + n.descentRounds * REVEAL_NODES + STATE_ACCUMULATOR + n.sumRounds * POST_SUMS + n.sumsRevealed * POST_SUMS_PER_SUM
+            + ASSERTER_LAST_MOVE + WITHDRAW + n.stepProofLevels * PER_PROOF_LEVEL;
     }
 
     /// @notice Gas an honest challenger spends to catch a node that defends its lie to the end: the
@@ -91,8 +98,9 @@ library LibDisputeCost {
         Length memory n = lengthOf(layerCount, maxWidth);
         uint256 picks = n.rootRounds == 0 ? 1 : n.rootRounds; // a one-layer model still picks its layer
         uint256 nodePicks = n.descentRounds == 0 ? 1 : n.descentRounds;
-        return CHALLENGE + picks * (PICK_ROOTS + (n.rootsPerRound + 2) * PICK_ROOTS_PER_ROOT) + nodePicks * PICK_NODE
-            + n.sumRounds * (PICK_SUMS + (n.sumsPerRound + 2) * PICK_SUMS_PER_SUM) + LAST_MOVE + PAYOUT
+        // Each pick answers the values revealed for its range, both ends included.
+        return CHALLENGE + picks * PICK_ROOTS + (n.rootsRevealed + 2 * picks) * PICK_ROOTS_PER_ROOT + nodePicks * PICK_NODE
+            + n.sumRounds * PICK_SUMS + (n.sumsRevealed + 2 * n.sumRounds) * PICK_SUMS_PER_SUM + LAST_MOVE + PAYOUT
             + n.stepProofLevels * PER_PROOF_LEVEL;
     }
 }

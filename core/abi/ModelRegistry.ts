@@ -254,14 +254,14 @@ export const modelRegistryAbi = [
             "type": "address"
           },
           {
-            "internalType": "uint32",
+            "internalType": "uint24",
             "name": "inputSize",
-            "type": "uint32"
+            "type": "uint24"
           },
           {
-            "internalType": "uint32",
+            "internalType": "uint24",
             "name": "outputSize",
-            "type": "uint32"
+            "type": "uint24"
           },
           {
             "internalType": "uint16",
@@ -274,9 +274,9 @@ export const modelRegistryAbi = [
             "type": "bool"
           },
           {
-            "internalType": "uint32",
+            "internalType": "uint24",
             "name": "maxWidth",
-            "type": "uint32"
+            "type": "uint24"
           },
           {
             "internalType": "string",
