@@ -295,7 +295,7 @@ contract DisputeGame {
         g.job = job;
         g.jobId = jobId;
         g.challenger = msg.sender;
-        g.bond = uint96(bond);
+        g.bond = uint96(bond); // < 2^96: asserterGas < 2^32 and coverGasPrice < 2^64 (checked at deployment)
         g.lastMove = uint40(block.timestamp);
         // r_0 (computed by the market) is agreed; the challenger disputes r_L. Both are in the job, so the
         // range's end roots are read from it while an end is 0 or L ({_rangeEnds}).
@@ -584,6 +584,7 @@ contract DisputeGame {
     /// @param gameId A game the challenger won.
     function claimReward(bytes32 gameId) external {
         Game storage g = _games[gameId];
+        if (g.phase == Phase.None) revert DisputeGameUnknown(gameId);
         if (g.phase != Phase.Resolved || g.asserterWon) revert DisputeGameNoReward(gameId);
         if (g.rewardClaimed) revert DisputeGameRewardClaimed(gameId);
         uint32 attempt = g.job.attempt;

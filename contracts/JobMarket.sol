@@ -9,6 +9,11 @@ import {IStaking} from "./interfaces/IStaking.sol";
 import {LibMerkle} from "./lib/LibMerkle.sol";
 import {Job, JobStatus} from "./types/Job.sol";
 
+/// @notice The game staking lets slash, read once when the market binds its game.
+interface IStakingBinding {
+    function disputeGame() external view returns (address);
+}
+
 /// @title JobMarket
 /// @notice Dapps post inference jobs with an escrowed fee; staked nodes take them, locking collateral,
 ///         and submit the output with a trace root whose leaf 0 is the job's input root and whose leaf L
@@ -46,6 +51,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     /// @notice The longest window (challenge, delivery, reopening, dispute): a year, so that every deadline
     ///         stays far inside uint40.
     uint256 public constant MAX_WINDOW = 365 days;
+    /// @notice The largest callback gas limit a deployment may allow: a third of a 30M-gas block, so a
+    ///         finalisation with the whole limit always fits in a block.
+    uint256 public constant MAX_CALLBACK_GAS_LIMIT = 10_000_000;
 
     error JobMarketUnknownJob(uint256 jobId);
     error JobMarketJobMismatch(uint256 jobId, bytes32 have, bytes32 stored);
@@ -76,6 +84,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     error JobMarketInvalidParameter(string name, uint256 value, uint256 min, uint256 max);
     error JobMarketBindingMismatch(string what, address have, address need);
     error JobMarketNodeBarred(uint256 jobId, address node);
+    error JobMarketGameNotBound();
     error JobMarketUnbondingTooShort(uint256 unbondingDelay, uint256 need);
     error JobMarketNothingToWithdraw(address account);
     error JobMarketTransferFailed(address to, uint256 amount);
@@ -144,6 +153,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         _checkParameter("maxDisputeDuration", config.maxDisputeDuration, 1, MAX_WINDOW);
         _checkParameter("reopenWindow", config.reopenWindow, 1, MAX_WINDOW);
         _checkParameter("minCollateral", config.minCollateral, 1, type(uint96).max);
+        _checkParameter("maxCallbackGasLimit", config.maxCallbackGasLimit, 0, MAX_CALLBACK_GAS_LIMIT);
         uint256 need = uint256(config.challengeWindow) + config.maxDisputeDuration;
         uint256 delay = staking_.unbondingDelay();
         if (delay <= need) revert JobMarketUnbondingTooShort(delay, need + 1);
@@ -159,8 +169,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         _nextJobId = 1;
     }
 
-    /// @notice Binds the dispute game, once, by the deployer. The game must be bound to this market, its
-    ///         staking contract and its registry.
+    /// @notice Binds the dispute game, once, by the deployer, after staking was bound to it. The game must
+    ///         be bound to this market, its staking contract and its registry, and be the game staking lets
+    ///         slash.
     /// @param disputeGame_ The dispute game contract.
     function bindDisputeGame(address disputeGame_) external {
         if (msg.sender != _deployer) revert JobMarketUnauthorized(msg.sender);
@@ -172,6 +183,8 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         if (g.registry() != address(registry)) {
             revert JobMarketBindingMismatch("registry", g.registry(), address(registry));
         }
+        address slasher = IStakingBinding(address(staking)).disputeGame();
+        if (slasher != disputeGame_) revert JobMarketBindingMismatch("staking game", slasher, disputeGame_);
         disputeGame = disputeGame_;
         emit DisputeGameBound(disputeGame_);
     }
@@ -219,7 +232,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
             registry.modelShape(modelId);
         if (retired) revert JobMarketModelRetired(modelId);
         if (input.length != inputSize) revert JobMarketInputLength(modelId, input.length, inputSize);
-        uint256 need = IDisputeGameForMarket(disputeGame).minCollateralFor(layerCount, maxWidth);
+        address game = disputeGame;
+        if (game == address(0)) revert JobMarketGameNotBound();
+        uint256 need = IDisputeGameForMarket(game).minCollateralFor(layerCount, maxWidth);
         if (need < minCollateral) need = minCollateral;
         if (collateral < need) revert JobMarketCollateralTooLow(collateral, need);
         job.requester = msg.sender;
@@ -267,7 +282,8 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     function takeJob(uint256 jobId, Job calldata job) external {
         Job memory j = _load(jobId, job, JobStatus.Open);
         if (block.timestamp > j.expiresAt) revert JobMarketJobExpired(jobId, j.expiresAt, block.timestamp);
-        if (barred[jobId][msg.sender]) revert JobMarketNodeBarred(jobId, msg.sender);
+        // Only a job taken before can have a barred node (the first take skips the lookup).
+        if (j.attempt != 0 && barred[jobId][msg.sender]) revert JobMarketNodeBarred(jobId, msg.sender);
         j.status = JobStatus.Taken;
         j.node = msg.sender;
         j.attempt += 1;

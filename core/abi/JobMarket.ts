@@ -203,6 +203,11 @@ export const jobMarketAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "JobMarketGameNotBound",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -1052,6 +1057,19 @@ export const jobMarketAbi = [
   {
     "inputs": [],
     "name": "FEE_TRANSFER_GAS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_CALLBACK_GAS_LIMIT",
     "outputs": [
       {
         "internalType": "uint256",

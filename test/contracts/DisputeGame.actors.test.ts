@@ -11,16 +11,17 @@ import { Rng } from "../../core/rng";
 import { TraceProvider } from "../../core/traceProvider";
 import { syntheticModel } from "../../scripts/lib/syntheticModel";
 import { COLLATERAL, mnistInput, mnistModel } from "../helpers/marketFixture";
-import { GAME, type GameFixture, deployGame, mnistCommitment, registerModel, submitJob } from "../helpers/gameFixture";
+import { GAME, type GameFixture, attemptOf, deployGame, expectGameBalanced, mnistCommitment, registerModel, rewardPool, submitJob } from "../helpers/gameFixture";
 import { type Actor, type Overrides, type Played, honest, once, playGame, refuse, scripted } from "../helpers/gameActors";
 import { type SumLie, lieAt, propagatingLie, withPadding, withSums } from "../../core/dispute/lies";
-import { expectEscrowBalanced } from "./adversarial/escrow";
 
 /**
  * The actor catalogue of issue 4: an honest node against lying challengers and a lying node against an
  * honest challenger, over every strategy the issue names, on the MNIST model, a model with padded hidden
  * layers and a model deep and wide enough for several dissection rounds. The honest side wins every game;
- * after every game the contracts hold exactly what they owe.
+ * after every game the contracts hold exactly what they owe (expectGameBalanced: the game's balance is its
+ * credits, the bonds of open games and the unclaimed reward shares of settled attempts; market and staking
+ * escrow balance).
  */
 
 interface TestModel {
@@ -67,24 +68,11 @@ async function world() {
   return { f, mnist, padded, deep, single };
 }
 
-/** The game contract holds exactly the bonds of open games plus its credits; market and staking balance. */
-async function expectAllBalanced(f: GameFixture) {
-  const logs = await ethers.provider.getLogs({ address: await f.game.getAddress(), fromBlock: 0, toBlock: "latest" });
-  const open = new Set<string>();
-  let credits = 0n;
-  for (const log of logs) {
-    const e = f.game.interface.parseLog(log);
-    if (e?.name === "GameStarted") open.add(e.args.gameId);
-    if (e?.name === "GameResolved") open.delete(e.args.gameId);
-    if (e?.name === "Credited") credits += e.args.amount as bigint;
-    if (e?.name === "Withdrawn") credits -= e.args.amount as bigint;
-  }
-  expect(await ethers.provider.getBalance(await f.game.getAddress()), "game balance vs. credits + open bonds").to.equal(credits + BigInt(open.size) * GAME.challengerBond);
-  await expectEscrowBalanced(f.market, f.staking);
-}
+/** The game, market and staking contracts hold exactly what they owe (test/helpers/gameFixture.ts). */
+const expectAllBalanced = expectGameBalanced;
 
 async function challenge(f: GameFixture, jobId: bigint, job: Job, challenger = f.challenger): Promise<string> {
-  await (await f.game.connect(challenger).challenge(jobId, job, { value: GAME.challengerBond })).wait();
+  await (await f.game.connect(challenger).challenge(jobId, job, { value: await f.game.bondFor(job.modelId) })).wait();
   return f.game.gameIdOf(jobId, job.attempt, challenger.address);
 }
 
@@ -130,17 +118,24 @@ async function lyingNode(strategy: string, pick: (w: Awaited<ReturnType<typeof w
   expect(played.state.asserterWon, `${strategy}: the lying node won`).to.equal(false);
   expect(reasons).to.include(await reasonOf(f, gameId), strategy);
   if (revert) expect(played.reverts.map((r) => r.error)).to.include(revert);
-  // Payouts: the bond back, the collateral split between challenger and requester, the job reopened.
-  const reward = (COLLATERAL * GAME.challengerRewardBps) / 10_000n;
-  expect(await f.game.credits(f.challenger.address)).to.equal(GAME.challengerBond);
-  expect(await f.staking.credits(f.challenger.address)).to.equal(reward);
-  expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - reward);
+  // Payouts: the bond back; the only game on the attempt settles it: the collateral slashed once, the pool
+  // into the game for the challenger to claim, the rest to the requester; the job reopened.
+  const bond = await f.game.bondFor(m.modelId);
+  const pool = rewardPool();
+  expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 1, claimed: 0, settled: true });
+  expect(await f.game.credits(f.challenger.address)).to.equal(bond);
+  expect(await f.staking.credits(f.challenger.address)).to.equal(0n);
+  expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - pool);
+  expect(await f.market.compensation(jobId)).to.equal(COLLATERAL - pool);
   expect((await f.staking.accountOf(f.node.address)).locked).to.equal(0n);
   expect(await f.market.jobHash(jobId)).to.not.equal(ethers.ZeroHash);
   const reopened = await f.market.queryFilter(f.market.filters.JobReopened(jobId));
   expect(reopened).to.have.length(1);
   expect(reopened[0].args.byDispute).to.equal(true);
-  await expectAllBalanced(f);
+  await expectAllBalanced(f); // the pool unclaimed
+  await f.game.connect(f.other).claimReward(gameId); // anyone may claim; the challenger is credited
+  expect(await f.game.credits(f.challenger.address)).to.equal(bond + pool);
+  await expectAllBalanced(f, { escrow: false }); // a claim moves nothing in the market or staking
   record(strategy, played);
   return played;
 }
@@ -267,8 +262,9 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
       const played = await playGame(f.game, gameId, { signer: f.node, actor: honest("asserter", truth) }, { signer: f.challenger, actor: scripted("challenger", truth, overrides), delay });
       expect(played.state.asserterWon, `${strategy}: the lying challenger won`).to.equal(true);
       expect(reasons).to.include(await reasonOf(f, gameId), strategy);
-      expect(await f.game.credits(f.node.address)).to.equal(GAME.challengerBond);
+      expect(await f.game.credits(f.node.address)).to.equal(await f.game.bondFor(m.modelId));
       expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(0n);
+      expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 0, claimed: 0, settled: false });
       // The result stands and finalises after its window.
       await pastDeadline(job);
       await f.market.finalize(jobId, job, int8Bytes(truth.output));
@@ -359,14 +355,19 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
       await expect(f.market.finalize(jobId, job, int8Bytes(lying.output))).to.be.revertedWithCustomError(f.market, "JobMarketDisputesOpen");
       const p2 = await playGame(f.game, real, { signer: f.node, actor: honest("asserter", asserted) }, { signer: f.challenger, actor: honest("challenger", truth) });
       expect(p2.state.asserterWon).to.equal(false);
-      expect(await f.game.credits(f.node.address)).to.equal(GAME.challengerBond); // the accomplice's bond
-      expect(await f.staking.credits(f.challenger.address)).to.equal((COLLATERAL * GAME.challengerRewardBps) / 10_000n);
+      expect(await f.game.credits(f.node.address)).to.equal(f.bond); // the accomplice's bond
+      // The honest game was the last open one: it settles the attempt, and its challenger is the only winner.
+      expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 1, claimed: 0, settled: true });
+      expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - rewardPool());
       await expectAllBalanced(f);
+      await f.game.claimReward(real);
+      expect(await f.game.credits(f.challenger.address)).to.equal(f.bond + rewardPool());
+      await expectAllBalanced(f, { escrow: false });
       record("sacrificial challenger", p1);
       record("sacrificial challenger", p2);
     });
 
-    it("eight challengers on a lie (four honest, four lying): one slash, every other bond returned", async () => {
+    it("eight challengers on a lie (four honest, four lying): one slash after the last game, four winners share the pool, the liars' bonds to the node", async () => {
       const { f, mnist } = await loadFixture(world);
       const truth = TraceProvider.fromInput(mnist.model, mnist.commitment, mnist.input(301));
       const lying = TraceProvider.fromTrace(mnist.model, mnist.commitment, lieAt(mnist.model, truth.trace, 2, 40, true));
@@ -376,9 +377,10 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
       const ids = [];
       for (const c of challengers) ids.push(await challenge(f, jobId, job, c));
       expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(8n);
-      const balanceBefore = await Promise.all(challengers.map((c) => f.game.credits(c.address)));
       const outcomes: boolean[] = [];
       for (let k = 0; k < 8; k++) {
+        // Nothing is slashed while a game on the attempt is open.
+        expect((await f.staking.accountOf(f.node.address)).locked).to.equal(COLLATERAL);
         const liar = k % 2 === 1;
         const actor = liar
           ? scripted("challenger", truth, { [Phase.PickRoots]: (s, c) => pickRootsMove(s, truth, c, 0), [Phase.PickNode]: (s, c) => pickNodeMove(s, truth, c, 0, 0), [Phase.PickSums]: (s, c) => pickSumsMove(s, c, 0) })
@@ -387,13 +389,25 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
         outcomes.push(played.state.asserterWon);
         record(liar ? "many challengers (lying)" : "many challengers (honest)", played);
       }
-      // The first game (honest) rejected the result; every later game, whoever won it, returned the bond.
-      expect(outcomes[0]).to.equal(false);
+      // Every game has its verdict: the honest challengers won, the liars lost. The first game (honest)
+      // rejected the result; the last one settled the attempt, once.
+      expect(outcomes).to.deep.equal([false, true, false, true, false, true, false, true]);
       const resolved = await f.game.queryFilter(f.game.filters.GameResolved());
       expect(resolved.filter((e) => e.args.resultRejected)).to.have.length(1);
-      for (let k = 0; k < 8; k++) expect(await f.game.credits(challengers[k].address)).to.equal(balanceBefore[k] + GAME.challengerBond);
-      expect(await f.game.credits(f.node.address)).to.equal(0n);
+      const settled = await f.game.queryFilter(f.game.filters.AttemptSettled(jobId));
+      const pool = rewardPool();
+      expect(settled.map((e) => [...e.args])).to.deep.equal([[jobId, job.attempt, 4n, pool, COLLATERAL - pool]]);
+      expect(settled[0].transactionHash).to.equal(resolved.at(-1)!.transactionHash);
+      expect((await f.staking.accountOf(f.node.address)).locked).to.equal(0n);
+      expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - pool);
       expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(0n);
+      await expectAllBalanced(f);
+      for (let k = 0; k < 8; k++) {
+        if (k % 2 === 0) await f.game.claimReward(ids[k]);
+        else await expect(f.game.claimReward(ids[k])).to.be.revertedWithCustomError(f.game, "DisputeGameNoReward").withArgs(ids[k]);
+      }
+      for (let k = 0; k < 8; k++) expect(await f.game.credits(challengers[k].address)).to.equal(k % 2 === 0 ? f.bond + pool / 4n : 0n);
+      expect(await f.game.credits(f.node.address)).to.equal(4n * f.bond);
       await expectAllBalanced(f);
     });
 
@@ -416,11 +430,12 @@ describe("DisputeGame actors: the honest side wins every strategy", () => {
         record("many challengers on a correct result", played);
       }
       await f.market.finalize(jobId, job, int8Bytes(truth.output));
-      expect(await f.game.credits(f.node.address)).to.equal(6n * GAME.challengerBond);
+      expect(await f.game.credits(f.node.address)).to.equal(6n * f.bond);
+      expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 0, claimed: 0, settled: false });
       await expectAllBalanced(f);
       const before = await ethers.provider.getBalance(await f.game.getAddress());
       await f.game.connect(f.node).withdraw();
-      expect(await ethers.provider.getBalance(await f.game.getAddress())).to.equal(before - 6n * GAME.challengerBond);
+      expect(await ethers.provider.getBalance(await f.game.getAddress())).to.equal(before - 6n * f.bond);
     });
   });
 });

@@ -7,13 +7,14 @@ import { type Move, pickNodeMove, pickRootsMove, pickSumsMove, revealRootsMove }
 import { type Job, JobStatus, hashJob } from "../../core/jobState";
 import type { TraceProvider } from "../../core/traceProvider";
 import { Rng } from "../../core/rng";
-import { COLLATERAL, jobFrom } from "../helpers/marketFixture";
-import { GAME, type GameFixture, deployGame, submittedJob } from "../helpers/gameFixture";
+import { modelShape } from "../../core/model";
+import { COLLATERAL, NODE_STAKE, jobFrom, mnistModel } from "../helpers/marketFixture";
+import { GAME, type GameFixture, attemptOf, deployGame, expectGameBalanced, rewardPool, submittedJob } from "../helpers/gameFixture";
 import { type Played, honest, playGame, refuse, scripted } from "../helpers/gameActors";
 import { withSums } from "../../core/dispute/lies";
 
 async function open(f: GameFixture, jobId: bigint, job: Job, challenger = f.challenger) {
-  const tx = await f.game.connect(challenger).challenge(jobId, job, { value: GAME.challengerBond });
+  const tx = await f.game.connect(challenger).challenge(jobId, job, { value: f.bond });
   const gas = (await tx.wait())!.gasUsed;
   const gameId = await f.game.gameIdOf(jobId, job.attempt, challenger.address);
   return { gameId, gas };
@@ -66,13 +67,17 @@ describe("DisputeGame (MNIST)", () => {
     expect(played.state.asserterWon).to.equal(true);
     expect(played.state.index).to.equal(37n);
     expect(played.moves.at(-1)!.by).to.equal("asserter"); // the challenger never steps; the node does
-    expect(await f.game.credits(f.node.address)).to.equal(GAME.challengerBond);
+    expect(await f.game.credits(f.node.address)).to.equal(f.bond);
     expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(0n);
-    await expect(f.game.connect(f.node).withdraw()).to.changeEtherBalance(f.node, GAME.challengerBond);
+    // Nobody won against the node: nothing settles, nothing is slashed, there is no reward.
+    expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 0, claimed: 0, settled: false });
+    expect((await f.staking.accountOf(f.node.address)).locked).to.equal(COLLATERAL);
+    await expect(f.game.claimReward(gameId)).to.be.revertedWithCustomError(f.game, "DisputeGameNoReward").withArgs(gameId);
+    await expect(f.game.connect(f.node).withdraw()).to.changeEtherBalance(f.node, f.bond);
     expect(await ethers.provider.getBalance(await f.game.getAddress())).to.equal(0n);
   });
 
-  it("an honest challenger beats a node that lied about one output element (slash, reward, job reopened)", async () => {
+  it("an honest challenger beats a node that lied about one output element (slash at settlement, reward claimed, job reopened)", async () => {
     const f = await deployGame();
     const j0 = 3;
     const { jobId, job, honest: trace, asserted } = await submittedJob(f, 11, (t) => {
@@ -93,16 +98,27 @@ describe("DisputeGame (MNIST)", () => {
     expect(g.asserterWon).to.equal(false);
     expect(g.layer).to.equal(3n);
     expect(g.index).to.equal(BigInt(j0));
-    const reward = (COLLATERAL * GAME.challengerRewardBps) / 10_000n;
-    expect(await f.game.credits(f.challenger.address)).to.equal(GAME.challengerBond);
-    expect(await f.staking.credits(f.challenger.address)).to.equal(reward);
-    expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - reward);
-    const [, locked] = await f.staking.accountOf(f.node.address);
-    expect(locked).to.equal(0n);
+    // The only game on the attempt: its resolution settles it. The whole collateral is slashed once: the
+    // pool into the game (for the winner to claim), the rest to the requester as the job's compensation.
+    const pool = rewardPool();
+    await expect(played.last!).to.emit(f.game, "AttemptSettled").withArgs(jobId, job.attempt, 1n, pool, COLLATERAL - pool);
+    expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 1, claimed: 0, settled: true });
+    expect(await f.game.credits(f.challenger.address)).to.equal(f.bond);
+    expect(await f.staking.credits(f.challenger.address)).to.equal(0n);
+    expect(await f.staking.credits(await f.game.getAddress())).to.equal(0n);
+    expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - pool);
+    expect(await f.market.compensation(jobId)).to.equal(COLLATERAL - pool);
+    const [free, locked] = await f.staking.accountOf(f.node.address);
+    expect([free, locked]).to.deep.equal([NODE_STAKE - COLLATERAL, 0n]);
+    expect(await ethers.provider.getBalance(await f.game.getAddress())).to.equal(f.bond + pool);
     const { job: reopened } = await jobFrom(played.last!, job);
     expect(reopened.status).to.equal(JobStatus.Open);
     expect(await f.market.jobHash(jobId)).to.equal(hashJob(reopened));
-    await expect(f.game.connect(f.challenger).withdraw()).to.changeEtherBalance(f.challenger, GAME.challengerBond);
+    await expect(f.game.connect(f.challenger).claimReward(gameId)).to.emit(f.game, "RewardClaimed").withArgs(gameId, f.challenger.address, pool);
+    expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 1, claimed: 1, settled: true });
+    await expectGameBalanced(f);
+    await expect(f.game.connect(f.challenger).withdraw()).to.changeEtherBalance(f.challenger, f.bond + pool);
+    expect(await ethers.provider.getBalance(await f.game.getAddress())).to.equal(0n);
   });
 
   it("a challenger naming a zero padding position loses at once", async () => {
@@ -127,10 +143,14 @@ describe("DisputeGame (MNIST)", () => {
     await time.increase(GAME.clockBudget + 1);
     const tx = f.game.connect(f.other).timeout(gameId);
     await expect(tx).to.emit(f.game, "GameResolved").withArgs(gameId, false, Reason.Timeout, true);
-    console.log(`      gas: timeout (node loses) ${(await (await tx).wait())!.gasUsed}`);
-    const reward = (COLLATERAL * GAME.challengerRewardBps) / 10_000n;
-    expect(await f.staking.credits(f.challenger.address)).to.equal(reward);
-    expect(await f.game.credits(f.challenger.address)).to.equal(GAME.challengerBond);
+    console.log(`      gas: timeout (node loses, attempt settled) ${(await (await tx).wait())!.gasUsed}`);
+    const pool = rewardPool();
+    await expect(tx).to.emit(f.game, "AttemptSettled").withArgs(jobId, job.attempt, 1n, pool, COLLATERAL - pool);
+    expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - pool);
+    expect(await f.game.credits(f.challenger.address)).to.equal(f.bond);
+    await f.game.connect(f.challenger).claimReward(gameId);
+    expect(await f.game.credits(f.challenger.address)).to.equal(f.bond + pool);
+    expect(await f.staking.credits(f.challenger.address)).to.equal(0n);
 
     const g = await deployGame();
     const second = await submittedJob(g, 6);
@@ -140,16 +160,18 @@ describe("DisputeGame (MNIST)", () => {
     expect((await g.game.getGame(id2)).phase).to.equal(BigInt(Phase.PickRoots));
     await time.increase(GAME.clockBudget + 1);
     await expect(g.game.timeout(id2)).to.emit(g.game, "GameResolved").withArgs(id2, true, Reason.Timeout, false);
-    expect(await g.game.credits(g.node.address)).to.equal(GAME.challengerBond);
+    expect(await g.game.credits(g.node.address)).to.equal(g.bond);
     expect(await g.market.openDisputes(second.jobId, second.job.attempt)).to.equal(0n);
+    expect(await attemptOf(g, second.jobId, second.job.attempt)).to.deep.equal({ winners: 0, claimed: 0, settled: false });
   });
 
   it("refuses moves by the wrong party, in the wrong phase, stale or malformed, after resolution, and a second game by one challenger", async () => {
     const f = await deployGame();
     const { jobId, job, honest: trace } = await submittedJob(f, 9);
-    await expect(f.game.connect(f.challenger).challenge(jobId, job, { value: 1n })).to.be.revertedWithCustomError(f.game, "DisputeGameWrongBond").withArgs(1n, GAME.challengerBond);
+    await expect(f.game.connect(f.challenger).challenge(jobId, job, { value: 1n })).to.be.revertedWithCustomError(f.game, "DisputeGameWrongBond").withArgs(1n, f.bond);
+    await expect(f.game.connect(f.challenger).challenge(jobId, job, { value: f.bond + 1n })).to.be.revertedWithCustomError(f.game, "DisputeGameWrongBond").withArgs(f.bond + 1n, f.bond);
     const { gameId } = await open(f, jobId, job);
-    await expect(f.game.connect(f.challenger).challenge(jobId, job, { value: GAME.challengerBond })).to.be.revertedWithCustomError(f.game, "DisputeGameExists").withArgs(gameId);
+    await expect(f.game.connect(f.challenger).challenge(jobId, job, { value: f.bond })).to.be.revertedWithCustomError(f.game, "DisputeGameExists").withArgs(gameId);
     let { state, ctx } = await ctxOf(f, gameId);
     const reveal = revealRootsMove(state, trace, ctx) as Extract<Move, { functionName: "revealRoots" }>;
     const [, lo, hi, roots, proofs] = reveal.args;
@@ -237,39 +259,70 @@ describe("DisputeGame (MNIST)", () => {
     await expect(send(f, f.node, revealRootsMove(state, trace, ctx))).to.be.revertedWithCustomError(f.game, "DisputeGameClockExpired");
   });
 
-  it("parallel games: the first the node loses slashes, a later one only returns its bond", async () => {
+  it("parallel games: the first loss rejects the result, the last resolution slashes once; both winners share the pool", async () => {
     const { f, second, jobId, job, g1, g2 } = await twoGamesOnALie(41);
     expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(2n);
     // The node refuses to answer either game.
     await time.increase(GAME.clockBudget + 1);
-    await f.game.timeout(g1);
-    await expect(f.game.timeout(g2)).to.emit(f.game, "GameResolved").withArgs(g2, false, Reason.Timeout, false);
-    const reward = (COLLATERAL * GAME.challengerRewardBps) / 10_000n;
-    expect(await f.staking.credits(f.challenger.address)).to.equal(reward);
+    const first = f.game.timeout(g1);
+    await expect(first).to.emit(f.game, "GameResolved").withArgs(g1, false, Reason.Timeout, true);
+    await expect(first).to.not.emit(f.game, "AttemptSettled");
+    // The result is rejected (the job reopened), but nothing is slashed while a game on the attempt runs.
+    expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 1, claimed: 0, settled: false });
+    expect((await f.staking.accountOf(f.node.address)).locked).to.equal(COLLATERAL);
+    expect(await f.staking.credits(f.requester.address)).to.equal(0n);
+    await expect(f.game.claimReward(g1)).to.be.revertedWithCustomError(f.game, "DisputeGameNotSettled").withArgs(jobId, job.attempt);
+    const pool = rewardPool();
+    const last = f.game.timeout(g2);
+    await expect(last).to.emit(f.game, "GameResolved").withArgs(g2, false, Reason.Timeout, false);
+    await expect(last).to.emit(f.game, "AttemptSettled").withArgs(jobId, job.attempt, 2n, pool, COLLATERAL - pool);
+    expect((await f.staking.accountOf(f.node.address)).locked).to.equal(0n);
+    expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - pool);
+    expect(await f.staking.credits(f.challenger.address)).to.equal(0n);
     expect(await f.staking.credits(second.address)).to.equal(0n);
-    expect(await f.game.credits(second.address)).to.equal(GAME.challengerBond);
     expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(0n);
+    await f.game.claimReward(g1);
+    await f.game.claimReward(g2);
+    expect(await f.game.credits(f.challenger.address)).to.equal(f.bond + pool / 2n);
+    expect(await f.game.credits(second.address)).to.equal(f.bond + pool - pool / 2n);
+    expect(await attemptOf(f, jobId, job.attempt)).to.deep.equal({ winners: 2, claimed: 2, settled: true });
+    await expectGameBalanced(f);
   });
 
-  it("a game the node would win on a result another game already rejected ends without a verdict: the bond goes back", async () => {
+  it("a game the node wins on a result another game already rejected: its bond goes to the node, and its end settles the attempt", async () => {
     const { f, second, jobId, job, asserted, g1, g2 } = await twoGamesOnALie(43);
     // In the second game the node answers and the challenger then stops; in the first the node never answers.
     const { state, ctx } = await ctxOf(f, g2);
     await send(f, f.node, revealRootsMove(state, asserted, ctx));
     await time.increase(GAME.clockBudget + 1);
     await expect(f.game.timeout(g1)).to.emit(f.game, "GameResolved").withArgs(g1, false, Reason.Timeout, true);
-    await expect(f.game.timeout(g2)).to.emit(f.game, "GameResolved").withArgs(g2, true, Reason.Timeout, false);
-    expect(await f.game.credits(second.address)).to.equal(GAME.challengerBond);
-    expect(await f.game.credits(f.node.address)).to.equal(0n);
+    expect((await f.staking.accountOf(f.node.address)).locked).to.equal(COLLATERAL);
+    const pool = rewardPool();
+    const last = f.game.timeout(g2);
+    await expect(last).to.emit(f.game, "GameResolved").withArgs(g2, true, Reason.Timeout, false);
+    await expect(last).to.emit(f.game, "AttemptSettled").withArgs(jobId, job.attempt, 1n, pool, COLLATERAL - pool);
+    expect(await f.game.credits(second.address)).to.equal(0n);
+    expect(await f.game.credits(f.node.address)).to.equal(f.bond);
+    expect((await f.staking.accountOf(f.node.address)).locked).to.equal(0n);
+    expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - pool);
     expect(await f.market.openDisputes(jobId, job.attempt)).to.equal(0n);
+    // The one winner takes the whole pool; the game the node won has none.
+    await expect(f.game.claimReward(g2)).to.be.revertedWithCustomError(f.game, "DisputeGameNoReward").withArgs(g2);
+    await f.game.claimReward(g1);
+    expect(await f.game.credits(f.challenger.address)).to.equal(f.bond + pool);
+    await expectGameBalanced(f);
   });
 
   it("refuses a clock budget the market's dispute duration cannot hold", async () => {
     const f = await deployGame();
     const maxDuration = await f.market.maxDisputeDuration();
     await expect(
-      ethers.deployContract("DisputeGame", [await f.market.getAddress(), await f.staking.getAddress(), await f.registry.getAddress(), GAME.challengerBond, maxDuration / 2n, 0]),
-    ).to.be.revertedWithCustomError(f.game, "DisputeGameClockTooLong");
+      ethers.deployContract("DisputeGame", [await f.market.getAddress(), await f.staking.getAddress(), await f.registry.getAddress(), GAME.coverGasPrice, maxDuration / 2n, GAME.challengerRewardBps]),
+    )
+      .to.be.revertedWithCustomError(f.game, "DisputeGameClockTooLong")
+      .withArgs(maxDuration / 2n, maxDuration);
+    const longest = (maxDuration - 12n) / 2n; // 2 × clockBudget + BLOCK_MARGIN fits
+    await ethers.deployContract("DisputeGame", [await f.market.getAddress(), await f.staking.getAddress(), await f.registry.getAddress(), GAME.coverGasPrice, longest, GAME.challengerRewardBps]);
   });
 });
 
@@ -325,7 +378,7 @@ describe("DisputeGame proofs", () => {
 });
 
 describe("DisputeGame payouts", () => {
-  it("re-entrancy on a payout finds nothing: a re-entered withdraw and timeout fail, the bond is paid once", async () => {
+  it("re-entrancy on a payout finds nothing: a re-entered withdraw, timeout and claimReward fail, bond and reward are paid once", async () => {
     const f = await deployGame();
     const attacker = await ethers.deployContract("ReentrantChallenger");
     const { jobId, job } = await submittedJob(f, 51, (t) => {
@@ -333,19 +386,24 @@ describe("DisputeGame payouts", () => {
       return t;
     });
     const gameAddress = await f.game.getAddress();
-    await attacker.execute(gameAddress, GAME.challengerBond, f.game.interface.encodeFunctionData("challenge", [jobId, job]), { value: GAME.challengerBond });
+    await attacker.execute(gameAddress, f.bond, f.game.interface.encodeFunctionData("challenge", [jobId, job]), { value: f.bond });
     const gameId = await f.game.gameIdOf(jobId, job.attempt, await attacker.getAddress());
-    // The node never answers; the attacker wins on time and is credited its bond (its reward sits in Staking).
+    // The node never answers; the attacker wins on time, is credited its bond and claims its reward.
     await time.increase(GAME.clockBudget + 1);
     await f.game.timeout(gameId);
-    expect(await f.game.credits(await attacker.getAddress())).to.equal(GAME.challengerBond);
-    await attacker.arm(gameAddress, [f.game.interface.encodeFunctionData("withdraw"), f.game.interface.encodeFunctionData("timeout", [gameId])]);
+    expect(await f.game.credits(await attacker.getAddress())).to.equal(f.bond);
+    const pool = rewardPool();
+    await attacker.execute(gameAddress, 0, f.game.interface.encodeFunctionData("claimReward", [gameId]));
+    expect(await f.game.credits(await attacker.getAddress())).to.equal(f.bond + pool);
+    const calls = [f.game.interface.encodeFunctionData("withdraw"), f.game.interface.encodeFunctionData("timeout", [gameId]), f.game.interface.encodeFunctionData("claimReward", [gameId])];
+    await attacker.arm(gameAddress, calls);
     const before = await ethers.provider.getBalance(gameAddress);
     await attacker.execute(gameAddress, 0, f.game.interface.encodeFunctionData("withdraw"));
-    expect(await attacker.outcomes()).to.deep.equal([false, false]);
-    expect(await attacker.received()).to.equal(GAME.challengerBond);
-    expect(await ethers.provider.getBalance(gameAddress)).to.equal(before - GAME.challengerBond);
+    expect(await attacker.outcomes()).to.deep.equal([false, false, false]);
+    expect(await attacker.received()).to.equal(f.bond + pool);
+    expect(await ethers.provider.getBalance(gameAddress)).to.equal(before - f.bond - pool);
     expect(await f.game.credits(await attacker.getAddress())).to.equal(0n);
+    await expectGameBalanced(f);
   });
 
   it("a challenger that refuses ETH cannot block the resolution; its credit waits", async () => {
@@ -353,13 +411,17 @@ describe("DisputeGame payouts", () => {
     const refuser = await ethers.deployContract("RejectingReceiver");
     const { jobId, job } = await submittedJob(f, 52);
     const gameAddress = await f.game.getAddress();
-    await refuser.call(gameAddress, f.game.interface.encodeFunctionData("challenge", [jobId, job]), { value: GAME.challengerBond });
+    await refuser.call(gameAddress, f.game.interface.encodeFunctionData("challenge", [jobId, job]), { value: f.bond });
     const gameId = await f.game.gameIdOf(jobId, job.attempt, await refuser.getAddress());
     await time.increase(GAME.clockBudget + 1);
+    // The node's result was correct but it never answered: it loses on time, and the attempt settles.
     await expect(f.game.timeout(gameId)).to.emit(f.game, "GameResolved");
+    const pool = rewardPool();
+    await f.game.claimReward(gameId);
     await expect(refuser.call(gameAddress, f.game.interface.encodeFunctionData("withdraw"))).to.be.revertedWithCustomError(f.game, "DisputeGameTransferFailed");
-    expect(await f.game.credits(await refuser.getAddress())).to.equal(GAME.challengerBond);
-    expect(await ethers.provider.getBalance(gameAddress)).to.equal(GAME.challengerBond);
+    expect(await f.game.credits(await refuser.getAddress())).to.equal(f.bond + pool);
+    expect(await ethers.provider.getBalance(gameAddress)).to.equal(f.bond + pool);
+    await expectGameBalanced(f);
   });
 });
 
@@ -400,27 +462,51 @@ describe("DisputeGame edge cases", () => {
     expect(await f.game.clocks(gameId)).to.deep.equal([0n, BigInt(GAME.clockBudget)]);
   });
 
-  it("refuses a reward share above 100 % and a zero clock", async () => {
+  it("refuses a reward share of 0 or above 50 % and a zero clock, naming the parameter and its bounds", async () => {
     const f = await deployGame();
-    const args = (bps: bigint, budget: number) => [f.market.getAddress(), f.staking.getAddress(), f.registry.getAddress(), GAME.challengerBond, budget, bps];
-    await expect(ethers.deployContract("DisputeGame", await Promise.all(args(10_001n, 60)))).to.be.revertedWithCustomError(f.game, "DisputeGameBadParameter");
-    await expect(ethers.deployContract("DisputeGame", await Promise.all(args(0n, 0)))).to.be.revertedWithCustomError(f.game, "DisputeGameBadParameter");
+    const args = (bps: bigint, budget: number) => [f.market.getAddress(), f.staking.getAddress(), f.registry.getAddress(), GAME.coverGasPrice, budget, bps];
+    const maxBps = await f.game.MAX_REWARD_BPS();
+    expect(maxBps).to.equal(5000n);
+    for (const bps of [0n, maxBps + 1n, 10_000n, 10_001n]) {
+      await expect(ethers.deployContract("DisputeGame", await Promise.all(args(bps, 60))))
+        .to.be.revertedWithCustomError(f.game, "DisputeGameInvalidParameter")
+        .withArgs("challengerRewardBps", bps, 1n, maxBps);
+    }
+    await expect(ethers.deployContract("DisputeGame", await Promise.all(args(1n, 0))))
+      .to.be.revertedWithCustomError(f.game, "DisputeGameInvalidParameter")
+      .withArgs("clockBudget", 0n, 1n, 2n ** 32n - 1n);
   });
 
-  for (const bps of [0n, 10_000n]) {
-    it(`slashes the whole collateral to one side when the reward share is ${bps / 100n} %`, async () => {
+  for (const bps of [1n, 5000n]) {
+    it(`slashes the whole collateral once when the reward share is ${bps} bps: the pool to the winner, the rest to the requester`, async () => {
       const f = await deployGame(bps);
-      const { jobId, job } = await submittedJob(f, 73, (t) => {
-        t[3][0] = t[3][0] < 127 ? t[3][0] + 1 : t[3][0] - 1;
-        return t;
-      });
+      expect(await f.game.challengerRewardBps()).to.equal(bps);
+      // The smallest collateral grows as the share shrinks: the pool must still cover a challenger's gas.
+      const shape = modelShape(mnistModel().model);
+      const least = await f.game.minCollateralFor(shape.layerCount, shape.maxWidth);
+      const collateral = least > COLLATERAL ? least : COLLATERAL;
+      const { jobId, job } = await submittedJob(
+        f,
+        73,
+        (t) => {
+          t[3][0] = t[3][0] < 127 ? t[3][0] + 1 : t[3][0] - 1;
+          return t;
+        },
+        collateral,
+      );
+      const [freeBefore] = await f.staking.accountOf(f.node.address);
       const { gameId } = await open(f, jobId, job);
       await time.increase(GAME.clockBudget + 1);
-      await f.game.timeout(gameId);
-      const reward = (COLLATERAL * bps) / 10_000n;
-      expect(await f.staking.credits(f.challenger.address)).to.equal(reward);
-      expect(await f.staking.credits(f.requester.address)).to.equal(COLLATERAL - reward);
-      expect((await f.staking.accountOf(f.node.address)).locked).to.equal(0n);
+      const pool = rewardPool(collateral, bps);
+      expect(pool).to.be.greaterThan(0n);
+      await expect(f.game.timeout(gameId)).to.emit(f.game, "AttemptSettled").withArgs(jobId, job.attempt, 1n, pool, collateral - pool);
+      expect(await f.staking.credits(f.challenger.address)).to.equal(0n);
+      expect(await f.staking.credits(f.requester.address)).to.equal(collateral - pool);
+      expect(await f.market.compensation(jobId)).to.equal(collateral - pool);
+      expect(await f.staking.accountOf(f.node.address)).to.deep.equal([freeBefore, 0n, 0n, 0n]);
+      await f.game.claimReward(gameId);
+      expect(await f.game.credits(f.challenger.address)).to.equal(f.bond + pool);
+      await expectGameBalanced(f);
     });
   }
 });

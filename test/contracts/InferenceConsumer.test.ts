@@ -93,9 +93,10 @@ describe("InferenceConsumer", () => {
           status: JobStatus.Open,
         });
         expect(await f.classifier.pending(jobId)).to.equal(true);
-        expect(await f.classifier.userOf(jobId)).to.equal(f.requester.address);
+        expect(await f.classifier.payerOf(jobId)).to.equal(f.requester.address);
         expect(await f.classifier.CALLBACK_GAS_LIMIT()).to.equal(CALLBACK_GAS_LIMIT);
         expect(await f.classifier.market()).to.equal(await f.market.getAddress());
+        expect(await f.classifier.staking()).to.equal(await f.staking.getAddress());
         expect(await f.classifier.modelId()).to.equal(f.modelId);
       });
     });
@@ -189,7 +190,7 @@ describe("InferenceConsumer", () => {
         await expect(tx).to.changeEtherBalances([f.market, f.node, f.classifier], [-FEE, FEE, 0]);
         expect(await f.classifier.pending(f.jobId)).to.equal(false);
         expect(await f.classifier.digitPlusOne(f.jobId)).to.equal(0);
-        expect(await f.classifier.userOf(f.jobId)).to.equal(ethers.ZeroAddress);
+        expect(await f.classifier.payerOf(f.jobId)).to.equal(ethers.ZeroAddress);
         for (let d = 0; d < 10; d++) expect(await f.classifier.tally(f.requester.address, d)).to.equal(0);
         await expectEscrowBalanced(f.market, f.staking);
       });
@@ -255,17 +256,17 @@ describe("InferenceConsumer", () => {
         expect(await f.classifier.pending(f.jobId)).to.equal(false);
         await expect(f.classifier.connect(f.requester).withdraw()).to.changeEtherBalances([f.classifier, f.requester], [-FEE, FEE]);
         expect(await ethers.provider.getBalance(f.classifier)).to.equal(0);
-        await expect(f.classifier.refund(f.jobId, job)).to.be.revertedWithCustomError(f.classifier, "DigitClassifierNotRefundable").withArgs(f.jobId, JobStatus.Expired);
-        await expect(f.classifier.connect(f.requester).withdraw()).to.be.revertedWithCustomError(f.classifier, "DigitClassifierNothingOwed").withArgs(f.requester.address);
+        await expect(f.classifier.refund(f.jobId, job)).to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNotRefundable").withArgs(f.jobId, JobStatus.Expired);
+        await expect(f.classifier.connect(f.requester).withdraw()).to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed").withArgs(f.requester.address);
         await expectEscrowBalanced(f.market, f.staking);
       });
 
       it("refuses a refund while the job is still open, and a stale job", async () => {
         const f = await loadFixture(classified);
-        await expect(f.classifier.refund(f.jobId, f.job)).to.be.revertedWithCustomError(f.classifier, "DigitClassifierNotRefundable").withArgs(f.jobId, JobStatus.Open);
+        await expect(f.classifier.refund(f.jobId, f.job)).to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNotRefundable").withArgs(f.jobId, JobStatus.Open);
         await time.increaseTo(f.job.expiresAt + 1n);
         await f.market.expireJob(f.jobId, f.job);
-        await expect(f.classifier.refund(f.jobId, f.job)).to.be.revertedWithCustomError(f.classifier, "DigitClassifierJobMismatch").withArgs(f.jobId);
+        await expect(f.classifier.refund(f.jobId, f.job)).to.be.revertedWithCustomError(f.classifier, "InferenceConsumerJobMismatch").withArgs(f.jobId);
       });
     });
 
@@ -304,15 +305,170 @@ describe("InferenceConsumer", () => {
         ({ job } = await jobFrom(f.market.reclaimJob(f.jobId, job), job));
         expect(job.missedDeadlines).to.equal(1n);
         expect(await f.market.jobHash(f.jobId)).to.equal(hashJob(job));
-        await expect(f.classifier.connect(f.other).compensate(f.jobId, job))
+        expect(await f.market.compensation(f.jobId)).to.equal(COLLATERAL);
+        await expect(f.classifier.connect(f.other).claimCompensation(f.jobId))
           .to.emit(f.classifier, "Compensated")
           .withArgs(f.jobId, f.requester.address, COLLATERAL);
         expect(await f.staking.credits(await f.classifier.getAddress())).to.equal(0);
-        await expect(f.classifier.compensate(f.jobId, job)).to.be.revertedWithCustomError(f.classifier, "DigitClassifierNothingOwed").withArgs(f.requester.address);
+        expect(await f.classifier.compensationPassedOn(f.jobId)).to.equal(COLLATERAL);
+        await expect(f.classifier.claimCompensation(f.jobId)).to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed").withArgs(f.requester.address);
         await expect(f.classifier.connect(f.requester).withdraw()).to.changeEtherBalance(f.requester, COLLATERAL);
         expect(await f.classifier.pending(f.jobId)).to.equal(true); // the job itself goes on
+
+        // The node misses the deadline of the reopened job too: one more collateral, passed on once.
+        ({ job } = await jobFrom(f.market.connect(f.node).takeJob(f.jobId, job), job));
+        await time.increaseTo(job.deadline + 1n);
+        ({ job } = await jobFrom(f.market.reclaimJob(f.jobId, job), job));
+        expect(job.missedDeadlines).to.equal(2n);
+        await expect(f.classifier.claimCompensation(f.jobId))
+          .to.emit(f.classifier, "Compensated")
+          .withArgs(f.jobId, f.requester.address, COLLATERAL);
+        await expect(f.classifier.claimCompensation(f.jobId)).to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed").withArgs(f.requester.address);
+        await expect(f.classifier.connect(f.requester).withdraw()).to.changeEtherBalance(f.requester, COLLATERAL);
+        expect(await ethers.provider.getBalance(f.classifier)).to.equal(0);
         await expectEscrowBalanced(f.market, f.staking);
       });
+    });
+  });
+});
+
+describe("InferenceConsumer, issue 10 item 4: collateral slashed or forfeited on a DigitClassifier job reaches the user who paid", () => {
+  /** The classifier's job served (honestly, it does not matter here) and a dispute open on the result. */
+  async function disputed() {
+    const f = await classified();
+    const job = await serve(f, f.jobId, f.job, honestResult(f.image));
+    await f.game.hold(f.jobId, job);
+    return { ...f, job };
+  }
+
+  describe("when the node loses a dispute and its collateral is slashed to the classifier (the requester)", () => {
+    it("passes exactly the slashed amount to the user: claimCompensation, then withdraw", async () => {
+      const f = await loadFixture(disputed);
+      const classifier = await f.classifier.getAddress();
+      const lost = f.game.nodeLost(f.jobId, f.job, classifier);
+      await expect(lost).to.emit(f.staking, "StakeSlashed").withArgs(f.node.address, classifier, COLLATERAL);
+      await expect(lost).to.emit(f.market, "RequesterCompensated").withArgs(f.jobId, COLLATERAL, COLLATERAL);
+      expect(await f.market.compensation(f.jobId)).to.equal(COLLATERAL);
+      expect(await f.staking.credits(classifier)).to.equal(COLLATERAL);
+
+      // Anyone may pass it on; it goes to the job's payer, not the caller.
+      const claim = f.classifier.connect(f.other).claimCompensation(f.jobId);
+      await expect(claim).to.emit(f.classifier, "Compensated").withArgs(f.jobId, f.requester.address, COLLATERAL);
+      await expect(claim).to.changeEtherBalances([f.staking, f.classifier, f.other], [-COLLATERAL, COLLATERAL, 0]);
+      expect(await f.classifier.owed(f.requester.address)).to.equal(COLLATERAL);
+      expect(await f.classifier.owed(f.other.address)).to.equal(0);
+      expect(await f.staking.credits(classifier)).to.equal(0);
+
+      const paid = f.classifier.connect(f.requester).withdraw();
+      await expect(paid).to.emit(f.classifier, "Withdrawn").withArgs(f.requester.address, COLLATERAL);
+      await expect(paid).to.changeEtherBalances([f.classifier, f.requester], [-COLLATERAL, COLLATERAL]);
+      expect(await ethers.provider.getBalance(classifier)).to.equal(0);
+      expect(await f.classifier.pending(f.jobId)).to.equal(true); // the reopened job goes on
+      await expectEscrowBalanced(f.market, f.staking);
+    });
+
+    it("cannot be claimed twice, nor withdrawn twice", async () => {
+      const f = await loadFixture(disputed);
+      await f.game.nodeLost(f.jobId, f.job, await f.classifier.getAddress());
+      await f.classifier.claimCompensation(f.jobId);
+      await expect(f.classifier.claimCompensation(f.jobId))
+        .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed")
+        .withArgs(f.requester.address);
+      await f.classifier.connect(f.requester).withdraw();
+      await expect(f.classifier.connect(f.requester).withdraw())
+        .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed")
+        .withArgs(f.requester.address);
+      expect(await f.classifier.compensationPassedOn(f.jobId)).to.equal(COLLATERAL);
+    });
+
+    it("credits only that job's payer: another user's job has nothing to claim", async () => {
+      const f = await loadFixture(disputed);
+      const second = await classify(f, mnistInput(13), f.other);
+      await f.game.nodeLost(f.jobId, f.job, await f.classifier.getAddress());
+      await expect(f.classifier.claimCompensation(second.jobId))
+        .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed")
+        .withArgs(f.other.address);
+      await f.classifier.claimCompensation(f.jobId);
+      expect(await f.classifier.owed(f.requester.address)).to.equal(COLLATERAL);
+      expect(await f.classifier.owed(f.other.address)).to.equal(0);
+    });
+  });
+
+  describe("when the slash goes to someone else (a challenger)", () => {
+    it("records no compensation: there is nothing to claim", async () => {
+      const f = await loadFixture(disputed);
+      await f.game.nodeLost(f.jobId, f.job, f.other.address);
+      expect(await f.market.compensation(f.jobId)).to.equal(0);
+      await expect(f.classifier.claimCompensation(f.jobId))
+        .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerNothingOwed")
+        .withArgs(f.requester.address);
+    });
+  });
+
+  describe("when one node misses its deadline and the next is slashed on the same job", () => {
+    it("passes both collaterals on to the user", async () => {
+      const f = await loadFixture(classified);
+      const classifier = await f.classifier.getAddress();
+      let { job } = await jobFrom(f.market.connect(f.node).takeJob(f.jobId, f.job), f.job);
+      await time.increaseTo(job.deadline + 1n);
+      ({ job } = await jobFrom(f.market.reclaimJob(f.jobId, job), job));
+      await f.classifier.claimCompensation(f.jobId); // the forfeit, passed on at once
+      const second = f.rest[0];
+      await f.staking.connect(second).stake({ value: COLLATERAL });
+      const r = honestResult(f.image);
+      ({ job } = await jobFrom(f.market.connect(second).takeJob(f.jobId, job), job));
+      ({ job } = await jobFrom(f.market.connect(second).submitResult(f.jobId, job, r.output, r.traceRoot, r.inputProof, r.outputProof), job));
+      await f.game.hold(f.jobId, job);
+      await f.game.nodeLost(f.jobId, job, classifier);
+      expect(await f.market.compensation(f.jobId)).to.equal(2n * COLLATERAL);
+      await expect(f.classifier.claimCompensation(f.jobId))
+        .to.emit(f.classifier, "Compensated")
+        .withArgs(f.jobId, f.requester.address, COLLATERAL);
+      await expect(f.classifier.connect(f.requester).withdraw()).to.changeEtherBalance(f.requester, 2n * COLLATERAL);
+      expect(await ethers.provider.getBalance(classifier)).to.equal(0);
+      await expectEscrowBalanced(f.market, f.staking);
+    });
+  });
+
+  describe("when a node misses its deadline and the reopened job then expires", () => {
+    it("passes on the forfeited collateral and refunds the fee, both to the user", async () => {
+      const f = await loadFixture(classified);
+      let { job } = await jobFrom(f.market.connect(f.node).takeJob(f.jobId, f.job), f.job);
+      await time.increaseTo(job.deadline + 1n);
+      ({ job } = await jobFrom(f.market.reclaimJob(f.jobId, job), job));
+      await time.increaseTo(job.expiresAt + 1n);
+      ({ job } = await jobFrom(f.market.expireJob(f.jobId, job), job));
+      await expect(f.classifier.refund(f.jobId, job)).to.emit(f.classifier, "Refunded").withArgs(f.jobId, f.requester.address, FEE);
+      await expect(f.classifier.claimCompensation(f.jobId))
+        .to.emit(f.classifier, "Compensated")
+        .withArgs(f.jobId, f.requester.address, COLLATERAL);
+      await expect(f.classifier.connect(f.requester).withdraw()).to.changeEtherBalance(f.requester, FEE + COLLATERAL);
+      expect(await ethers.provider.getBalance(f.classifier)).to.equal(0);
+      await expectEscrowBalanced(f.market, f.staking);
+    });
+  });
+
+  describe("when the job is not the classifier's", () => {
+    it("reverts with InferenceConsumerUnknownJob(jobId)", async () => {
+      const f = await loadFixture(foreignJobReady);
+      await expect(f.classifier.claimCompensation(f.jobId))
+        .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerUnknownJob")
+        .withArgs(f.jobId);
+      await expect(f.classifier.claimCompensation(99n))
+        .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerUnknownJob")
+        .withArgs(99n);
+    });
+  });
+
+  describe("when plain ETH is sent to the classifier", () => {
+    it("refuses it from an EOA with InferenceConsumerUnexpectedPayment(from), so no unowed ETH can arrive", async () => {
+      const f = await loadFixture(classified);
+      for (const from of [f.other, f.requester]) {
+        await expect(from.sendTransaction({ to: await f.classifier.getAddress(), value: 1n }))
+          .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerUnexpectedPayment")
+          .withArgs(from.address);
+      }
+      expect(await ethers.provider.getBalance(f.classifier)).to.equal(0);
     });
   });
 });

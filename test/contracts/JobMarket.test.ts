@@ -6,6 +6,7 @@ import { toHex } from "../../core/bytes";
 import { activationTree } from "../../core/commitments";
 import { JOB_ABI, type Job, JobStatus, hashJob } from "../../core/jobState";
 import { Rng } from "../../core/rng";
+import { modelShape } from "../../core/model";
 import type { AttackerNode } from "../../typechain-types";
 import {
   COLLATERAL,
@@ -53,8 +54,15 @@ async function unboundMarket() {
   const staking = await ethers.deployContract("Staking", [UNBONDING_DELAY]);
   const market = await ethers.deployContract("JobMarket", [await registry.getAddress(), await staking.getAddress(), CONFIG]);
   const game = await ethers.deployContract("DisputeGameMock");
+  await game.bind(await market.getAddress(), await staking.getAddress(), await registry.getAddress());
+  // Staking lets the game slash before the market binds it (the order of core/chain/deploy.ts).
+  await staking.bind(await market.getAddress(), await game.getAddress());
   return { deployer, other, registry, staking, market, game };
 }
+
+/** The windows of the market's Config, each checked against [1, MAX_WINDOW] at deployment. */
+const WINDOWS = ["challengeWindow", "deliveryWindow", "maxDisputeDuration", "reopenWindow"] as const;
+const MAX_WINDOW = 365n * 86_400n;
 
 async function posted() {
   const f = await stakedMarket();
@@ -153,6 +161,52 @@ describe("JobMarket", () => {
       });
     });
 
+    describe("issue 10 item 8: when a deployment parameter is out of range", () => {
+      for (const name of WINDOWS) {
+        it(`reverts with JobMarketInvalidParameter("${name}", value, 1, MAX_WINDOW) for 0 and MAX_WINDOW + 1`, async () => {
+          const { registry, staking } = await loadFixture(unboundMarket);
+          const factory = await ethers.getContractFactory("JobMarket");
+          for (const value of [0n, MAX_WINDOW + 1n]) {
+            await expect(factory.deploy(await registry.getAddress(), await staking.getAddress(), { ...CONFIG, [name]: value }))
+              .to.be.revertedWithCustomError(factory, "JobMarketInvalidParameter")
+              .withArgs(name, value, 1, MAX_WINDOW);
+          }
+        });
+      }
+
+      it('reverts with JobMarketInvalidParameter("minCollateral", 0, 1, 2^96 - 1)', async () => {
+        const { registry, staking } = await loadFixture(unboundMarket);
+        const factory = await ethers.getContractFactory("JobMarket");
+        await expect(factory.deploy(await registry.getAddress(), await staking.getAddress(), { ...CONFIG, minCollateral: 0n }))
+          .to.be.revertedWithCustomError(factory, "JobMarketInvalidParameter")
+          .withArgs("minCollateral", 0, 1, 2n ** 96n - 1n);
+      });
+
+      it('reverts with JobMarketInvalidParameter("maxCallbackGasLimit", value, 0, MAX_CALLBACK_GAS_LIMIT) above 10M gas, and accepts 0 and 10M', async () => {
+        const { registry, staking } = await loadFixture(unboundMarket);
+        const factory = await ethers.getContractFactory("JobMarket");
+        const deploy = (maxCallbackGasLimit: number) => factory.deploy(registry.getAddress(), staking.getAddress(), { ...CONFIG, maxCallbackGasLimit });
+        await expect(deploy(10_000_001)).to.be.revertedWithCustomError(factory, "JobMarketInvalidParameter").withArgs("maxCallbackGasLimit", 10_000_001, 0, 10_000_000);
+        expect(await (await deploy(10_000_000)).MAX_CALLBACK_GAS_LIMIT()).to.equal(10_000_000);
+        expect(await (await deploy(0)).maxCallbackGasLimit()).to.equal(0);
+      });
+
+      it("accepts every window at 1 and at MAX_WINDOW (a year), and minCollateral 1", async () => {
+        const { registry } = await loadFixture(unboundMarket);
+        const factory = await ethers.getContractFactory("JobMarket");
+        const longStaking = await ethers.deployContract("Staking", [2n * MAX_WINDOW + 1n]);
+        const longest = Object.fromEntries(WINDOWS.map((w) => [w, MAX_WINDOW]));
+        const market = await factory.deploy(await registry.getAddress(), await longStaking.getAddress(), { ...CONFIG, ...longest });
+        expect(await market.MAX_WINDOW()).to.equal(MAX_WINDOW);
+        for (const w of WINDOWS) expect(await market[w]()).to.equal(MAX_WINDOW);
+        const shortest = Object.fromEntries(WINDOWS.map((w) => [w, 1n]));
+        const staking = await ethers.deployContract("Staking", [3]);
+        const small = await factory.deploy(await registry.getAddress(), await staking.getAddress(), { ...CONFIG, ...shortest, minCollateral: 1n });
+        for (const w of WINDOWS) expect(await small[w]()).to.equal(1n);
+        expect(await small.minCollateral()).to.equal(1n);
+      });
+    });
+
     describe("when the unbonding delay is just long enough", () => {
       it("deploys with the configuration readable", async () => {
         const { registry } = await loadFixture(unboundMarket);
@@ -202,6 +256,47 @@ describe("JobMarket", () => {
       });
     });
 
+    describe("issue 10 item 8: when the game is bound to another market, staking or registry", () => {
+      it('reverts with JobMarketBindingMismatch("market" | "staking" | "registry", have, need) and stays unbound', async () => {
+        const { market, staking, registry, game } = await loadFixture(unboundMarket);
+        const [m, st, r] = [await market.getAddress(), await staking.getAddress(), await registry.getAddress()];
+        const elsewhere = await unboundMarket(); // a second registry, staking and market
+        const [m2, st2, r2] = [await elsewhere.market.getAddress(), await elsewhere.staking.getAddress(), await elsewhere.registry.getAddress()];
+        const cases: [string, string, string, string, string, string][] = [
+          // what, the game's market, staking, registry, have, need
+          ["market", m2, st, r, m2, m],
+          ["staking", m, st2, r, st2, st],
+          ["registry", m, st, r2, r2, r],
+          ["market", ZERO, ZERO, ZERO, ZERO, m],
+        ];
+        for (const [what, gm, gs, gr, have, need] of cases) {
+          const wrong = await ethers.deployContract("DisputeGameMock");
+          await wrong.bind(gm, gs, gr);
+          await expect(market.bindDisputeGame(await wrong.getAddress()))
+            .to.be.revertedWithCustomError(market, "JobMarketBindingMismatch")
+            .withArgs(what, have, need);
+        }
+        expect(await market.disputeGame()).to.equal(ZERO);
+        await expect(market.bindDisputeGame(await game.getAddress())).to.emit(market, "DisputeGameBound");
+      });
+
+      it('reverts with JobMarketBindingMismatch("staking game", slasher, game) for a game staking does not let slash', async () => {
+        const { market, staking, registry, game } = await loadFixture(unboundMarket);
+        const other = await ethers.deployContract("DisputeGameMock");
+        await other.bind(market.getAddress(), staking.getAddress(), registry.getAddress());
+        await expect(market.bindDisputeGame(await other.getAddress()))
+          .to.be.revertedWithCustomError(market, "JobMarketBindingMismatch")
+          .withArgs("staking game", await game.getAddress(), await other.getAddress());
+        expect(await market.disputeGame()).to.equal(ZERO);
+      });
+
+      it("refuses an account with no code as the game", async () => {
+        const { market, other } = await loadFixture(unboundMarket);
+        await expect(market.bindDisputeGame(other.address)).to.be.reverted;
+        expect(await market.disputeGame()).to.equal(ZERO);
+      });
+    });
+
     describe("when a game is already bound", () => {
       it("reverts with JobMarketAlreadyBound", async () => {
         const { market, game, other } = await loadFixture(unboundMarket);
@@ -212,6 +307,17 @@ describe("JobMarket", () => {
   });
 
   describe("postJob", () => {
+    describe("when no dispute game is bound yet", () => {
+      it("reverts with JobMarketGameNotBound", async () => {
+        const { market, registry } = await loadFixture(unboundMarket);
+        const { model, root } = mnistModel();
+        const shape = modelShape(model);
+        await registry.registerModel(root, shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, "m");
+        const expiresAt = (await time.latest()) + 3600;
+        await expect(market.postJob(1, INPUT, ZERO, 0, COLLATERAL, expiresAt, { value: FEE })).to.be.revertedWithCustomError(market, "JobMarketGameNotBound");
+      });
+    });
+
     describe("when the job is valid", () => {
       it("emits JobPosted with the whole job and the input bytes", async () => {
         const { market, requester, modelId } = await loadFixture(stakedMarket);
@@ -311,6 +417,26 @@ describe("JobMarket", () => {
         await expect(market.connect(requester).postJob(modelId, INPUT, ZERO, 0, low, expiresAt, { value: FEE }))
           .to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow")
           .withArgs(low, CONFIG.minCollateral);
+      });
+    });
+
+    describe("when the collateral is below the game's minCollateralFor the model", () => {
+      it("reverts with JobMarketCollateralTooLow(have, need), need the larger of the game's and minCollateral", async () => {
+        const { market, game, requester, modelId } = await loadFixture(stakedMarket);
+        const expiresAt = (await time.latest()) + 3600;
+        const post = (collateral: bigint) => market.connect(requester).postJob(modelId, INPUT, ZERO, 0, collateral, expiresAt, { value: FEE });
+        // The game asks for more than the market's floor: its need wins.
+        const gameNeed = CONFIG.minCollateral * 5n;
+        await game.setMinCollateral(gameNeed);
+        await expect(post(gameNeed - 1n)).to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow").withArgs(gameNeed - 1n, gameNeed);
+        await expect(post(CONFIG.minCollateral)).to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow").withArgs(CONFIG.minCollateral, gameNeed);
+        expect((await jobFrom(post(gameNeed))).job.collateral).to.equal(gameNeed);
+        // The game asks for less than the floor: the floor wins.
+        await game.setMinCollateral(CONFIG.minCollateral - 1n);
+        await expect(post(CONFIG.minCollateral - 1n))
+          .to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow")
+          .withArgs(CONFIG.minCollateral - 1n, CONFIG.minCollateral);
+        expect((await jobFrom(post(CONFIG.minCollateral))).job.collateral).to.equal(CONFIG.minCollateral);
       });
     });
 
@@ -509,6 +635,48 @@ describe("JobMarket", () => {
           .withArgs(jobId, JobStatus.Taken, JobStatus.Open);
       });
     });
+    describe("issue 10 item 2: when the node lost a dispute on this job", () => {
+      it("reverts with JobMarketNodeBarred(jobId, node); another node takes it (attempt 2)", async () => {
+        const { market, staking, game, node, other, requester, jobId, job } = await loadFixture(submitted);
+        await game.hold(jobId, job);
+        const lost = game.nodeLost(jobId, job, requester.address);
+        await expect(lost).to.emit(market, "NodeBarred").withArgs(jobId, node.address);
+        const { job: reopened } = await jobFrom(lost, job);
+        expect(reopened.status).to.equal(JobStatus.Open);
+        expect(await market.barred(jobId, node.address)).to.equal(true);
+        expect(await market.barred(jobId, other.address)).to.equal(false);
+        // The node still has free stake enough for the collateral: only the bar stops it.
+        const [free] = await staking.accountOf(node.address);
+        expect(free).to.be.greaterThanOrEqual(COLLATERAL);
+        await expect(market.connect(node).takeJob(jobId, reopened))
+          .to.be.revertedWithCustomError(market, "JobMarketNodeBarred")
+          .withArgs(jobId, node.address);
+        await staking.connect(other).stake({ value: NODE_STAKE });
+        await expect(market.connect(other).takeJob(jobId, reopened))
+          .to.emit(market, "JobTaken")
+          .withArgs(jobId, other.address, 2, anyValue);
+      });
+
+      it("bars it from that job only: it takes another job", async () => {
+        const { market, game, node, requester, modelId, jobId, job } = await loadFixture(submitted);
+        await game.hold(jobId, job);
+        await game.nodeLost(jobId, job, requester.address);
+        const expiresAt = (await time.latest()) + 3600;
+        const { jobId: nextId, job: next } = await jobFrom(
+          market.connect(requester).postJob(modelId, INPUT, ZERO, 0, COLLATERAL, expiresAt, { value: FEE })
+        );
+        expect(await market.barred(nextId, node.address)).to.equal(false);
+        await expect(market.connect(node).takeJob(nextId, next)).to.emit(market, "JobTaken").withArgs(nextId, node.address, 1, anyValue);
+      });
+
+      it("does not bar a node that only missed its delivery deadline", async () => {
+        const { market, node, jobId, job } = await loadFixture(taken);
+        await time.increaseTo(job.deadline + 1n);
+        const { job: reopened } = await jobFrom(market.reclaimJob(jobId, job), job);
+        expect(await market.barred(jobId, node.address)).to.equal(false);
+        await expect(market.connect(node).takeJob(jobId, reopened)).to.emit(market, "JobTaken").withArgs(jobId, node.address, 2, anyValue);
+      });
+    });
   });
 
   describe("submitResult", () => {
@@ -663,7 +831,9 @@ describe("JobMarket", () => {
         expect(BigInt(expiresAt)).to.be.greaterThan(job.expiresAt);
         await expect(tx).to.emit(market, "JobReopened").withArgs(jobId, node.address, expiresAt, false);
         await expect(tx).to.emit(staking, "CollateralForfeited").withArgs(node.address, requester.address, COLLATERAL);
+        await expect(tx).to.emit(market, "RequesterCompensated").withArgs(jobId, COLLATERAL, COLLATERAL);
         expect(await staking.credits(requester.address)).to.equal(COLLATERAL);
+        expect(await market.compensation(jobId)).to.equal(COLLATERAL);
         expect(await staking.accountOf(node.address)).to.deep.equal([NODE_STAKE - COLLATERAL, 0n, 0n, 0n]);
         const reopened = (await jobFrom(tx, job)).job;
         expect(reopened).to.include({ status: JobStatus.Open, node: ZERO, deadline: 0n, attempt: 1n, expiresAt: BigInt(expiresAt) });
@@ -759,10 +929,17 @@ describe("JobMarket", () => {
         await expectEscrowBalanced(market, staking);
       });
 
-      it("ignores the output when the job has no consumer", async () => {
+      it("checks only the output's length when the job has no consumer", async () => {
         const { market, node, jobId, job } = await loadFixture(submitted);
         await time.increaseTo(job.deadline);
+        // The size is always checked (issue 10 item 3): a 4-byte output is refused ...
         await expect(market.finalize(jobId, job, "0xdeadbeef"))
+          .to.be.revertedWithCustomError(market, "JobMarketOutputLength")
+          .withArgs(jobId, 4, 10);
+        // ... but the content is not compared with the output root when no consumer reads it.
+        const other = new Uint8Array(10).fill(0xde);
+        expect(bytesRoot(other)).not.to.equal(job.outputRoot);
+        await expect(market.finalize(jobId, job, other))
           .to.emit(market, "JobFinalized")
           .withArgs(jobId, node.address, 1, true, true);
       });
@@ -777,9 +954,10 @@ describe("JobMarket", () => {
         await expect(market.finalize(jobId, job, wrong))
           .to.be.revertedWithCustomError(market, "JobMarketOutputMismatch")
           .withArgs(jobId, bytesRoot(wrong), job.outputRoot);
+        // An empty output fails on its size before its root is computed.
         await expect(market.finalize(jobId, job, "0x"))
-          .to.be.revertedWithCustomError(market, "JobMarketOutputMismatch")
-          .withArgs(jobId, ZERO_HASH, job.outputRoot);
+          .to.be.revertedWithCustomError(market, "JobMarketOutputLength")
+          .withArgs(jobId, 0, 10);
         await expect(market.finalize(jobId, job, r.output)).to.emit(market, "JobFinalized").withArgs(jobId, job.node, 1, true, true);
       });
     });
@@ -945,6 +1123,9 @@ describe("JobMarket", () => {
         await expect(tx).to.emit(market, "FinalityReleased").withArgs(jobId, 1, 1);
         await expect(tx).to.emit(market, "JobReopened").withArgs(jobId, node.address, expiresAt, true);
         await expect(tx).to.emit(staking, "StakeSlashed").withArgs(node.address, requester.address, COLLATERAL);
+        await expect(tx).to.emit(market, "NodeBarred").withArgs(jobId, node.address);
+        await expect(tx).to.emit(market, "RequesterCompensated").withArgs(jobId, COLLATERAL, COLLATERAL);
+        expect(await market.compensation(jobId)).to.equal(COLLATERAL);
         const reopened = (await jobFrom(tx, job)).job;
         expect(reopened).to.include({ status: JobStatus.Open, node: ZERO, attempt: 1n, expiresAt, deadline: 0n });
         expect(await market.jobHash(jobId)).to.equal(hashJob(reopened));
@@ -955,8 +1136,55 @@ describe("JobMarket", () => {
         await expect(second).to.emit(market, "FinalityReleased").withArgs(jobId, 1, 0);
         await expect(second).not.to.emit(market, "JobReopened");
         await expect(second).not.to.emit(staking, "StakeSlashed");
+        await expect(second).not.to.emit(market, "NodeBarred");
+        await expect(second).not.to.emit(market, "RequesterCompensated");
+        expect(await market.compensation(jobId)).to.equal(COLLATERAL);
         expect(await market.jobHash(jobId)).to.equal(hashJob(reopened));
         expect(await market.openDisputes(jobId, 1)).to.equal(0);
+        await expectEscrowBalanced(market, staking);
+      });
+    });
+  });
+
+  describe("recordCompensation", () => {
+    describe("when the caller is not the dispute game", () => {
+      it("reverts with JobMarketUnauthorized(caller)", async () => {
+        const { market, requester, jobId } = await loadFixture(submitted);
+        await expect(market.connect(requester).recordCompensation(jobId, 1n))
+          .to.be.revertedWithCustomError(market, "JobMarketUnauthorized")
+          .withArgs(requester.address);
+        expect(await market.compensation(jobId)).to.equal(0);
+      });
+    });
+
+    describe("when the node is slashed to someone other than the requester", () => {
+      it("records no compensation for the job", async () => {
+        const { market, staking, game, node, other, jobId, job } = await loadFixture(submitted);
+        await game.hold(jobId, job);
+        const tx = game.nodeLost(jobId, job, other.address);
+        await expect(tx).to.emit(staking, "StakeSlashed").withArgs(node.address, other.address, COLLATERAL);
+        await expect(tx).not.to.emit(market, "RequesterCompensated");
+        expect(await market.compensation(jobId)).to.equal(0);
+      });
+    });
+
+    describe("when a job's requester is compensated more than once", () => {
+      it("adds up the forfeits and slashes of every attempt: RequesterCompensated(jobId, amount, total)", async () => {
+        const { market, staking, game, node, other, requester, jobId, job } = await loadFixture(taken);
+        await time.increaseTo(job.deadline + 1n);
+        let { job: j } = await jobFrom(market.reclaimJob(jobId, job), job);
+        await staking.connect(other).stake({ value: NODE_STAKE });
+        ({ job: j } = await jobFrom(market.connect(other).takeJob(jobId, j), j));
+        const r = honest();
+        ({ job: j } = await jobFrom(market.connect(other).submitResult(jobId, j, r.output, r.traceRoot, r.inputProof, r.outputProof), j));
+        await game.hold(jobId, j);
+        await expect(game.nodeLost(jobId, j, requester.address))
+          .to.emit(market, "RequesterCompensated")
+          .withArgs(jobId, COLLATERAL, 2n * COLLATERAL);
+        expect(await market.compensation(jobId)).to.equal(2n * COLLATERAL);
+        expect(await staking.credits(requester.address)).to.equal(2n * COLLATERAL);
+        expect(await market.barred(jobId, other.address)).to.equal(true);
+        expect(await market.barred(jobId, node.address)).to.equal(false);
         await expectEscrowBalanced(market, staking);
       });
     });

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
-import type { DisputeGameMock, RejectingReceiver, Staking } from "../../typechain-types";
-import { UNBONDING_DELAY, deployMarket } from "../helpers/marketFixture";
+import { impersonateAccount, loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { DisputeGameMock, JobMarket, ModelRegistry, RejectingReceiver, Staking } from "../../typechain-types";
+import { CONFIG, UNBONDING_DELAY, deployMarket } from "../helpers/marketFixture";
 
 const ETH = ethers.parseEther("1");
 const DELAY = BigInt(UNBONDING_DELAY);
@@ -14,12 +14,16 @@ const BOB_STAKE = 2n * ETH;
 interface Checked {
   staking: Staking;
   accounts: string[];
+  /** Contract accounts the test sends transactions from (impersonated). */
+  impersonated?: string[];
 }
 let current: Checked | undefined;
 
 /** Loads a fixture and remembers its staking contract and accounts for the balance check after the test. */
 async function use<T extends Checked>(fixture: () => Promise<T>): Promise<T> {
   const ctx = await loadFixture(fixture);
+  // Impersonation is not part of the chain state a fixture's snapshot restores: renew it.
+  for (const address of ctx.impersonated ?? []) await impersonateAccount(address);
   current = ctx;
   return ctx;
 }
@@ -42,17 +46,32 @@ async function accountOf(staking: Staking, account: string) {
   return { free, locked, unbonding, readyAt };
 }
 
-/** A Staking deployed by `deployer`, not bound yet. */
+/**
+ * A Staking deployed by `deployer`, not bound yet, with a JobMarket on it and a DisputeGameMock bound to
+ * both: the pair Staking.bind accepts (issue 10 item 8). `market` and `game` are those two contracts as
+ * impersonated signers, so the tests drive lock, unlock, forfeit and slash directly.
+ */
 async function deployUnbound() {
   const signers = await ethers.getSigners();
-  const [deployer, market, game, alice, bob, carol, stranger] = signers;
+  const [deployer, alice, bob, carol, stranger] = signers;
   const staking = (await ethers.deployContract("Staking", [UNBONDING_DELAY], deployer)) as unknown as Staking;
   const receiver = (await ethers.deployContract("RejectingReceiver")) as unknown as RejectingReceiver;
-  const accounts = [...signers.map((s) => s.address), await receiver.getAddress()];
-  return { staking, receiver, deployer, market, game, alice, bob, carol, stranger, accounts };
+  const registry = (await ethers.deployContract("ModelRegistry")) as unknown as ModelRegistry;
+  const marketContract = (await ethers.deployContract("JobMarket", [
+    await registry.getAddress(),
+    await staking.getAddress(),
+    CONFIG,
+  ])) as unknown as JobMarket;
+  const gameMock = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
+  await gameMock.bind(await marketContract.getAddress(), await staking.getAddress(), await registry.getAddress());
+  const impersonated = [await marketContract.getAddress(), await gameMock.getAddress()];
+  for (const address of impersonated) await setBalance(address, 100n * ETH);
+  const [market, game] = await Promise.all(impersonated.map((a) => ethers.getImpersonatedSigner(a)));
+  const accounts = [...signers.map((s) => s.address), await receiver.getAddress(), ...impersonated];
+  return { staking, receiver, registry, marketContract, gameMock, deployer, market, game, alice, bob, carol, stranger, accounts, impersonated };
 }
 
-/** Bound to two EOAs: `market` may lock, unlock and forfeit; `game` may slash. */
+/** Bound to the market and the game: `market` may lock, unlock and forfeit; `game` may slash. */
 async function deployStaking() {
   const ctx = await deployUnbound();
   await ctx.staking.bind(ctx.market.address, ctx.game.address);
@@ -68,15 +87,12 @@ async function deployStaked() {
   return ctx;
 }
 
-/** Bound to the `market` EOA and a DisputeGameMock as the game; alice staked 3 ETH, 1 ETH locked. */
+/** Bound as above, the game called through the DisputeGameMock's own functions; alice staked 3 ETH, 1 ETH locked. */
 async function deployWithGameMock() {
-  const ctx = await deployUnbound();
-  const gameMock = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
-  await gameMock.bind(ctx.market.address, await ctx.staking.getAddress());
-  await ctx.staking.bind(ctx.market.address, await gameMock.getAddress());
+  const ctx = await deployStaking();
   await ctx.staking.connect(ctx.alice).stake({ value: ALICE_STAKE });
   await ctx.staking.connect(ctx.market).lock(ctx.alice.address, ALICE_LOCKED);
-  return { ...ctx, gameMock, accounts: [...ctx.accounts, await gameMock.getAddress()] };
+  return ctx;
 }
 
 /** The project's full deployment (registry, staking, JobMarket, DisputeGameMock). */
@@ -180,6 +196,52 @@ describe("Staking", () => {
         const { staking, market } = await use(deployUnbound);
         await expect(staking.bind(market.address, ethers.ZeroAddress)).to.be.revertedWithCustomError(staking, "StakingZeroAddress");
         expect(await staking.market()).to.equal(ethers.ZeroAddress);
+      });
+    });
+
+    describe("issue 10 item 8: when the market or the game is bound to something else", () => {
+      it('reverts with StakingBindingMismatch("market staking", have, need) for a market on another staking', async () => {
+        const { staking, registry, game } = await use(deployUnbound);
+        const otherStaking = await ethers.deployContract("Staking", [UNBONDING_DELAY]);
+        const otherMarket = await ethers.deployContract("JobMarket", [await registry.getAddress(), await otherStaking.getAddress(), CONFIG]);
+        await expect(staking.bind(await otherMarket.getAddress(), game.address))
+          .to.be.revertedWithCustomError(staking, "StakingBindingMismatch")
+          .withArgs("market staking", await otherStaking.getAddress(), await staking.getAddress());
+        expect(await staking.market()).to.equal(ethers.ZeroAddress);
+      });
+
+      it('reverts with StakingBindingMismatch("game staking", have, need) for a game bound to another staking', async () => {
+        const { staking, registry, market } = await use(deployUnbound);
+        const otherStaking = await ethers.deployContract("Staking", [UNBONDING_DELAY]);
+        const wrong = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
+        await wrong.bind(market.address, await otherStaking.getAddress(), await registry.getAddress());
+        await expect(staking.bind(market.address, await wrong.getAddress()))
+          .to.be.revertedWithCustomError(staking, "StakingBindingMismatch")
+          .withArgs("game staking", await otherStaking.getAddress(), await staking.getAddress());
+        expect(await staking.disputeGame()).to.equal(ethers.ZeroAddress);
+      });
+
+      it('reverts with StakingBindingMismatch("game market", have, need) for a game bound to another market', async () => {
+        const { staking, registry, market, game } = await use(deployUnbound);
+        const otherMarket = await ethers.deployContract("JobMarket", [await registry.getAddress(), await staking.getAddress(), CONFIG]);
+        const wrong = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
+        await wrong.bind(await otherMarket.getAddress(), await staking.getAddress(), await registry.getAddress());
+        await expect(staking.bind(market.address, await wrong.getAddress()))
+          .to.be.revertedWithCustomError(staking, "StakingBindingMismatch")
+          .withArgs("game market", await otherMarket.getAddress(), market.address);
+        // The other market (on this staking too) with the game bound to the first: the same mismatch, the other way.
+        await expect(staking.bind(await otherMarket.getAddress(), game.address))
+          .to.be.revertedWithCustomError(staking, "StakingBindingMismatch")
+          .withArgs("game market", market.address, await otherMarket.getAddress());
+        expect(await staking.market()).to.equal(ethers.ZeroAddress);
+      });
+
+      it("refuses accounts with no code as the market or the game", async () => {
+        const { staking, market, game, stranger } = await use(deployUnbound);
+        await expect(staking.bind(stranger.address, game.address)).to.be.reverted;
+        await expect(staking.bind(market.address, stranger.address)).to.be.reverted;
+        expect(await staking.market()).to.equal(ethers.ZeroAddress);
+        await expect(staking.bind(market.address, game.address)).to.emit(staking, "Bound").withArgs(market.address, game.address);
       });
     });
 

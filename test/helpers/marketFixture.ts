@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ethers } from "hardhat";
-import type { EventLog, Interface, LogDescription } from "ethers";
+import type { EventLog, Interface, LogDescription, Signer } from "ethers";
 import { toHex } from "../../core/bytes";
 import { commitTrace } from "../../core/commitments";
 import { initKeccak } from "../../core/keccak";
@@ -42,8 +42,8 @@ export function mnistModel(): MnistModel {
   return mnist;
 }
 
-/** Registry, staking, market and a mock dispute game, bound together; the MNIST model registered. */
-export async function deployMarket() {
+/** Registry, staking, market and a mock dispute game, bound together; no model registered yet. */
+export async function deployBound() {
   await initKeccak();
   const [deployer, requester, node, other, ...rest] = await ethers.getSigners();
   const registry = (await ethers.deployContract("ModelRegistry")) as unknown as ModelRegistry;
@@ -53,9 +53,21 @@ export async function deployMarket() {
   await game.bind(await market.getAddress(), await staking.getAddress(), await registry.getAddress());
   await staking.bind(await market.getAddress(), await game.getAddress());
   await market.bindDisputeGame(await game.getAddress());
+  return { deployer, requester, node, other, rest, registry, staking, market, game };
+}
+
+/** Registers the MNIST model (the committed root and its shape) from `from`; returns the transaction. */
+export async function registerMnist(registry: ModelRegistry, from?: Signer, uri = "models/mnist-mlp") {
   const { model, root } = mnistModel();
   const shape = modelShape(model);
-  await registry.registerModel(root, shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, "models/mnist-mlp");
+  const r = from ? registry.connect(from) : registry;
+  return r.registerModel(root, shape.inputSize, shape.outputSize, shape.layerCount, shape.maxWidth, uri);
+}
+
+/** Registry, staking, market and a mock dispute game, bound together; the MNIST model registered. */
+export async function deployMarket() {
+  const { deployer, requester, node, other, rest, registry, staking, market, game } = await deployBound();
+  await registerMnist(registry);
   const modelId = 1n;
   const classifier = (await ethers.deployContract("DigitClassifier", [await market.getAddress(), modelId])) as unknown as DigitClassifier;
   return { deployer, requester, node, other, rest, registry, staking, market, game, classifier, modelId };

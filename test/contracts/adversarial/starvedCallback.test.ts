@@ -23,7 +23,7 @@ async function probeJob() {
 const BIG_OUTPUT = 1 << 16;
 async function bigOutputProbeJob() {
   const f = await stakedMarket();
-  await f.registry.registerModel(ethers.id("big-output"), 32, BIG_OUTPUT, 1, "none");
+  await f.registry.registerModel(ethers.id("big-output"), 32, BIG_OUTPUT, 1, BIG_OUTPUT, "none");
   const probe = (await ethers.deployContract("GasProbeConsumer")) as unknown as GasProbeConsumer;
   const expiresAt = (await time.latest()) + 3600;
   let { jobId, job } = await jobFrom(
