@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IJobMarket, IJobMarketForGames} from "./interfaces/IJobMarket.sol";
+import {IJobMarketForGames} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {Job} from "./types/Job.sol";
@@ -245,8 +245,7 @@ contract DisputeGame {
     /// @param maxWidth The model's widest layer.
     /// @return The collateral, wei.
     function minCollateralFor(uint256 layerCount, uint256 maxWidth) external view returns (uint256) {
-        uint256 gasCost = LibDisputeCost.challengerGas(layerCount, maxWidth) * coverGasPrice;
-        return (gasCost * 10_000 + challengerRewardBps - 1) / challengerRewardBps;
+        return LibDisputeCost.minCollateral(layerCount, maxWidth, coverGasPrice, challengerRewardBps);
     }
 
     // ------------------------------------------------------------------------------------------------

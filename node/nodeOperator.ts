@@ -78,7 +78,7 @@ export class NodeOperator extends ChainWorker {
     const { jobId, job } = indexed;
     const served = this.models.get(job.modelId);
     const mine = this.isMe(job.node);
-    if (job.status === JobStatus.Open && served && job.expiresAt >= now && this.inShare(jobId + job.attempt)) {
+    if (job.status === JobStatus.Open && served && job.expiresAt >= now && this.inShare(jobId + job.attempt) && !this.index.isBarred(jobId, this.me)) {
       const [free] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
       if (free < job.collateral) return;
       await send(this.actor, { address: this.market, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] });

@@ -15,6 +15,9 @@ import {LibMerkle} from "./LibMerkle.sol";
 ///      up with room to spare; the test plays the longest game of models at the corners of the shape space
 ///      and checks every side's real gas against these bounds (and that no bound exceeds twice it).
 library LibDisputeCost {
+    /// @notice A shape beyond what a registry entry can hold (layer count above 2^16 − 1, width above 2^32 − 1).
+    error LibDisputeCostShapeOutOfRange(uint256 layerCount, uint256 maxWidth);
+
     /// @notice Sub-ranges one dissection move cuts a range into (at most ARITY − 1 values revealed).
     uint256 internal constant ARITY = 64;
     /// @notice Tree levels one reveal of the descent opens.
@@ -60,14 +63,19 @@ library LibDisputeCost {
     ///         split points revealed over all of them (min(ARITY, w) − 1 for a range of width w, the widest
     ///         sub-range ⌈w / ARITY⌉ wide next).
     function dissection(uint256 n) internal pure returns (uint256 rounds, uint256 revealed) {
-        for (uint256 w = n; w > 1; w = (w + ARITY - 1) / ARITY) {
-            ++rounds;
-            revealed += (w < ARITY ? w : ARITY) - 1;
+        unchecked {
+            for (uint256 w = n; w > 1; w = (w + ARITY - 1) / ARITY) {
+                ++rounds;
+                revealed += (w < ARITY ? w : ARITY) - 1;
+            }
         }
     }
 
     /// @notice The longest game on a model of `layerCount` layers whose widest layer is `maxWidth`.
+    /// @dev Reverts with {LibDisputeCostShapeOutOfRange} beyond a registry entry's types, so that no sum or
+    ///      product below can overflow.
     function lengthOf(uint256 layerCount, uint256 maxWidth) internal pure returns (Length memory n) {
+        if (layerCount > type(uint16).max || maxWidth > type(uint32).max) revert LibDisputeCostShapeOutOfRange(layerCount, maxWidth);
         uint256 chunks = LibDenseStep.chunkCount(maxWidth);
         if (chunks == 0) chunks = 1;
         uint256 activationDepth = LibMerkle.depthFor(chunks);
@@ -86,9 +94,11 @@ library LibDisputeCost {
     ///         withdrawal of the bond it wins.
     function asserterGas(uint256 layerCount, uint256 maxWidth) internal pure returns (uint256) {
         Length memory n = lengthOf(layerCount, maxWidth);
-        return n.rootRounds * REVEAL_ROOTS + n.rootsRevealed * (REVEAL_ROOTS_PER_ROOT + n.traceDepth * PER_PROOF_LEVEL)
+        unchecked {
+            return n.rootRounds * REVEAL_ROOTS + n.rootsRevealed * (REVEAL_ROOTS_PER_ROOT + n.traceDepth * PER_PROOF_LEVEL)
             + n.descentRounds * REVEAL_NODES + STATE_ACCUMULATOR + n.sumRounds * POST_SUMS + n.sumsRevealed * POST_SUMS_PER_SUM
             + ASSERTER_LAST_MOVE + WITHDRAW + n.stepProofLevels * PER_PROOF_LEVEL;
+        }
     }
 
     /// @notice Gas an honest challenger spends to catch a node that defends its lie to the end: the
@@ -99,8 +109,21 @@ library LibDisputeCost {
         uint256 picks = n.rootRounds == 0 ? 1 : n.rootRounds; // a one-layer model still picks its layer
         uint256 nodePicks = n.descentRounds == 0 ? 1 : n.descentRounds;
         // Each pick answers the values revealed for its range, both ends included.
-        return CHALLENGE + picks * PICK_ROOTS + (n.rootsRevealed + 2 * picks) * PICK_ROOTS_PER_ROOT + nodePicks * PICK_NODE
+        unchecked {
+            return CHALLENGE + picks * PICK_ROOTS + (n.rootsRevealed + 2 * picks) * PICK_ROOTS_PER_ROOT + nodePicks * PICK_NODE
             + n.sumRounds * PICK_SUMS + (n.sumsRevealed + 2 * n.sumRounds) * PICK_SUMS_PER_SUM + LAST_MOVE + PAYOUT
             + n.stepProofLevels * PER_PROOF_LEVEL;
+        }
+    }
+
+    /// @notice The smallest collateral on a model of this shape whose reward pool (`rewardBps` of it) pays
+    ///         one honest challenger's gas in the longest game at `coverGasPrice`: ⌈challengerGas · price ·
+    ///         10,000 / rewardBps⌉.
+    function minCollateral(uint256 layerCount, uint256 maxWidth, uint256 coverGasPrice, uint256 rewardBps)
+        internal
+        pure
+        returns (uint256)
+    {
+        return (challengerGas(layerCount, maxWidth) * coverGasPrice * 10_000 + rewardBps - 1) / rewardBps;
     }
 }

@@ -43,6 +43,8 @@ export class ChainIndex {
   private resolvedQueue: IndexedGame[] = [];
   /** `${jobId}/${attempt}` of every attempt whose games all resolved with the node slashed. */
   private readonly settled = new Set<string>();
+  /** `${jobId}/${node}` of every node that lost a dispute on a job and may not take it again. */
+  private readonly barred = new Set<string>();
   private next: bigint;
 
   constructor(
@@ -81,6 +83,11 @@ export class ChainIndex {
     return this.settled.has(`${jobId}/${attempt}`);
   }
 
+  /** Whether `node` lost a dispute on `jobId` (JobMarket.barred): the market refuses its takeJob. */
+  isBarred(jobId: bigint, node: Address): boolean {
+    return this.barred.has(`${jobId}/${node.toLowerCase()}`);
+  }
+
   /** The games that ended since the last call, in chain order. */
   takeResolved(): IndexedGame[] {
     const games = this.resolvedQueue;
@@ -112,6 +119,7 @@ export class ChainIndex {
   private applyMarket(log: Log): void {
     const [decoded] = parseEventLogs({ abi: jobMarketAbi, logs: [log], strict: true });
     if (!decoded) return;
+    if (decoded.eventName === "NodeBarred") this.barred.add(`${decoded.args.jobId}/${decoded.args.node.toLowerCase()}`);
     const change = toJobEvent(decoded.eventName, decoded.args as unknown as Record<string, unknown>);
     if (!change) return;
     const before = this.jobMap.get(change.jobId);
