@@ -20,8 +20,13 @@ import { CONFIG, UNBONDING_DELAY, deployMarket, honestResult, jobFrom, mnistInpu
  *  - each account's locked stake == Σ collateral of its jobs Taken or Submitted;
  *  - every jobHash == hashJob(model job); the model folds each transaction's events with jobFrom and checks
  *    the result against the job the action should produce, computed on its own;
+ *  - every job's compensation == Σ collateral forfeited or slashed to its requester, and a node is barred from
+ *    exactly the jobs on which it lost a dispute (it may not take them again);
  *  - every account's ETH balance (gas from the receipts), credits and stake and every open-dispute count equal
  *    the model's, and a rejected transaction changed nothing but its sender's balance, by exactly its gas.
+ *
+ * The mock answers minCollateralFor with more than the market's minCollateral, so a job's smallest collateral is
+ * the game's. The real DisputeGame and the consumer contract are covered by solvency.disputes.invariant.test.ts.
  *
  * After settling both contracts hold exactly 0 and every account's balance moved by exactly what it is owed
  * (fees paid, refunded or earned, collateral forfeited or slashed), less its gas.
@@ -47,7 +52,9 @@ const GAS = toQuantity(5_000_000);
 const ACTOR_FUNDS = parseEther("1000");
 const ZERO_ADDRESS = ZeroAddress as Hex;
 const ZERO_BYTES32 = ZeroHash as Hex;
-const MIN_COLLATERAL = CONFIG.minCollateral;
+/** What the mock's minCollateralFor answers: above the market's minCollateral, so the larger one rules. */
+const GAME_MIN_COLLATERAL = CONFIG.minCollateral + parseEther("0.005");
+const MIN_COLLATERAL = GAME_MIN_COLLATERAL > CONFIG.minCollateral ? GAME_MIN_COLLATERAL : CONFIG.minCollateral;
 const MASK_128 = (1n << 128n) - 1n;
 const MASK_40 = (1n << 40n) - 1n;
 
@@ -86,6 +93,10 @@ interface JobModel {
   readonly input: number;
   /** Open disputes by attempt. */
   readonly disputes: number[];
+  /** Collateral forfeited or slashed to the requester (JobMarket.compensation). */
+  compensation: bigint;
+  /** Accounts (indices) that lost a dispute on the job: barred from taking it again. */
+  readonly barred: Set<number>;
 }
 
 interface ChainState {
@@ -101,6 +112,10 @@ interface ChainState {
   readyAt: bigint[];
   jobHashes: string[];
   openDisputes: bigint[];
+  /** JobMarket.compensation of each job. */
+  compensation: bigint[];
+  /** JobMarket.barred of each (job, node), job-major. */
+  barred: bigint[];
 }
 
 interface Prepared {
@@ -129,6 +144,8 @@ interface Layout {
   marketCredits: bigint;
   jobHash: bigint;
   openDisputes: bigint;
+  compensation: bigint;
+  barred: bigint;
   stakingAccounts: bigint;
   stakingCredits: bigint;
 }
@@ -189,11 +206,14 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
   /** Per-account slots: market credits, staking account (2 slots), staking credits. */
   let accountSlots: { marketCredits: string; stake0: string; stake1: string; stakingCredits: string }[] = [];
   const jobSlotCache = new Map<bigint, string>();
+  const compensationSlotCache = new Map<bigint, string>();
+  const barredSlotCache = new Map<bigint, string[]>();
   const disputeSlotCache = new Map<string, string>();
 
   before(async () => {
     outer = await takeSnapshot();
     const fx = await deployMarket();
+    await (await fx.game.setMinCollateral(GAME_MIN_COLLATERAL)).wait();
     modelId = fx.modelId;
     const { model } = mnistModel();
     outputSize = BigInt(model.layers[model.layers.length - 1].nOut);
@@ -305,6 +325,9 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
     let j1 = (await jobFrom(market.connect(n1).takeJob(one.jobId, one.job), one.job)).job;
     j1 = (await jobFrom(market.connect(n1).submitResult(one.jobId, j1, p.output, p.traceRoot, p.inputProof, p.outputProof), j1)).job;
     await (await game.connect(c1).hold(one.jobId, j1)).wait();
+    await (await game.connect(c1).hold(one.jobId, j1)).wait();
+    // One of the two games is lost: job one reopens, n1 is barred from it, its collateral goes to r1 (compensation).
+    await (await game.connect(c1).nodeLost(one.jobId, j1, r1.address)).wait();
     const two = await post(r2, 777n, MIN_COLLATERAL);
     await (await market.connect(r2).cancelJob(two.jobId, two.job)).wait();
     const three = await post(r3, 5n, MIN_COLLATERAL + 3n);
@@ -327,6 +350,11 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       marketCredits: await find("JobMarket.credits", async (b) => (await at(marketAddr, mapSlot(r2.address, b))) === (await market.credits(r2.address))),
       jobHash: await find("JobMarket.jobHash", async (b) => (await at(marketAddr, mapSlot(one.jobId, b))) === hash1),
       openDisputes: await find("JobMarket.openDisputes", async (b) => (await at(marketAddr, mapSlot(j1.attempt, BigInt(mapSlot(one.jobId, b))))) === 1n),
+      compensation: await find(
+        "JobMarket.compensation",
+        async (b) => (await at(marketAddr, mapSlot(three.jobId, b))) === (await market.compensation(three.jobId))
+      ),
+      barred: await find("JobMarket.barred", async (b) => (await at(marketAddr, mapSlot(n1.address, BigInt(mapSlot(one.jobId, b))))) === 1n),
       stakingCredits: await find("Staking.credits", async (b) => (await at(stakingAddr, mapSlot(r3.address, b))) === (await staking.credits(r3.address))),
       stakingAccounts: await find("Staking._accounts", async (b) => {
         const slot = BigInt(mapSlot(n1.address, b));
@@ -335,8 +363,11 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       }),
     };
     expect(await market.credits(r2.address)).to.equal(777n);
+    expect(await market.compensation(one.jobId)).to.equal(MIN_COLLATERAL);
+    expect(await market.compensation(three.jobId)).to.equal(MIN_COLLATERAL + 3n);
+    expect(await market.barred(one.jobId, n1.address)).to.equal(true);
     expect(await staking.credits(r3.address)).to.equal(MIN_COLLATERAL + 3n);
-    expect(locked).to.equal(MIN_COLLATERAL);
+    expect(locked).to.equal(0n);
     expect(unbonding).to.equal(parseEther("0.3"));
     await snap.restore();
     return lay;
@@ -345,6 +376,22 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
   function jobSlot(id: bigint): string {
     let s = jobSlotCache.get(id);
     if (!s) jobSlotCache.set(id, (s = mapSlot(id, layout.jobHash)));
+    return s;
+  }
+
+  function compensationSlot(id: bigint): string {
+    let s = compensationSlotCache.get(id);
+    if (!s) compensationSlotCache.set(id, (s = mapSlot(id, layout.compensation)));
+    return s;
+  }
+
+  /** The slots of barred[id][node] for every node, in the order of `nodes`. */
+  function barredSlots(id: bigint): string[] {
+    let s = barredSlotCache.get(id);
+    if (!s) {
+      const inner = BigInt(mapSlot(id, layout.barred));
+      barredSlotCache.set(id, (s = nodes.map((i) => mapSlot(accounts[i].address, inner))));
+    }
     return s;
   }
 
@@ -370,6 +417,8 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       ...accountSlots.map((a) => a.marketCredits),
       ...jobs.map((j) => jobSlot(j.id)),
       ...pairs.map(([id, a]) => disputeSlot(id, a)),
+      ...jobs.map((j) => compensationSlot(j.id)),
+      ...jobs.flatMap((j) => barredSlots(j.id)),
     ];
     const other = [...accountSlots.flatMap((a) => [a.stake0, a.stake1]), ...accountSlots.map((a) => a.stakingCredits)];
     const bals = [marketAddr, stakingAddr, ...accounts.map((a) => a.address)];
@@ -395,6 +444,8 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
     const marketCredits = take(n);
     const jobHashes = take(jobs.length).map((h) => "0x" + word(h));
     const openDisputes = take(pairs.length);
+    const compensation = take(jobs.length);
+    const barred = take(jobs.length * nodes.length);
     const stakes = take(2 * n);
     const stakingCredits = take(n);
     const [marketBalance, stakingBalance, ...balances] = take(bals.length);
@@ -411,6 +462,8 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       readyAt: stakes.filter((_, i) => i % 2 === 1).map((w) => (w >> 128n) & MASK_40),
       jobHashes,
       openDisputes,
+      compensation,
+      barred,
     };
   }
 
@@ -424,6 +477,7 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       jobs.length,
       pairs.map((p) => p[0]),
       pairs.map((p) => p[1]),
+      nodes.map((i) => accounts[i].address),
     ]);
     const s = lensI.decodeFunctionResult("read", await rpc<string>("eth_call", [{ to: lensAddr, data }, "latest"]))[0];
     const big = (xs: readonly bigint[]) => Array.from(xs, (x) => BigInt(x));
@@ -440,6 +494,8 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       readyAt: big(s.unbondingReadyAt),
       jobHashes: Array.from(s.jobHashes as string[]),
       openDisputes: big(s.openDisputes),
+      compensation: big(s.compensation),
+      barred: Array.from(s.barred as boolean[], (b) => (b ? 1n : 0n)),
     };
   }
 
@@ -571,6 +627,8 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       }
       for (let j = 0; j < b.jobHashes.length; j++) this.eq(a.jobHashes[j], b.jobHashes[j], `${what} job ${j + 1}'s hash`);
       for (let d = 0; d < b.openDisputes.length; d++) this.eq(a.openDisputes[d], b.openDisputes[d], `${what} an open dispute count`);
+      for (let j = 0; j < b.compensation.length; j++) this.eq(a.compensation[j], b.compensation[j], `${what} job ${j + 1}'s compensation`);
+      for (let k = 0; k < b.barred.length; k++) this.eq(a.barred[k], b.barred[k], `${what} a node's bar`);
     }
 
     checkInvariants(c: ChainState, label: string) {
@@ -597,6 +655,12 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       let d = 0;
       for (const j of this.jobs) {
         for (let a = 1; a < j.disputes.length; a++) this.eq(c.openDisputes[d++], BigInt(j.disputes[a]), `${at} open disputes on job ${j.id} attempt ${a}`);
+      }
+      // Compensation is exactly the collateral that reached each requester, and only the nodes that lost are barred.
+      for (let k = 0; k < this.jobs.length; k++) {
+        const j = this.jobs[k];
+        this.eq(c.compensation[k], j.compensation, `${at} job ${j.id}'s compensation`);
+        nodes.forEach((i, x) => this.eq(c.barred[k * nodes.length + x], j.barred.has(i) ? 1n : 0n, `${at} ${accounts[i].name} barred from job ${j.id}`));
       }
       // Every account agrees with the model.
       for (let i = 0; i < accounts.length; i++) {
@@ -780,7 +844,7 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
           ...("missedDeadlines" in folded ? { missedDeadlines: 0n } : {}),
         } as Job;
         const job = await this.fold(r, undefined, want, label);
-        const j: JobModel = { id, job, hash: "", versions: [], input: p.input, disputes: [0] };
+        const j: JobModel = { id, job, hash: "", versions: [], input: p.input, disputes: [0], compensation: 0n, barred: new Set() };
         this.setJob(j, job);
         this.jobs.push(j);
         this.model[who].owed -= p.fee;
@@ -830,10 +894,11 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
     async takeJob(who: number, j: JobModel, tamper: boolean) {
       const t = this.now + 1n;
       const m = this.model[who];
-      const ok = !tamper && this.known(j) && j.job.status === JobStatus.Open && t <= j.job.expiresAt && m.free >= j.job.collateral;
+      const barred = j.barred.has(who);
+      const ok = !tamper && this.known(j) && j.job.status === JobStatus.Open && t <= j.job.expiresAt && !barred && m.free >= j.job.collateral;
       const label =
         `${accounts[who].name}.takeJob(${this.jobLabel(j, tamper)}) status=${JobStatus[j.job.status]} ` +
-        `expiresAt=${j.job.expiresAt - baseTime} free=${m.free} collateral=${j.job.collateral}`;
+        `expiresAt=${j.job.expiresAt - baseTime} free=${m.free} collateral=${j.job.collateral}${barred ? " barred" : ""}`;
       await this.act("takeJob", label, who, marketAddr, marketI.encodeFunctionData("takeJob", [j.id, this.jobArg(j, tamper)]), 0n, ok, async (r) => {
         const want: Job = {
           ...j.job,
@@ -842,10 +907,12 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
           attempt: j.job.attempt + 1n,
           deadline: t + BigInt(CONFIG.deliveryWindow),
         };
+        if (j.job.attempt > 0n) this.outcome("retaken");
         this.setJob(j, await this.fold(r, j, want, label));
         m.free -= j.job.collateral;
         m.locked += j.job.collateral;
       });
+      if (barred && !tamper && this.known(j) && j.job.status === JobStatus.Open) this.outcome("barredRetakeRefused");
     }
 
     /** `variant`: 0 honest, 1 another input's trace (the input proof fails), 2 a corrupted output (the output proof fails). */
@@ -897,6 +964,7 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
         node.owed -= c;
         req.stakingCredits += c;
         req.owed += c;
+        j.compensation += c;
         this.outcome("reclaimed");
       });
     }
@@ -939,21 +1007,30 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
           this.outcome("staleNodeLost");
           return;
         }
-        const node = this.model[this.indexOf(j.job.node)];
+        const nodeIdx = this.indexOf(j.job.node);
+        const node = this.model[nodeIdx];
         const c = j.job.collateral;
+        const toRequester = accounts[to].address === j.job.requester;
         this.setJob(j, await this.fold(r, j, this.reopened(j.job, t, true), label));
+        j.barred.add(nodeIdx);
         node.locked -= c;
         node.owed -= c;
         this.model[to].stakingCredits += c;
         this.model[to].owed += c;
-        this.outcome("slashed");
+        // The mock records compensation only for collateral slashed to the requester, as the real game does.
+        if (toRequester) j.compensation += c;
+        this.outcome(toRequester ? "slashedToRequester" : "slashed");
       });
     }
 
-    /** `wrongOutput`: pass another input's output (checked only when the job has a consumer). */
+    /**
+     * `wrongOutput`: pass another input's output (checked only when the job has a consumer), or (-1) the job's
+     * output less its last byte (the output size is always checked).
+     */
     async finalize(who: number, j: JobModel, tamper: boolean, wrongOutput: number | undefined) {
       const t = this.now + 1n;
-      const p = prepared[wrongOutput ?? j.input];
+      const short = wrongOutput === -1;
+      const p = prepared[wrongOutput === undefined || short ? j.input : wrongOutput];
       const open = j.disputes[Number(j.job.attempt)] ?? 0;
       const ok =
         !tamper &&
@@ -961,9 +1038,12 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
         j.job.status === JobStatus.Submitted &&
         t >= j.job.deadline &&
         open === 0 &&
+        !short &&
         (j.job.consumer === ZERO_ADDRESS || p.outputRoot === j.job.outputRoot);
       const label =
-        `${accounts[who].name}.finalize(${this.jobLabel(j, tamper)}${wrongOutput !== undefined ? `, output of input ${wrongOutput}` : ""}) ` +
+        `${accounts[who].name}.finalize(${this.jobLabel(j, tamper)}${
+          short ? ", output short by a byte" : wrongOutput !== undefined ? `, output of input ${wrongOutput}` : ""
+        }) ` +
         `status=${JobStatus[j.job.status]} deadline=${j.job.deadline ? j.job.deadline - baseTime : 0n} open=${open} consumer=${
           j.job.consumer === ZERO_ADDRESS ? "0" : "classifier"
         }`;
@@ -972,7 +1052,7 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
         label,
         who,
         marketAddr,
-        marketI.encodeFunctionData("finalize", [j.id, this.jobArg(j, tamper), p.outputHex]),
+        marketI.encodeFunctionData("finalize", [j.id, this.jobArg(j, tamper), short ? toHex(p.output.subarray(0, p.output.length - 1)) : p.outputHex]),
         0n,
         ok,
         async (r) => {
@@ -1014,6 +1094,7 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
         ["staking.forfeit", stakingAddr, () => stakingI.encodeFunctionData("forfeit", [n0, 1n, me])],
         ["staking.slash", stakingAddr, () => stakingI.encodeFunctionData("slash", [n0, 1n, me])],
         ["market.bindDisputeGame", marketAddr, () => marketI.encodeFunctionData("bindDisputeGame", [me])],
+        ["market.recordCompensation", marketAddr, () => marketI.encodeFunctionData("recordCompensation", [id, 1n])],
         ["staking.bind", stakingAddr, () => stakingI.encodeFunctionData("bind", [me, me])],
       ];
       const [name, to, data] = calls[which % calls.length];
@@ -1055,7 +1136,16 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
     unknownJob(): JobModel | undefined {
       if (this.jobs.length === 0) return undefined;
       const j = this.pick(this.jobs);
-      return { id: BigInt(this.jobs.length + this.rng.int(1, 3)), job: j.job, hash: j.hash, versions: [], input: j.input, disputes: [0] };
+      return {
+        id: BigInt(this.jobs.length + this.rng.int(1, 3)),
+        job: j.job,
+        hash: j.hash,
+        versions: [],
+        input: j.input,
+        disputes: [0],
+        compensation: 0n,
+        barred: new Set(),
+      };
     }
 
     /** Runs `f` on a job (usually one for which `valid` holds, sometimes none that exists), sometimes tampered. */
@@ -1123,20 +1213,22 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
           () =>
             this.jobAction(any(disputedNow) ? disputedNow : disputed, (j, tamper) => {
               const job = tamper ? this.jobArg(j, true) : this.chance(0.8) || j.versions.length < 2 ? j.job : this.pick(j.versions.slice(0, -1));
-              return this.nodeLost(this.pick(challengers), j, job, this.chance(0.9) ? this.pick(challengers) : this.pick(eoas));
+              const r = rng.float();
+              const to = r < 0.4 ? this.indexOf(j.job.requester) : r < 0.9 ? this.pick(challengers) : this.pick(eoas);
+              return this.nodeLost(this.pick(challengers), j, job, to);
             }),
         ],
         [
           any(finalizable) ? 10 : 1,
           () =>
             this.jobAction(finalizable, (j, tamper) =>
-              this.finalize(this.pick(eoas), j, tamper, this.chance(0.1) ? rng.int(0, prepared.length - 1) : undefined)
+              this.finalize(this.pick(eoas), j, tamper, this.chance(0.1) ? rng.int(-1, prepared.length - 1) : undefined)
             ),
         ],
         [3, () => this.marketWithdraw(this.randomCreditor("market"))],
         [2, () => this.stakingWithdraw(this.randomCreditor("staking"))],
         [1, () => this.setAccepting(!this.accepting)],
-        [1, () => this.unauthorized(this.pick(eoas), rng.int(0, 8))],
+        [1, () => this.unauthorized(this.pick(eoas), rng.int(0, 9))],
         [this.boundaries().length > 0 ? 5 : 0, () => this.boundaryProbe()],
       ];
       const total = w.reduce((s, [x]) => s + x, 0);
@@ -1194,9 +1286,10 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       await b.probe();
     }
 
-    /** Usually a node with enough free stake, if there is one; otherwise any node or EOA. */
+    /** Usually a node with enough free stake that may take the job, if there is one; sometimes a barred one; otherwise any node or EOA. */
     randomTaker(j: JobModel): number {
-      const able = nodes.filter((i) => this.model[i].free >= j.job.collateral);
+      const able = nodes.filter((i) => this.model[i].free >= j.job.collateral && !j.barred.has(i));
+      if (j.barred.size > 0 && this.chance(0.25)) return this.pick([...j.barred]);
       if (able.length > 0 && this.chance(0.7)) return this.pick(able);
       return this.chance(0.9) ? this.pick(nodes) : this.pick(eoas);
     }
@@ -1250,7 +1343,10 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       const consumer = this.chance(0.3) ? classifierAddr : ZERO_ADDRESS;
       const fee = this.chance(0.04) ? 0n : this.chance(0.1) ? this.wei(1, 1000) : this.wei(1, 1e9) * this.wei(1, 1e7);
       const collateral = this.chance(0.04)
-        ? MIN_COLLATERAL - this.wei(1, 1e9)
+        ? this.chance(0.5)
+          ? MIN_COLLATERAL - this.wei(1, 1e9)
+          : // The market's minimum but not the game's.
+            CONFIG.minCollateral + this.wei(0, 1e9)
         : MIN_COLLATERAL + (this.chance(0.4) ? 0n : (MIN_COLLATERAL * this.wei(0, 20)) / 4n + this.wei(0, 999));
       const gasLimit = this.chance(0.04)
         ? BigInt(CONFIG.maxCallbackGasLimit) + this.wei(1, 1000)

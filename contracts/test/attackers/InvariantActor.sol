@@ -53,18 +53,22 @@ contract InvariantLens {
         uint256[] unbondingReadyAt;
         bytes32[] jobHashes;
         uint256[] openDisputes;
+        uint256[] compensation;
+        bool[] barred;
     }
 
     /// @param accounts Accounts whose balances, credits and stakes are read.
     /// @param jobCount Jobs 1..jobCount whose hashes are read.
     /// @param disputeJobs,disputeAttempts (job, attempt) pairs whose open dispute counts are read.
+    /// @param nodes Accounts whose bar from each of jobs 1..jobCount is read (job-major: job 1's nodes first).
     function read(
         JobMarket market,
         Staking staking,
         address[] calldata accounts,
         uint256 jobCount,
         uint256[] calldata disputeJobs,
-        uint32[] calldata disputeAttempts
+        uint32[] calldata disputeAttempts,
+        address[] calldata nodes
     ) external view returns (State memory s) {
         uint256 n = accounts.length;
         s.marketBalance = address(market).balance;
@@ -85,8 +89,14 @@ contract InvariantLens {
             (s.free[i], s.locked[i], s.unbonding[i], s.unbondingReadyAt[i]) = staking.accountOf(a);
         }
         s.jobHashes = new bytes32[](jobCount);
+        s.compensation = new uint256[](jobCount);
+        s.barred = new bool[](jobCount * nodes.length);
         for (uint256 i = 0; i < jobCount; i++) {
             s.jobHashes[i] = market.jobHash(i + 1);
+            s.compensation[i] = market.compensation(i + 1);
+            for (uint256 k = 0; k < nodes.length; k++) {
+                s.barred[i * nodes.length + k] = market.barred(i + 1, nodes[k]);
+            }
         }
         s.openDisputes = new uint256[](disputeJobs.length);
         for (uint256 i = 0; i < disputeJobs.length; i++) {
