@@ -6,6 +6,7 @@ import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IJobMarket, IJobMarketForGames} from "./interfaces/IJobMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {LibDisputeCost} from "./lib/LibDisputeCost.sol";
 import {LibMerkle} from "./lib/LibMerkle.sol";
 import {Job, JobStatus} from "./types/Job.sol";
 
@@ -125,6 +126,10 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
 
     /// @notice The dispute game allowed to hold finality and reject results.
     address public disputeGame;
+    /// @dev The game's coverGasPrice and challengerRewardBps, read once when it is bound and kept in the
+    ///      game's slot, so pricing a job's smallest collateral costs no call and no other storage read.
+    uint64 private _coverGasPrice;
+    uint16 private _rewardBps;
     /// @dev The next job id. Starts at 1 in the constructor so the first post pays for a warm slot
     ///      update, not a fresh one.
     uint256 private _nextJobId;
@@ -185,6 +190,9 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         }
         address slasher = IStakingBinding(address(staking)).disputeGame();
         if (slasher != disputeGame_) revert JobMarketBindingMismatch("staking game", slasher, disputeGame_);
+        // The game bounds both at its deployment (coverGasPrice < 2^64, challengerRewardBps ≤ 5,000).
+        _coverGasPrice = uint64(g.coverGasPrice());
+        _rewardBps = uint16(g.challengerRewardBps());
         disputeGame = disputeGame_;
         emit DisputeGameBound(disputeGame_);
     }
@@ -201,7 +209,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     /// @param callbackGasLimit Gas for that callback, at most maxCallbackGasLimit.
     /// @param collateral Stake the node must lock: at least minCollateral, and at least what makes the
     ///        reward from a caught node cover an honest challenger's gas on this model
-    ///        (DisputeGame.minCollateralFor).
+    ///        (LibDisputeCost.minCollateral at the game's cover gas price and reward share).
     /// @param expiresAt Latest time a node may take the job; after it the fee can be refunded.
     function postJob(
         uint64 modelId,
@@ -232,9 +240,8 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
             registry.modelShape(modelId);
         if (retired) revert JobMarketModelRetired(modelId);
         if (input.length != inputSize) revert JobMarketInputLength(modelId, input.length, inputSize);
-        address game = disputeGame;
-        if (game == address(0)) revert JobMarketGameNotBound();
-        uint256 need = IDisputeGameForMarket(game).minCollateralFor(layerCount, maxWidth);
+        if (disputeGame == address(0)) revert JobMarketGameNotBound();
+        uint256 need = LibDisputeCost.minCollateral(layerCount, maxWidth, _coverGasPrice, _rewardBps);
         if (need < minCollateral) need = minCollateral;
         if (collateral < need) revert JobMarketCollateralTooLow(collateral, need);
         job.requester = msg.sender;

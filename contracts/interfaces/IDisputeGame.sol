@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 /// @notice What the job market and staking ask of the dispute game: the contracts it is bound to (checked
-///         when they bind it) and the smallest collateral of a job on a model of a given shape.
+///         when they bind it) and the two parameters of a job's smallest collateral, which the market reads
+///         once, when it binds the game, and applies with LibDisputeCost.minCollateral.
 interface IDisputeGameForMarket {
     function market() external view returns (address);
 
@@ -10,7 +11,9 @@ interface IDisputeGameForMarket {
 
     function registry() external view returns (address);
 
-    /// @notice The smallest collateral that makes the reward from a caught node cover an honest
-    ///         challenger's gas in the longest game on a model of this shape.
-    function minCollateralFor(uint256 layerCount, uint256 maxWidth) external view returns (uint256);
+    /// @notice Wei per gas up to which a job's smallest collateral covers an honest challenger's gas.
+    function coverGasPrice() external view returns (uint256);
+
+    /// @notice The share of a caught node's collateral, in basis points, that the winners share.
+    function challengerRewardBps() external view returns (uint256);
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IJobMarketForGames} from "../interfaces/IJobMarket.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
+import {LibDisputeCost} from "../lib/LibDisputeCost.sol";
 import {Job} from "../types/Job.sol";
 
 /// @notice Stands in for the dispute game in the market and staking tests: forwards the calls the real
@@ -11,8 +12,9 @@ contract DisputeGameMock {
     IJobMarketForGames public market;
     IStaking public staking;
     address public registry;
-    /// @notice What {minCollateralFor} answers for every shape.
-    uint256 public minCollateral;
+    /// @notice What the market reads when it binds the game (0 by default: the market's own floor rules).
+    uint256 public coverGasPrice;
+    uint256 public challengerRewardBps = 5_000;
 
     function bind(IJobMarketForGames market_, IStaking staking_, address registry_) external {
         market = market_;
@@ -20,12 +22,15 @@ contract DisputeGameMock {
         registry = registry_;
     }
 
-    function setMinCollateral(uint256 minCollateral_) external {
-        minCollateral = minCollateral_;
+    /// @dev Takes effect on a market bound after the call (the market reads both when it binds the game).
+    function setCosts(uint256 coverGasPrice_, uint256 challengerRewardBps_) external {
+        coverGasPrice = coverGasPrice_;
+        challengerRewardBps = challengerRewardBps_;
     }
 
-    function minCollateralFor(uint256, uint256) external view returns (uint256) {
-        return minCollateral;
+    /// @notice The smallest collateral the market asks of a job on a model of this shape, by the same formula.
+    function minCollateralFor(uint256 layerCount, uint256 maxWidth) external view returns (uint256) {
+        return LibDisputeCost.minCollateral(layerCount, maxWidth, coverGasPrice, challengerRewardBps);
     }
 
     function hold(uint256 jobId, Job calldata job) external {

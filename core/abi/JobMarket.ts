@@ -594,6 +594,22 @@ export const jobMarketAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "layerCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxWidth",
+        "type": "uint256"
+      }
+    ],
+    "name": "LibDisputeCostShapeOutOfRange",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "LibMerkleEmptyTree",
     "type": "error"

@@ -14,6 +14,7 @@ import {
   FEE,
   NODE_STAKE,
   UNBONDING_DELAY,
+  deployMarket,
   honestResult,
   jobFrom,
   mnistInput,
@@ -420,23 +421,28 @@ describe("JobMarket", () => {
       });
     });
 
-    describe("when the collateral is below the game's minCollateralFor the model", () => {
-      it("reverts with JobMarketCollateralTooLow(have, need), need the larger of the game's and minCollateral", async () => {
-        const { market, game, requester, modelId } = await loadFixture(stakedMarket);
-        const expiresAt = (await time.latest()) + 3600;
-        const post = (collateral: bigint) => market.connect(requester).postJob(modelId, INPUT, ZERO, 0, collateral, expiresAt, { value: FEE });
-        // The game asks for more than the market's floor: its need wins.
-        const gameNeed = CONFIG.minCollateral * 5n;
-        await game.setMinCollateral(gameNeed);
-        await expect(post(gameNeed - 1n)).to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow").withArgs(gameNeed - 1n, gameNeed);
-        await expect(post(CONFIG.minCollateral)).to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow").withArgs(CONFIG.minCollateral, gameNeed);
-        expect((await jobFrom(post(gameNeed))).job.collateral).to.equal(gameNeed);
-        // The game asks for less than the floor: the floor wins.
-        await game.setMinCollateral(CONFIG.minCollateral - 1n);
-        await expect(post(CONFIG.minCollateral - 1n))
-          .to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow")
-          .withArgs(CONFIG.minCollateral - 1n, CONFIG.minCollateral);
-        expect((await jobFrom(post(CONFIG.minCollateral))).job.collateral).to.equal(CONFIG.minCollateral);
+    describe("when the collateral is below the model's smallest at the game's cover gas price", () => {
+      it("reverts with JobMarketCollateralTooLow(have, need), need the larger of LibDisputeCost.minCollateral and minCollateral", async () => {
+        const { model } = mnistModel();
+        const shape = modelShape(model);
+        for (const [coverGasPrice, gameRules] of [
+          [ethers.parseUnits("100", "gwei"), true], // the game asks for more than the market's floor: its need wins
+          [1n, false], // the game asks for less: the floor wins
+        ] as const) {
+          const { market, game, requester, registry } = await deployMarket(coverGasPrice);
+          expect(await market.disputeGame()).to.equal(await game.getAddress());
+          const gameNeed = await game.minCollateralFor(shape.layerCount, shape.maxWidth);
+          expect(gameNeed > CONFIG.minCollateral, `the game's need ${gameNeed} at ${coverGasPrice} wei/gas`).to.equal(gameRules);
+          const need = gameRules ? gameNeed : CONFIG.minCollateral;
+          const expiresAt = (await time.latest()) + 3600;
+          const post = (collateral: bigint) => market.connect(requester).postJob(1n, INPUT, ZERO, 0, collateral, expiresAt, { value: FEE });
+          await expect(post(need - 1n)).to.be.revertedWithCustomError(market, "JobMarketCollateralTooLow").withArgs(need - 1n, need);
+          expect((await jobFrom(post(need))).job.collateral).to.equal(need);
+          // A change of the game's parameters after binding does not reach the market: it read them once.
+          await game.setCosts(coverGasPrice * 1000n, 5_000n);
+          expect((await jobFrom(post(need))).job.collateral).to.equal(need);
+          expect(await registry.modelCount()).to.equal(1n);
+        }
       });
     });
 

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import hre, { artifacts, ethers, network } from "hardhat";
 import { type SnapshotRestorer, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, type Interface, ZeroAddress, ZeroHash, keccak256, parseEther, toQuantity } from "ethers";
+import { AbiCoder, type Interface, ZeroAddress, ZeroHash, keccak256, parseEther, parseUnits, toQuantity } from "ethers";
 import { toHex } from "../../core/bytes";
+import { modelShape } from "../../core/model";
 import { activationTree } from "../../core/commitments";
 import { type Job, JobStatus, hashJob } from "../../core/jobState";
 import { MerkleTree, toLeaves } from "../../core/merkle";
@@ -25,8 +26,8 @@ import { CONFIG, UNBONDING_DELAY, deployMarket, honestResult, jobFrom, mnistInpu
  *  - every account's ETH balance (gas from the receipts), credits and stake and every open-dispute count equal
  *    the model's, and a rejected transaction changed nothing but its sender's balance, by exactly its gas.
  *
- * The mock answers minCollateralFor with more than the market's minCollateral, so a job's smallest collateral is
- * the game's. The real DisputeGame and the consumer contract are covered by solvency.disputes.invariant.test.ts.
+ * The mock's cover gas price puts the MNIST model's smallest collateral above the market's minCollateral, so a
+ * job's smallest collateral is the game's. The real DisputeGame and the consumer contract are covered by solvency.disputes.invariant.test.ts.
  *
  * After settling both contracts hold exactly 0 and every account's balance moved by exactly what it is owed
  * (fees paid, refunded or earned, collateral forfeited or slashed), less its gas.
@@ -53,8 +54,10 @@ const ACTOR_FUNDS = parseEther("1000");
 const ZERO_ADDRESS = ZeroAddress as Hex;
 const ZERO_BYTES32 = ZeroHash as Hex;
 /** What the mock's minCollateralFor answers: above the market's minCollateral, so the larger one rules. */
-const GAME_MIN_COLLATERAL = CONFIG.minCollateral + parseEther("0.005");
-const MIN_COLLATERAL = GAME_MIN_COLLATERAL > CONFIG.minCollateral ? GAME_MIN_COLLATERAL : CONFIG.minCollateral;
+/** The mock game's cover gas price: the MNIST model's smallest collateral at it is above the market's minCollateral. */
+const MOCK_COVER_GAS_PRICE = parseUnits("5", "gwei");
+/** A job's smallest collateral: the game's for the MNIST model (read at deployment), above the market's floor. */
+let MIN_COLLATERAL = CONFIG.minCollateral;
 const MASK_128 = (1n << 128n) - 1n;
 const MASK_40 = (1n << 40n) - 1n;
 
@@ -212,8 +215,10 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
 
   before(async () => {
     outer = await takeSnapshot();
-    const fx = await deployMarket();
-    await (await fx.game.setMinCollateral(GAME_MIN_COLLATERAL)).wait();
+    const fx = await deployMarket(MOCK_COVER_GAS_PRICE);
+    const shape = modelShape(mnistModel().model);
+    MIN_COLLATERAL = await fx.game.minCollateralFor(shape.layerCount, shape.maxWidth);
+    expect(MIN_COLLATERAL > CONFIG.minCollateral, "the game's smallest collateral rules").to.equal(true);
     modelId = fx.modelId;
     const { model } = mnistModel();
     outputSize = BigInt(model.layers[model.layers.length - 1].nOut);

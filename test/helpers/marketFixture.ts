@@ -42,14 +42,18 @@ export function mnistModel(): MnistModel {
   return mnist;
 }
 
-/** Registry, staking, market and a mock dispute game, bound together; no model registered yet. */
-export async function deployBound() {
+/**
+ * Registry, staking, market and a mock dispute game, bound together; no model registered yet. `coverGasPrice`
+ * (default 0: the market's minCollateral rules) is the mock's, read by the market when it binds the game.
+ */
+export async function deployBound(coverGasPrice = 0n) {
   await initKeccak();
   const [deployer, requester, node, other, ...rest] = await ethers.getSigners();
   const registry = (await ethers.deployContract("ModelRegistry")) as unknown as ModelRegistry;
   const staking = (await ethers.deployContract("Staking", [UNBONDING_DELAY])) as unknown as Staking;
   const market = (await ethers.deployContract("JobMarket", [await registry.getAddress(), await staking.getAddress(), CONFIG])) as unknown as JobMarket;
   const game = (await ethers.deployContract("DisputeGameMock")) as unknown as DisputeGameMock;
+  if (coverGasPrice !== 0n) await game.setCosts(coverGasPrice, 5_000n);
   await game.bind(await market.getAddress(), await staking.getAddress(), await registry.getAddress());
   await staking.bind(await market.getAddress(), await game.getAddress());
   await market.bindDisputeGame(await game.getAddress());
@@ -65,8 +69,8 @@ export async function registerMnist(registry: ModelRegistry, from?: Signer, uri 
 }
 
 /** Registry, staking, market and a mock dispute game, bound together; the MNIST model registered. */
-export async function deployMarket() {
-  const { deployer, requester, node, other, rest, registry, staking, market, game } = await deployBound();
+export async function deployMarket(coverGasPrice = 0n) {
+  const { deployer, requester, node, other, rest, registry, staking, market, game } = await deployBound(coverGasPrice);
   await registerMnist(registry);
   const modelId = 1n;
   const classifier = (await ethers.deployContract("DigitClassifier", [await market.getAddress(), modelId])) as unknown as DigitClassifier;
