@@ -5,6 +5,8 @@
  *   npm run cli -- post --rpc URL --key 0x… --deployment deployment.json --digit 3
  *   npm run cli -- status 1 --rpc URL --deployment deployment.json
  *   npm run cli -- wait 1 --final --rpc URL --deployment deployment.json
+ *   npm run cli -- credits 0xAccount --rpc URL --deployment deployment.json
+ *   npm run cli -- withdraw --rpc URL --key 0x… --deployment deployment.json
  */
 import { parseArgs } from "node:util";
 import { type Address, type Hex, isAddress } from "viem";
@@ -27,6 +29,9 @@ Commands:
   post                 post a job (needs --key)
   status <jobId>       the job now: status, fields, soft and final result
   wait <jobId>         wait for the soft result (or the final one with --final)
+  credits <address>    what each contract owes the account: market, staking,
+                       dispute game, example consumer (wei)
+  withdraw             withdraw everything the contracts owe the key's account
   help                 this text
 
 Every command:
@@ -45,6 +50,9 @@ post:
   --model ID           model id (default: the deployment's model)
   --consumer ADDRESS   contract to call back with the final result, with
   --callback-gas N     the gas for that callback
+
+withdraw:
+  --key 0x…            the account's private key (or set ${PRIVATE_KEY_ENV})
 
 wait:
   --final              wait for the final result instead of the soft one
@@ -72,7 +80,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Command = "post" | "status" | "wait";
+type Command = "post" | "status" | "wait" | "credits" | "withdraw";
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
 
 const COMMON = ["rpc", "deployment", "poll", "help"];
@@ -80,6 +88,8 @@ const ALLOWED: Record<Command, readonly string[]> = {
   post: [...COMMON, "key", "digit", "sample", "input-hex", "fee", "collateral", "ttl", "model", "consumer", "callback-gas"],
   status: COMMON,
   wait: [...COMMON, "final", "timeout"],
+  credits: COMMON,
+  withdraw: [...COMMON, "key"],
 };
 
 export interface CliIo {
@@ -103,7 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     if (command === undefined) throw new UsageError("no command given");
-    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: post, status, wait, help`);
+    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: post, status, wait, credits, withdraw, help`);
     if (values.help) {
       io.out(CLI_USAGE);
       return 0;
@@ -112,9 +122,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     for (const name of Object.keys(values)) {
       if (!ALLOWED[cmd].includes(name)) throw new UsageError(`--${name} is not an option of ${cmd}`);
     }
-    if (cmd === "post") {
-      if (args.length > 0) throw new UsageError(`post takes no positional arguments, got ${JSON.stringify(args[0])}`);
-      return await post(values, io);
+    if (cmd === "post" || cmd === "withdraw") {
+      if (args.length > 0) throw new UsageError(`${cmd} takes no positional arguments, got ${JSON.stringify(args[0])}`);
+      return cmd === "post" ? await post(values, io) : await withdraw(values, io);
+    }
+    if (cmd === "credits") {
+      if (args.length !== 1 || !isAddress(args[0])) throw new UsageError(`credits takes one account address, got ${args.length === 0 ? "none" : JSON.stringify(args.join(" "))}`);
+      return await credits(args[0], values, io);
     }
     if (args.length !== 1) throw new UsageError(`${cmd} takes exactly one job id, got ${args.length === 0 ? "none" : args.join(" ")}`);
     const jobId = parseUint("jobId", args[0]);
@@ -182,6 +196,22 @@ async function post(values: Values, io: CliIo): Promise<number> {
   const posted = await client.postJob(params);
   io.err(`posted job ${posted.jobId} in ${posted.txHash} (block ${posted.blockNumber})`);
   io.out(JSON.stringify(toJsonValue({ jobId: posted.jobId, txHash: posted.txHash, blockNumber: posted.blockNumber, status: "Open", digit: digit ?? null })));
+  return 0;
+}
+
+async function credits(account: Address, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, false);
+  const client = await connect(c, readDeployment(c.deployment));
+  io.out(JSON.stringify(toJsonValue({ account, ...(await client.credits(account)) })));
+  return 0;
+}
+
+async function withdraw(values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, true);
+  const client = await connect(c, readDeployment(c.deployment));
+  const paid = await client.withdraw();
+  io.err(paid.total === 0n ? "nothing to withdraw" : `withdrew ${paid.total} wei`);
+  io.out(JSON.stringify(toJsonValue(paid)));
   return 0;
 }
 

@@ -1,5 +1,5 @@
 import { type Address, type Hash, type Hex, isHex, parseEventLogs, zeroAddress } from "viem";
-import { disputeGameAbi, jobMarketAbi, modelRegistryAbi } from "../core/abi";
+import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
 import { decodeError } from "../core/chain/contractError";
 import type { Deployment } from "../core/chain/deployment";
@@ -62,6 +62,16 @@ export interface WaitForOptions {
   readonly pollingIntervalMs?: number;
   /** Stops the wait, rejecting with the signal's reason. */
   readonly signal?: AbortSignal;
+}
+
+/** Wei owed to an account by each contract that pays by withdrawal, and their sum. */
+export interface Credits {
+  readonly market: bigint;
+  readonly staking: bigint;
+  readonly game: bigint;
+  /** The deployment's example consumer (DigitClassifier.owed). */
+  readonly consumer: bigint;
+  readonly total: bigint;
 }
 
 export interface FinalizeReturnType {
@@ -244,16 +254,37 @@ export class RefuteClient {
     return receipt.transactionHash;
   }
 
-  /** Fees credited to `account` by the market (cancelled or expired jobs), wei. */
-  async credits(account: Address): Promise<bigint> {
-    return this.publicClient.readContract({ address: this.market, abi: jobMarketAbi, functionName: "credits", args: [account] });
+  /**
+   * What every contract of the deployment that pays by withdrawal owes `account`, wei: the market (fees of
+   * cancelled or expired jobs, fees a node could not take at finalisation), staking (forfeited and slashed
+   * collateral: a requester's compensation), the dispute game (bonds and rewards) and the example consumer
+   * (what the DigitClassifier passed on to the account as the payer of its jobs).
+   */
+  async credits(account: Address): Promise<Credits> {
+    const owed = await Promise.all(this.creditHolders().map((h) => this.publicClient.readContract({ address: h.address, abi: h.abi, functionName: h.view, args: [account] } as never) as Promise<bigint>));
+    const [market, staking, game, consumer] = owed;
+    return { market, staking, game, consumer, total: market + staking + game + consumer };
   }
 
-  /** Withdraws the wallet account's market credits; returns the amount. */
-  async withdraw(): Promise<bigint> {
-    const amount = await this.credits(this.wallet("withdraw").account.address);
-    await this.send("withdraw", (w) => w.writeContract({ address: this.market, abi: jobMarketAbi, functionName: "withdraw", args: [] }));
-    return amount;
+  /** Withdraws everything the contracts owe the wallet account ({@link credits}); returns what came from each. */
+  async withdraw(): Promise<Credits> {
+    const owed = await this.credits(this.wallet("withdraw").account.address);
+    for (const h of this.creditHolders()) {
+      if (owed[h.key] === 0n) continue;
+      await this.send(`withdraw from the ${h.key === "game" ? "dispute game" : h.key}`, (w) => w.writeContract({ address: h.address, abi: h.abi, functionName: "withdraw", args: [] } as never));
+    }
+    return owed;
+  }
+
+  /** The contracts that pay by withdrawal, with the view that says what each owes. */
+  private creditHolders() {
+    const { jobMarket, staking, disputeGame, digitClassifier } = this.deployment.contracts;
+    return [
+      { key: "market", address: jobMarket, abi: jobMarketAbi, view: "credits" },
+      { key: "staking", address: staking, abi: stakingAbi, view: "credits" },
+      { key: "game", address: disputeGame, abi: disputeGameAbi, view: "credits" },
+      { key: "consumer", address: digitClassifier, abi: digitClassifierAbi, view: "owed" },
+    ] as const;
   }
 
   /** `e` as a RefuteContractError when it is a contract revert (named error and arguments), else `e`. */

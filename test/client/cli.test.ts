@@ -113,6 +113,38 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     });
   });
 
+  describe("credits, withdraw", () => {
+    // In this process: the same runCli as npm run cli, without a ts-node start per command.
+    it("credits <address> prints what each contract owes the account; withdraw takes it all home", async () => {
+      const requester = chain.accounts[1];
+      const post = await cliInProcess(["post", ...base, "--key", requester.privateKey, "--digit", "5"]);
+      expect(post.code, post.stderr).to.equal(0);
+      const jobId = BigInt(JSON.parse(post.stdout).jobId);
+      await new RefuteClient({ publicClient: clients.publicClient, walletClient: walletFor(clients, requester.privateKey), deployment: d }).cancelJob(jobId);
+
+      const owed = await cliInProcess(["credits", requester.address, ...base]);
+      expect(owed.code, owed.stderr).to.equal(0);
+      expect(JSON.parse(owed.stdout)).to.deep.equal({ account: requester.address, market: "1000000000000000", staking: "0", game: "0", consumer: "0", total: "1000000000000000" });
+
+      const paid = await cliInProcess(["withdraw", ...base, "--key", requester.privateKey]);
+      expect(paid.code, paid.stderr).to.equal(0);
+      expect(JSON.parse(paid.stdout)).to.deep.include({ market: "1000000000000000", total: "1000000000000000" });
+      expect(paid.stderr.trim()).to.equal("withdrew 1000000000000000 wei");
+      expect(JSON.parse((await cliInProcess(["credits", requester.address, ...base])).stdout).total).to.equal("0");
+      const again = await cliInProcess(["withdraw", ...base, "--key", requester.privateKey]);
+      expect(again.stderr.trim()).to.equal("nothing to withdraw");
+    });
+
+    it("credits needs one address and withdraw a key", async () => {
+      const r = await cliInProcess(["credits", "0x1234", ...base]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/^credits takes one account address, got "0x1234"/);
+      const w = await cliInProcess(["withdraw", ...base]);
+      expect(w.code).to.equal(2);
+      expect(w.stderr).to.match(/--key/);
+    });
+  });
+
   describe("errors", () => {
     it("a contract revert fails with status 1 and the decoded error", async () => {
       const r = await cli(["post", ...base, "--key", chain.accounts[1].privateKey, "--input-hex", "0x00"]);
