@@ -1,12 +1,14 @@
-import { stakingAbi } from "../core/abi";
-import { send } from "../core/chain/actor";
+import { disputeGameAbi, stakingAbi } from "../core/abi";
+import { type ChainActor, send } from "../core/chain/actor";
 import { registeredModels } from "../core/chain/registeredModels";
+import { modelShape } from "../core/model";
 import { MNIST_MODEL_DIR } from "../core/modelFiles";
 import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { field } from "../core/service/config";
 import { COMMON_CONFIG, runDaemon } from "../core/service/daemon";
+import type { Logger } from "../core/service/logger";
 import { NodeOperator } from "./nodeOperator";
-import { describeCheat, parseCheatMode } from "./resultComputer";
+import { type ServedModel, describeCheat, parseCheatMode } from "./resultComputer";
 
 /**
  * `npm run node -- --rpc-url … --private-key … --deployment deployment.json`: the node operator
@@ -47,6 +49,24 @@ void runDaemon({
         log.info("staked", { wei: config.stake - free, free: config.stake });
       }
     }
+    await warnIfStakeTooSmall(actor, models, log);
     return new NodeOperator(actor, { models, cheat, share: share && { index: share[0], of: share[1] } }, metrics);
   },
 });
+
+/**
+ * Warns when the free stake cannot lock the smallest collateral of any model served: the node would
+ * skip every job (each skip is logged too). The smallest is the market's floor or the model's own
+ * (DisputeGame.minCollateralFor), whichever is larger.
+ */
+async function warnIfStakeTooSmall(actor: ChainActor, models: readonly ServedModel[], log: Logger): Promise<void> {
+  const { staking, disputeGame } = actor.deployment.contracts;
+  const [free] = await actor.publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "accountOf", args: [actor.walletClient.account.address] });
+  for (const { modelId, model } of models) {
+    const shape = modelShape(model);
+    const forModel = await actor.publicClient.readContract({ address: disputeGame, abi: disputeGameAbi, functionName: "minCollateralFor", args: [BigInt(shape.layerCount), BigInt(shape.maxWidth)] });
+    const floor = actor.deployment.parameters.minCollateral;
+    const smallest = forModel > floor ? forModel : floor;
+    if (free < smallest) log.warn("free stake cannot cover the smallest collateral of a served model: every job of it will be skipped (stake with --stake)", { modelId, free, smallestCollateral: smallest });
+  }
+}

@@ -28,6 +28,10 @@ export interface NodeOptions {
 
 export class NodeOperator extends ChainWorker {
   private readonly results = new Map<string, ComputedResult>();
+  /** The job attempts skipped for want of free stake (logged once each). */
+  private readonly skipped = new Set<string>();
+  /** The stake as read in the last round, for the status endpoint. */
+  private stake?: { free: bigint; locked: bigint; unbonding: bigint };
   private readonly models = new Map<bigint, ServedModel>();
   private readonly counters;
 
@@ -40,6 +44,7 @@ export class NodeOperator extends ChainWorker {
     for (const m of options.models) this.models.set(m.modelId, m);
     this.counters = {
       taken: metrics.counter("jobs_taken_total", "Jobs this node took"),
+      skipped: metrics.counter("jobs_skipped_total", "Jobs of a served model this node could not take", ["reason"]),
       submitted: metrics.counter("results_submitted_total", "Results this node submitted", ["cheated"]),
       finalized: metrics.counter("jobs_finalized_total", "Results of this node it finalised"),
       inference: metrics.histogram("inference_seconds", "Time to run the model and commit the trace", [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10]),
@@ -53,6 +58,7 @@ export class NodeOperator extends ChainWorker {
       address: this.me,
       syncedTo: this.index.syncedTo,
       cheat: this.options.cheat.kind,
+      stake: this.stake,
       models: [...this.models.keys()],
       jobs: mine.map((j) => ({ jobId: j.jobId, status: JobStatus[j.job.status], attempt: j.job.attempt, deadline: j.job.deadline })),
       games: this.myGames(),
@@ -60,6 +66,8 @@ export class NodeOperator extends ChainWorker {
   }
 
   protected async work(now: bigint): Promise<void> {
+    const [free, locked, unbonding] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
+    this.stake = { free, locked, unbonding };
     for (const job of [...this.index.jobs()]) {
       // A finalised result can no longer be disputed: its trace is not needed again.
       if (job.job.status === JobStatus.Finalized) this.results.delete(`${job.jobId}/${job.job.attempt}`);
@@ -80,7 +88,15 @@ export class NodeOperator extends ChainWorker {
     const mine = this.isMe(job.node);
     if (job.status === JobStatus.Open && served && job.expiresAt >= now && this.inShare(jobId + job.attempt) && !this.index.isBarred(jobId, this.me)) {
       const [free] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
-      if (free < job.collateral) return;
+      if (free < job.collateral) {
+        const key = `${jobId}/${job.attempt}`;
+        if (!this.skipped.has(key)) {
+          this.skipped.add(key);
+          this.counters.skipped.inc({ reason: "stake" });
+          this.actor.log.warn("skipped job: free stake below its collateral", { jobId, attempt: job.attempt, collateral: job.collateral, free });
+        }
+        return;
+      }
       await send(this.actor, { address: this.market, abi: jobMarketAbi, functionName: "takeJob", args: [jobId, job] });
       this.counters.taken.inc();
       this.actor.log.info("took job", { jobId, modelId: job.modelId, fee: job.fee, collateral: job.collateral });
