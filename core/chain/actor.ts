@@ -1,6 +1,7 @@
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 import { disputeGameAbi, jobMarketAbi, stakingAbi } from "../abi";
 import type { Deployment } from "./deployment";
+import { RefuteContractError, decodeError, innermostReason } from "./contractError";
 
 /**
  * What a daemon acting on the chain holds: clients, its account, the deployment, a logger and a
@@ -32,8 +33,16 @@ export async function send(
   actor: ChainActor,
   call: { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[]; value?: bigint },
 ): Promise<{ hash: Hex; gasUsed: bigint }> {
-  const { request } = await actor.publicClient.simulateContract({ ...call, account: actor.walletClient.account } as never);
-  const hash = await actor.walletClient.writeContract(request);
+  let hash: Hex;
+  try {
+    const { request } = await actor.publicClient.simulateContract({ ...call, account: actor.walletClient.account } as never);
+    hash = await actor.walletClient.writeContract(request);
+  } catch (e) {
+    const decoded = decodeError(e);
+    if (decoded instanceof RefuteContractError) throw decoded;
+    // Not a revert: the node refused the transaction (no funds, a bad nonce…); say whose and why.
+    throw new Error(`${call.functionName} from ${addressOf(actor)} was not sent: ${innermostReason(e)}`, { cause: e });
+  }
   const receipt = await actor.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${call.functionName} reverted in ${hash}`);
   return { hash, gasUsed: receipt.gasUsed };

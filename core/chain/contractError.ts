@@ -91,6 +91,21 @@ function causeChain(e: unknown): unknown[] {
   return chain;
 }
 
+/**
+ * The innermost explanation in `e`'s cause chain: viem's `details` (where a node's own reason, such as
+ * "Sender doesn't have enough funds to send tx", ends up under a generic "Missing or invalid parameters."),
+ * else the innermost message.
+ */
+export function innermostReason(e: unknown): string {
+  let reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  for (const err of causeChain(e)) {
+    const { details, message } = (err ?? {}) as { details?: unknown; message?: unknown };
+    if (typeof details === "string" && details !== "") reason = details;
+    else if (typeof message === "string" && message !== "" && err !== e) reason = message.split("\n")[0];
+  }
+  return reason;
+}
+
 /** The revert data in `e`'s cause chain (viem's `raw` or `data`, or a JSON-RPC error's `data`), if any. */
 export function revertDataOf(e: unknown): Hex | undefined {
   for (const err of causeChain(e)) {

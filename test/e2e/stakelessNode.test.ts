@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { heldOutDigit } from "../../client/mnistDigit";
 import { type DaemonProcess, E2eSystem } from "../helpers/e2e";
 
@@ -36,5 +37,14 @@ describe("end to end: a node without stake says why it takes no job", () => {
     const status = await (await fetch(`${await node.apiUrl()}/status`)).json();
     expect(status.stake).to.deep.equal({ free: "0", locked: "0", unbonding: "0" });
     expect(await (await fetch(`${await node.apiUrl()}/metrics`)).text()).to.match(/^refute_node_jobs_skipped_total\{reason="stake"\} 1$/m);
+  });
+
+  it("a node whose key has no ETH to stake with fails to start with one line naming the account and the cause", async () => {
+    const key = "0x7e57000000000000000000000000000000000000000000000000000000000001" as const;
+    const address = privateKeyToAccount(key).address;
+    const poor = sys.startDaemon("node-unfunded", "node", { address, privateKey: key }, { args: ["--stake", "1"] });
+    const { code } = await poor.exited;
+    expect(code).to.equal(1);
+    expect(poor.otherLines.join("\n")).to.match(new RegExp(`^refute-node: cannot start: stake from ${address} was not sent: Sender doesn't have enough funds to send tx`, "m"));
   });
 });
