@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre, { artifacts, ethers, network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type SnapshotRestorer, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, type Interface, ZeroAddress, ZeroHash, getAddress, keccak256, parseEther, parseUnits, toQuantity } from "ethers";
+import { AbiCoder, type Interface, ZeroAddress, ZeroHash, getAddress, keccak256, parseEther, parseUnits } from "ethers";
 import { encodeAbiParameters } from "viem";
 import { fromHex, toHex } from "../../core/bytes";
 import {
@@ -34,8 +34,22 @@ import { type DisputeTrace, type Move, type PlanContext, PlannerError, pickNodeM
 import { JOB_ABI, type Job, JobStatus, hashJob, toJobArgument } from "../../core/jobState";
 import { initKeccak } from "../../core/keccak";
 import { treeDepth, verifyProof } from "../../core/merkle";
-import { Rng } from "../../core/rng";
 import { CONFIG, UNBONDING_DELAY, jobFrom } from "../helpers/marketFixture";
+import {
+  type Hex,
+  type RawReceipt,
+  SolvencySequence,
+  byKindLine,
+  isHeld,
+  isLive,
+  jsonOf,
+  max,
+  newSolvencyStats,
+  outcomesLine,
+  rpcOf,
+  runSeeds,
+  summaryLine,
+} from "../helpers/solvencyHarness";
 import { ProbeBatch, type ProbeResult, SlotBatch, type SlotResult, word } from "../helpers/solvencyProbe";
 import { type Claim, type Defence, type TinyModel, answeringTrace, tinyModel } from "../helpers/solvencyModels";
 import type { DigitClassifier, DisputeGame, JobMarket, Staking } from "../../typechain-types";
@@ -101,8 +115,6 @@ const FIRST_SEED = Number(process.env.SOLVENCY_SEED ?? 1);
 const FILE = "test/contracts/solvency.disputes.invariant.test.ts";
 const MIN_ACTIONS = 12;
 const MAX_ACTIONS = 36;
-/** Gas limit of every transaction. */
-const GAS = toQuantity(5_000_000);
 const ACTOR_FUNDS = parseEther("1000");
 /**
  * DisputeGame deployment: bonds and the smallest collateral cover gas at 5 gwei (the game's smallest collateral is
@@ -120,8 +132,6 @@ const BASE_STAKE = parseEther("1");
 const MASK_32 = (1n << 32n) - 1n;
 const MASK_40 = (1n << 40n) - 1n;
 const MASK_128 = (1n << 128n) - 1n;
-
-type Hex = `0x${string}`;
 
 interface Account {
   readonly name: string;
@@ -265,13 +275,6 @@ interface Layout {
   owed: bigint;
 }
 
-interface RawReceipt {
-  status: string;
-  gasUsed: string;
-  effectiveGasPrice: string;
-  logs: { address: string; topics: string[]; data: string }[];
-}
-
 /** Everything read after a transaction, by the model's indices. */
 interface Read {
   balances: bigint[];
@@ -300,10 +303,6 @@ interface Read {
 }
 
 const abi = AbiCoder.defaultAbiCoder();
-const isLive = (s: JobStatus) => s === JobStatus.Open || s === JobStatus.Taken || s === JobStatus.Submitted;
-const isHeld = (s: JobStatus) => s === JobStatus.Taken || s === JobStatus.Submitted;
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
-const jsonOf = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === "bigint" ? v.toString() : v));
 const lower = (x: string) => x.toLowerCase() as Hex;
 /** Addresses as ethers decodes them (checksummed), so that they compare with the jobs folded from events. */
 const checksummed = (x: string) => getAddress(x) as Hex;
@@ -316,7 +315,7 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
   this.timeout(1_800_000);
 
   const provider = network.provider;
-  const rpc = <T>(method: string, params: unknown[] = []) => provider.request({ method, params }) as Promise<T>;
+  const rpc = rpcOf(provider);
 
   let outer: SnapshotRestorer;
   let base: SnapshotRestorer;
@@ -774,15 +773,7 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
   }
 
   const stats = {
-    sequences: 0,
-    actions: [] as number[],
-    timeJumps: 0,
-    boundaryProbes: 0,
-    txs: 0,
-    settleTxs: 0,
-    expectedReverts: 0,
-    byKind: new Map<string, { ok: number; reverted: number }>(),
-    jobsPosted: 0,
+    ...newSolvencyStats(),
     consumerJobs: 0,
     games: 0,
     selfChallenges: 0,
@@ -800,29 +791,21 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
     gameReadNs: 0n,
     readNs: 0n,
     checkNs: 0n,
-    outcomes: new Map<string, number>(),
   };
 
   /** One sequence: its seed, its model of the chain and the last state read. */
-  class Sequence {
-    readonly rng: Rng;
+  class Sequence extends SolvencySequence<JobModel, AccountModel> {
     now = baseTime;
     readonly model: AccountModel[];
-    readonly jobs: JobModel[] = [];
     readonly games: GameModel[] = [];
     readonly attemptList: AttemptModel[] = [];
     /** consumerOwed[c][p]: what consumer c owes payers[p]. */
     readonly consumerOwed: bigint[][];
     chain!: Read;
     accepting = false;
-    readonly log: string[] = [];
-    phase = "random";
-    /** The transaction after which the slot reader is checked against the getters. */
-    crossCheckAt = 0;
-    txCount = 0;
 
-    constructor(readonly seed: number) {
-      this.rng = new Rng(seed);
+    constructor(seed: number) {
+      super(seed, stats, { baseTime, command: ` npx hardhat test ${FILE}`, recent: 25 });
       // Nodes start with BASE_STAKE staked: theirs, so owed back to them in the end.
       this.model = accounts.map((_, i) => ({
         balance: baseRead ? baseRead.balances[i] : 0n,
@@ -840,21 +823,6 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
       if (baseRead) this.model[idx.staking].owed = -baseRead.balances[idx.staking];
       this.consumerOwed = consumers.map(() => payers.map(() => 0n));
       if (baseRead) this.chain = baseRead;
-    }
-
-    ctx(what: string): string {
-      return (
-        `seed ${this.seed} (replay: SOLVENCY_SEED=${this.seed} SOLVENCY_SEQUENCES=1 npx hardhat test ${FILE}), ${this.phase} step ${this.log.length}: ${what}\n` +
-        `  recent steps (t = seconds since the snapshot):\n    ${this.log.slice(-25).join("\n    ")}\n`
-      );
-    }
-
-    eq<T>(have: T, want: T, what: string) {
-      if (have !== want) expect(have, this.ctx(what)).to.equal(want);
-    }
-
-    fail(what: string): never {
-      throw new Error(this.ctx(what));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -880,33 +848,12 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
       this.log.push(`[t=${t - baseTime}] ${label} → expect ${ok ? "ok" : "revert"}`);
       const acct = accounts[from];
       const payer = acct.sender;
-      const tx =
-        acct.kind === "actor"
-          ? { from: accounts[payer].address, to: actorAddr, data: actorI.encodeFunctionData("execute", [to, value, data]), gas: GAS }
-          : { from: acct.address, to, data, value: toQuantity(value), gas: GAS };
+      const actor = { address: actorAddr, iface: actorI };
       const t0 = process.hrtime.bigint();
-      const hash = await rpc<string>("eth_sendTransaction", [tx]);
-      await rpc("evm_mine", [Number(t)]);
-      const r = await rpc<RawReceipt | null>("eth_getTransactionReceipt", [hash]);
-      if (!r) this.fail(`${label}: not mined`);
+      const r = await this.mineAlone(rpc, { viaActor: acct.kind === "actor", sender: accounts[payer].address, actor, to, data, value }, t, label);
       const t1 = process.hrtime.bigint();
       stats.sendNs += t1 - t0;
-      stats.txs++;
-      const succeeded = r.status === "0x1";
-      this.eq(succeeded, ok, `${label}: expected ${ok ? "success" : "a revert"}, got ${succeeded ? "success" : "a revert"}`);
-      let k = stats.byKind.get(kind);
-      if (!k) stats.byKind.set(kind, (k = { ok: 0, reverted: 0 }));
-      const gas = BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice);
-      this.model[payer].balance -= gas;
-      this.model[payer].gas += gas;
-      if (succeeded) {
-        k.ok++;
-        this.model[from].balance -= value;
-        await apply(r, t);
-      } else {
-        k.reverted++;
-        stats.expectedReverts++;
-      }
+      const { succeeded, gas } = await this.book(kind, label, r, ok, from, payer, value, () => apply(r, t));
       const before = this.chain;
       const t2 = process.hrtime.bigint();
       const after = await readChain(this);
@@ -1073,21 +1020,6 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
       );
     }
 
-    /** Folds the transaction's market events into the job (jobFrom) and checks the result against `want`. */
-    async fold(r: RawReceipt, j: JobModel | undefined, want: Job, label: string): Promise<Job> {
-      const { jobId, job } = await jobFrom({ wait: async () => ({ logs: r.logs }) }, j?.job);
-      this.eq(jobId, j ? j.id : BigInt(this.jobs.length + 1), `${label}: job id in the events`);
-      if (jsonOf(job) !== jsonOf(want)) expect(job, this.ctx(`${label}: job folded from the events != job the model expects`)).to.deep.equal(want);
-      return job;
-    }
-
-    setJob(j: JobModel, job: Job) {
-      j.job = job;
-      j.hash = hashJob(job);
-      j.versions.push(job);
-      while (j.disputes.length <= Number(job.attempt)) j.disputes.push(0);
-    }
-
     reopened(job: Job, t: bigint, byDispute: boolean): Job {
       return {
         ...job,
@@ -1105,10 +1037,6 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
       const i = accounts.findIndex((a) => lower(a.address) === lower(address));
       if (i < 0) this.fail(`unknown account ${address}`);
       return i;
-    }
-
-    outcome(name: string) {
-      stats.outcomes.set(name, (stats.outcomes.get(name) ?? 0) + 1);
     }
 
     /** The logs of `address` with event topic `topic`. */
@@ -2048,18 +1976,6 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
     // Random choices
     // ------------------------------------------------------------------------------------------
 
-    pick<T>(xs: readonly T[]): T {
-      return xs[this.rng.int(0, xs.length - 1)];
-    }
-
-    chance(p: number): boolean {
-      return this.rng.float() < p;
-    }
-
-    wei(lo: number, hi: number): bigint {
-      return BigInt(this.rng.int(lo, hi));
-    }
-
     /** A job, usually one for which `valid` holds. */
     pickJob(valid: (j: JobModel) => boolean): JobModel | undefined {
       if (this.jobs.length === 0) return undefined;
@@ -2377,18 +2293,6 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
       return out.filter((b) => b.at > this.now + 1n);
     }
 
-    /** A time jump to one second before, at or after a pending limit, and the action that limit decides runs then. */
-    async boundaryProbe() {
-      const all = this.boundaries();
-      const kind = this.pick([...new Set(all.map((x) => x.kind))]);
-      const b = this.pick(all.filter((x) => x.kind === kind));
-      const at = b.at + BigInt(this.rng.int(-1, 1));
-      this.log.push(`[time] next transaction at t=${at - baseTime} (${b.what} ${at < b.at ? "- 1" : at > b.at ? "+ 1" : "exactly"})`);
-      this.now = at - 1n;
-      stats.boundaryProbes++;
-      await b.probe();
-    }
-
     /** Time passes (nothing is sent): often to just before, at or just after a pending limit. */
     timeJump() {
       const rng = this.rng;
@@ -2516,29 +2420,14 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
       await rpc("evm_setAutomine", [false]);
       const n = this.rng.int(MIN_ACTIONS, MAX_ACTIONS);
       this.crossCheckAt = this.rng.int(1, 2 * n);
-      for (let i = 0; i < n; i++) {
-        if (this.chance(1 / 9)) {
-          this.timeJump();
-          stats.timeJumps++;
-        } else await this.randomAction();
-      }
-      stats.actions.push(n);
-      const before = stats.txs;
-      await this.settle();
-      stats.settleTxs += stats.txs - before;
-      stats.sequences++;
+      await this.runSteps(n, 1 / 9);
       if (process.env.SOLVENCY_LOG) console.log(`seed ${this.seed}:\n    ${this.log.join("\n    ")}`);
     }
   }
 
   it(`holds over ${SEQUENCES} seeded random sequences (seeds ${FIRST_SEED}..${FIRST_SEED + SEQUENCES - 1})`, async () => {
-    const t0 = Date.now();
-    for (let k = 0; k < SEQUENCES; k++) {
-      await base.restore();
-      await new Sequence(FIRST_SEED + k).run();
-    }
-    const ms = Date.now() - t0;
-    const line = (s: string) => console.log(`      ${s}`);
+    const ms = await runSeeds(base, FIRST_SEED, SEQUENCES, (seed) => new Sequence(seed).run());
+    const line = summaryLine;
     line(
       `summary: ${stats.sequences} sequences, ${stats.txs} transactions (${stats.expectedReverts} expected reverts), ${stats.games} games played ` +
         `(node won ${stats.nodeWon}, lost ${stats.nodeLost}), ${stats.selfChallenges} self-challenges, games per result max ${stats.maxGamesPerResult}, ` +
@@ -2559,13 +2448,8 @@ describe("Solvency invariant with the real DisputeGame and consumer contracts (s
         `ended by: ${[...stats.reasons.entries()].map(([k, v]) => `${k} ${v}`).join(", ")}; ` +
         models.map((m, k) => `${m.name}: bond ${bonds[k]}, smallest collateral ${minCollateral[k]}`).join("; ")
     );
-    line(
-      `ok/reverted: ${[...stats.byKind.entries()]
-        .sort((x, y) => x[0].localeCompare(y[0]))
-        .map(([k, v]) => `${k} ${v.ok}/${v.reverted}`)
-        .join(", ")}`
-    );
-    line(`${stats.jobsPosted} jobs posted; ${[...stats.outcomes.entries()].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    line(byKindLine(stats));
+    line(outcomesLine(stats));
     expect(stats.sequences).to.equal(SEQUENCES);
   });
 });

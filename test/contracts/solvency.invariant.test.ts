@@ -7,8 +7,23 @@ import { modelShape } from "../../core/model";
 import { activationTree } from "../../core/commitments";
 import { type Job, JobStatus, hashJob } from "../../core/jobState";
 import { MerkleTree, toLeaves } from "../../core/merkle";
-import { Rng } from "../../core/rng";
 import { CONFIG, UNBONDING_DELAY, deployMarket, honestResult, jobFrom, mnistInput, mnistModel } from "../helpers/marketFixture";
+import {
+  type Hex,
+  type RawReceipt,
+  SolvencySequence,
+  byKindLine,
+  isHeld,
+  isLive,
+  jsonOf,
+  max,
+  newSolvencyStats,
+  outcomesLine,
+  rpcOf,
+  runSeeds,
+  summaryLine,
+} from "../helpers/solvencyHarness";
+import { word } from "../helpers/solvencyProbe";
 
 /**
  * Seeded random-sequence solvency invariant for JobMarket + Staking, with the DisputeGameMock standing in for
@@ -48,8 +63,6 @@ const SEQUENCES = Number(process.env.SOLVENCY_SEQUENCES ?? (UNDER_COVERAGE ? 50 
 const FIRST_SEED = Number(process.env.SOLVENCY_SEED ?? 1);
 const MIN_ACTIONS = 15;
 const MAX_ACTIONS = 40;
-/** Gas limit of every transaction. */
-const GAS = toQuantity(5_000_000);
 const ACTOR_FUNDS = parseEther("1000");
 const ZERO_ADDRESS = ZeroAddress as Hex;
 const ZERO_BYTES32 = ZeroHash as Hex;
@@ -60,8 +73,6 @@ const MOCK_COVER_GAS_PRICE = parseUnits("5", "gwei");
 let MIN_COLLATERAL = CONFIG.minCollateral;
 const MASK_128 = (1n << 128n) - 1n;
 const MASK_40 = (1n << 40n) - 1n;
-
-type Hex = `0x${string}`;
 
 interface Account {
   readonly name: string;
@@ -133,14 +144,6 @@ interface Prepared {
   readonly outputProof: Hex[];
 }
 
-interface RawReceipt {
-  status: string;
-  gasUsed: string;
-  effectiveGasPrice: string;
-  blockNumber: string;
-  logs: { address: string; topics: string[]; data: string }[];
-}
-
 /** Storage positions of the mappings the invariant reads (found by {@link calibrate}). */
 interface Layout {
   nextJobId: bigint;
@@ -156,12 +159,7 @@ interface Layout {
 const abi = AbiCoder.defaultAbiCoder();
 const mapSlot = (key: string | bigint, base: bigint): string =>
   keccak256(abi.encode([typeof key === "string" ? "address" : "uint256", "uint256"], [key, base]));
-const word = (x: string | bigint) => (typeof x === "bigint" ? x.toString(16) : x.slice(2).toLowerCase()).padStart(64, "0");
 const rootOfBytes = (bytes: Uint8Array): Hex => toHex(MerkleTree.fromLeaves(toLeaves(bytes)).root);
-const isLive = (s: JobStatus) => s === JobStatus.Open || s === JobStatus.Taken || s === JobStatus.Submitted;
-const isHeld = (s: JobStatus) => s === JobStatus.Taken || s === JobStatus.Submitted;
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
-const jsonOf = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === "bigint" ? v.toString() : v));
 
 /** `job` with `missedDeadlines` raised by `n`, where the Job struct has that field. */
 function missedMore(job: Job, n: bigint): Job {
@@ -173,7 +171,7 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
   this.timeout(600_000);
 
   const provider = network.provider;
-  const rpc = <T>(method: string, params: unknown[] = []) => provider.request({ method, params }) as Promise<T>;
+  const rpc = rpcOf(provider);
 
   let outer: SnapshotRestorer;
   let base: SnapshotRestorer;
@@ -504,35 +502,17 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
     };
   }
 
-  const stats = {
-    sequences: 0,
-    actions: [] as number[],
-    timeJumps: 0,
-    boundaryProbes: 0,
-    settleTxs: 0,
-    txs: 0,
-    expectedReverts: 0,
-    byKind: new Map<string, { ok: number; reverted: number }>(),
-    jobsPosted: 0,
-    outcomes: new Map<string, number>(),
-  };
+  const stats = newSolvencyStats();
 
   /** One sequence: its seed, its model of the chain and the last state read. */
-  class Sequence {
-    readonly rng: Rng;
+  class Sequence extends SolvencySequence<JobModel, AccountModel> {
     now = baseTime;
     readonly model: AccountModel[];
-    readonly jobs: JobModel[] = [];
     chain: ChainState = baseState;
     accepting = false;
-    readonly log: string[] = [];
-    phase = "random";
-    /** The transaction after which the slot reader is checked against the getters. */
-    crossCheckAt = 0;
-    txCount = 0;
 
-    constructor(readonly seed: number) {
-      this.rng = new Rng(seed);
+    constructor(seed: number) {
+      super(seed, stats, { baseTime, command: "", recent: 20 });
       this.model = accounts.map((_, i) => ({
         balance: baseState.balances[i],
         marketCredits: 0n,
@@ -544,17 +524,6 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
         gas: 0n,
         owed: 0n,
       }));
-    }
-
-    ctx(what: string): string {
-      return (
-        `seed ${this.seed} (replay: SOLVENCY_SEED=${this.seed} SOLVENCY_SEQUENCES=1), ${this.phase} step ${this.log.length}: ${what}\n` +
-        `  recent steps (t = seconds since the snapshot):\n    ${this.log.slice(-20).join("\n    ")}\n`
-      );
-    }
-
-    eq<T>(have: T, want: T, what: string) {
-      if (have !== want) expect(have, this.ctx(what)).to.equal(want);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -579,30 +548,10 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       this.log.push(`[t=${t - baseTime}] ${label} → expect ${ok ? "ok" : "revert"}`);
       const acct = accounts[from];
       const payer = acct.sender;
-      const tx = acct.isActor
-        ? { from: accounts[payer].address, to: actorAddr, data: actorI.encodeFunctionData("execute", [to, value, data]), gas: GAS }
-        : { from: acct.address, to, data, value: toQuantity(value), gas: GAS };
-      const hash = await rpc<string>("eth_sendTransaction", [tx]);
-      await rpc("evm_mine", [Number(t)]);
-      const r = await rpc<RawReceipt | null>("eth_getTransactionReceipt", [hash]);
-      if (!r) throw new Error(this.ctx(`${label}: not mined`));
-      stats.txs++;
+      const actor = { address: actorAddr, iface: actorI };
+      const r = await this.mineAlone(rpc, { viaActor: acct.isActor, sender: accounts[payer].address, actor, to, data, value }, t, label);
       this.txCount++;
-      const succeeded = r.status === "0x1";
-      this.eq(succeeded, ok, `${label}: expected ${ok ? "success" : "a revert"}, got ${succeeded ? "success" : "a revert"}`);
-      let k = stats.byKind.get(kind);
-      if (!k) stats.byKind.set(kind, (k = { ok: 0, reverted: 0 }));
-      const gas = BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice);
-      this.model[payer].balance -= gas;
-      this.model[payer].gas += gas;
-      if (succeeded) {
-        k.ok++;
-        this.model[from].balance -= value;
-        await apply(r, t);
-      } else {
-        k.reverted++;
-        stats.expectedReverts++;
-      }
+      const { succeeded, gas } = await this.book(kind, label, r, ok, from, payer, value, () => apply(r, t));
       const before = this.chain;
       const after = await readChain(this.jobs);
       if (this.txCount === this.crossCheckAt) {
@@ -681,21 +630,6 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       }
     }
 
-    /** Folds the transaction's market events into the job (jobFrom) and checks the result against `want`. */
-    async fold(r: RawReceipt, j: JobModel | undefined, want: Job, label: string): Promise<Job> {
-      const { jobId, job } = await jobFrom({ wait: async () => ({ logs: r.logs }) }, j?.job);
-      this.eq(jobId, j ? j.id : BigInt(this.jobs.length + 1), `${label}: job id in the events`);
-      if (jsonOf(job) !== jsonOf(want)) expect(job, this.ctx(`${label}: job folded from the events != job the model expects`)).to.deep.equal(want);
-      return job;
-    }
-
-    setJob(j: JobModel, job: Job) {
-      j.job = job;
-      j.hash = hashJob(job);
-      j.versions.push(job);
-      while (j.disputes.length <= Number(job.attempt)) j.disputes.push(0);
-    }
-
     reopened(job: Job, t: bigint, byDispute: boolean): Job {
       const openUntil = t + BigInt(CONFIG.reopenWindow);
       const j = {
@@ -714,10 +648,6 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       const i = accounts.findIndex((a) => a.address === address);
       if (i < 0) throw new Error(this.ctx(`unknown account ${address}`));
       return i;
-    }
-
-    outcome(name: string) {
-      stats.outcomes.set(name, (stats.outcomes.get(name) ?? 0) + 1);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -1110,18 +1040,6 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
     // Random choices
     // ------------------------------------------------------------------------------------------
 
-    pick<T>(xs: readonly T[]): T {
-      return xs[this.rng.int(0, xs.length - 1)];
-    }
-
-    chance(p: number): boolean {
-      return this.rng.float() < p;
-    }
-
-    wei(lo: number, hi: number): bigint {
-      return BigInt(this.rng.int(lo, hi));
-    }
-
     randomAmount(): bigint {
       const r = this.rng.float();
       if (r < 0.4) return this.wei(1, 100) * 10n ** 16n;
@@ -1278,19 +1196,6 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       return out.filter((b) => b.at > this.now + 1n);
     }
 
-    /** Time jumps to one second before, at or after a pending limit, and the action that limit decides runs then. */
-    async boundaryProbe() {
-      // A kind of limit first, then one of that kind, so that the rarer kinds come up as often.
-      const all = this.boundaries();
-      const kind = this.pick([...new Set(all.map((x) => x.kind))]);
-      const b = this.pick(all.filter((x) => x.kind === kind));
-      const at = b.at + BigInt(this.rng.int(-1, 1));
-      this.log.push(`[time] next transaction at t=${at - baseTime} (${b.what} ${at < b.at ? "- 1" : at > b.at ? "+ 1" : "exactly"})`);
-      this.now = at - 1n;
-      stats.boundaryProbes++;
-      await b.probe();
-    }
-
     /** Usually a node with enough free stake that may take the job, if there is one; sometimes a barred one; otherwise any node or EOA. */
     randomTaker(j: JobModel): number {
       const able = nodes.filter((i) => this.model[i].free >= j.job.collateral && !j.barred.has(i));
@@ -1434,30 +1339,15 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
       await rpc("evm_setAutomine", [false]);
       const n = this.rng.int(MIN_ACTIONS, MAX_ACTIONS);
       this.crossCheckAt = this.rng.int(1, n);
-      for (let i = 0; i < n; i++) {
-        // About one action in six lets time pass; the rest are transactions.
-        if (this.chance(1 / 6)) {
-          this.timeJump();
-          stats.timeJumps++;
-        } else await this.randomAction();
-      }
-      stats.actions.push(n);
-      const before = stats.txs;
-      await this.settle();
-      stats.settleTxs += stats.txs - before;
-      stats.sequences++;
+      // About one action in six lets time pass; the rest are transactions.
+      await this.runSteps(n, 1 / 6);
     }
   }
 
   it(`holds over ${SEQUENCES} seeded random sequences (seeds ${FIRST_SEED}..${FIRST_SEED + SEQUENCES - 1})`, async () => {
-    const t0 = Date.now();
-    for (let k = 0; k < SEQUENCES; k++) {
-      await base.restore();
-      await new Sequence(FIRST_SEED + k).run();
-    }
-    const ms = Date.now() - t0;
+    const ms = await runSeeds(base, FIRST_SEED, SEQUENCES, (seed) => new Sequence(seed).run());
     const a = stats.actions;
-    const line = (s: string) => console.log(`      ${s}`);
+    const line = summaryLine;
     line(
       `${stats.sequences} sequences, random actions per sequence min ${Math.min(...a)} / mean ${(a.reduce((s, x) => s + x, 0) / a.length).toFixed(
         1
@@ -1469,13 +1359,8 @@ describe("JobMarket + Staking solvency invariant (seeded random sequences)", fun
         0
       )} ms per sequence`
     );
-    line(
-      `ok/reverted: ${[...stats.byKind.entries()]
-        .sort((x, y) => x[0].localeCompare(y[0]))
-        .map(([k, v]) => `${k} ${v.ok}/${v.reverted}`)
-        .join(", ")}`
-    );
-    line(`${stats.jobsPosted} jobs posted; ${[...stats.outcomes.entries()].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    line(byKindLine(stats));
+    line(outcomesLine(stats));
     expect(stats.sequences).to.equal(SEQUENCES);
   });
 });
