@@ -42,6 +42,17 @@ export function loadModelDir(dir: string): ModelFiles {
   const abs = path.resolve(dir);
   const cached = cache.get(abs);
   if (cached) return cached;
+  const files = readModelDir(abs);
+  cache.set(abs, files);
+  return files;
+}
+
+/**
+ * {@link loadModelDir} without the cache: reads and checks the folder's files as they are now
+ * on disk (a download cache re-checks its entries with it).
+ */
+export function readModelDir(dir: string): ModelFiles {
+  const abs = path.resolve(dir);
   const fail = (problem: string, cause?: unknown): never => {
     throw new ModelFilesError(`model folder ${abs}: ${problem}`, cause === undefined ? undefined : { cause });
   };
@@ -72,9 +83,7 @@ export function loadModelDir(dir: string): ModelFiles {
   if (typeof descriptor.modelRoot !== "string" || descriptor.modelRoot.toLowerCase() !== root) {
     fail(`descriptor.json names model root ${String(descriptor.modelRoot)}, but integer.onnx commits to ${root}`);
   }
-  const files = { dir: abs, onnx, model, commitment, descriptor, root };
-  cache.set(abs, files);
-  return files;
+  return { dir: abs, onnx, model, commitment, descriptor, root };
 }
 
 /** The input scale a float input is quantised with (descriptor meta.inputScale). */

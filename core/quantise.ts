@@ -11,6 +11,8 @@ export interface QuantisedModel {
   readonly model: IntegerModel;
   /** Real value of one step of each activation: scales[0] the input, scales[l] layer l. */
   readonly scales: readonly number[];
+  /** Real value of one step of each layer's weights: weightScales[l − 1] for layer l. */
+  readonly weightScales: readonly number[];
 }
 
 /**
@@ -34,8 +36,9 @@ export function quantise(float: FloatModel, calibration: readonly ArrayLike<numb
     });
   });
   const scales = maxAbs.map(scaleFor);
+  const weightScales = float.layers.map((layer) => scaleFor(maxAbsOf(layer.weights)));
   const layers = float.layers.map((layer, i): DenseLayer => {
-    const wScale = scaleFor(maxAbsOf(layer.weights));
+    const wScale = weightScales[i];
     const accScale = scales[i] * wScale;
     const { multiplier, shift } = requantisationFor(i + 1, accScale / scales[i + 1]);
     // Checked before Int32Array.from, which would silently wrap an out-of-range bias modulo 2^32.
@@ -56,7 +59,7 @@ export function quantise(float: FloatModel, calibration: readonly ArrayLike<numb
   });
   const model: IntegerModel = { inputSize: float.inputSize, layers };
   validateModel(model);
-  return { model, scales };
+  return { model, scales, weightScales };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { disputeGameAbi, stakingAbi } from "../core/abi";
 import { type ChainActor, send } from "../core/chain/actor";
-import { registeredModels } from "../core/chain/registeredModels";
+import { resolveServedModels } from "../core/chain/registeredModels";
+import { DEFAULT_MODEL_CACHE, cacheDirField } from "../core/distribution/cacheDirField";
 import { modelShape } from "../core/model";
-import { MNIST_MODEL_DIR } from "../core/modelFiles";
 import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { field } from "../core/service/config";
 import { COMMON_CONFIG, runDaemon } from "../core/service/daemon";
@@ -17,7 +17,12 @@ import { type ServedModel, describeCheat, parseCheatMode } from "./resultCompute
 
 const schema = {
   ...COMMON_CONFIG,
-  models: field.list(field.dir()).default([MNIST_MODEL_DIR]).describe("model folders to serve (integer.onnx + descriptor.json), each checked against the registry"),
+  models: field
+    .list(field.dir())
+    .optional()
+    .describe("model folders to serve (integer.onnx + descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given"),
+  modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe("registered model ids to serve; files fetched from each model's URI and checked against its root"),
+  modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("where files fetched for --model-ids are kept, one folder per model root"),
   stake: field.ether().optional().describe("top the free stake up to this many ETH at start"),
   executionProviders: field.list(field.string()).default(["cpu"]).describe("onnxruntime execution providers, in order of preference"),
   cheat: field.string().default("none").describe("FOR DEMOS AND TESTS: none, wrong-output, wrong-layer:<l> or lazy"),
@@ -36,8 +41,8 @@ void runDaemon({
     const share = config.share?.split("/").map(Number);
     if (share && !(share[1] > 0 && share[0] < share[1])) throw new Error(`share must be k/n with 0 ≤ k < n, got ${config.share}`);
     const models = await Promise.all(
-      (await registeredModels(actor, config.models)).map(async ({ modelId, files }) => {
-        log.info("serving model", { modelId, dir: files.dir, root: files.root, parameters: files.descriptor.parameterCount });
+      (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async ({ modelId, files, source }) => {
+        log.info("serving model", { modelId, source, dir: files.dir, root: files.root, parameters: files.descriptor.parameterCount });
         return { modelId, model: files.model, commitment: files.commitment, runner: await OrtTraceRunner.load(files.onnx, { executionProviders: [...config.executionProviders] }) };
       }),
     );

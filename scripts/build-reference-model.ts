@@ -7,17 +7,12 @@
  *   npm run build:model            # writes models/mnist-mlp
  *   npm run build:model -- --out D # writes elsewhere
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { commitModel } from "../core/commitments";
 import { initKeccak } from "../core/keccak";
 import { loadMnist } from "../core/mnist";
-import { describeModel } from "../core/modelDescriptor";
-import { readFloatModel } from "../core/onnx/floatModel";
+import { MODEL_FOLDER_FILES, importModel, writeModelFolder } from "../core/modelImport/importModel";
+import { formatReport } from "../core/modelImport/quantisationReport";
 import { writeFloatOnnx } from "../core/onnx/floatOnnxWriter";
-import { buildIntegerOnnx } from "../core/onnx/integerGraph";
-import { quantise } from "../core/quantise";
-import { floatAccuracy, integerAccuracy } from "./lib/mnistEvaluation";
 import { type TrainingConfig, trainMlp } from "./lib/mlpTrainer";
 
 export { MNIST_MODEL_DIR } from "../core/modelFiles";
@@ -34,7 +29,7 @@ export const REFERENCE_MODEL_CONFIG: ReferenceModelConfig = {
   calibrationSize: 1000,
 };
 
-export const MODEL_FILES = ["float.onnx", "integer.onnx", "descriptor.json"] as const;
+export const MODEL_FILES = MODEL_FOLDER_FILES;
 
 export interface ReferenceModelResult {
   readonly floatAccuracy: number;
@@ -51,33 +46,18 @@ export async function buildReferenceModel(outDir: string, config = REFERENCE_MOD
     config.training,
     log,
   );
-  const floatOnnx = writeFloatOnnx(trained, { inputShape: [1, 28, 28] });
-  // Quantise what a user would import: the float ONNX file, not the trainer's arrays.
-  const { model, scales } = quantise(
-    readFloatModel(floatOnnx),
-    train.slice(0, config.calibrationSize).map((d) => d.pixels),
-  );
-  const integerOnnx = buildIntegerOnnx(model);
-  const inputScale = scales[0];
-  const accuracies = { float: await floatAccuracy(floatOnnx, test), integer: await integerAccuracy(integerOnnx, test, inputScale) };
-  const commitment = commitModel(model);
-  const descriptor = describeModel("mnist-mlp", model, commitment, {
-    inputScale,
-    outputScale: scales[scales.length - 1],
-    inputShape: [1, 28, 28],
-    heldOutAccuracy: accuracies,
-    heldOutSize: test.length,
-    training: config.training,
-    calibrationSize: config.calibrationSize,
-    files: { float: "float.onnx", integer: "integer.onnx" },
+  // Import what a user would import: the float ONNX file, not the trainer's arrays.
+  const imported = importModel(writeFloatOnnx(trained, { inputShape: [1, 28, 28] }), {
+    name: "mnist-mlp",
+    calibration: train.slice(0, config.calibrationSize).map((d) => d.pixels),
+    evaluation: { inputs: test.map((d) => d.pixels), labels: test.map((d) => d.label), heldOut: true },
+    meta: { training: config.training },
   });
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, "float.onnx"), floatOnnx);
-  writeFileSync(path.join(outDir, "integer.onnx"), integerOnnx);
-  writeFileSync(path.join(outDir, "descriptor.json"), `${JSON.stringify(descriptor, null, 2)}\n`);
-  log(`held-out accuracy: float ${(100 * accuracies.float).toFixed(2)}%, integer ${(100 * accuracies.integer).toFixed(2)}%`);
-  log(`model root ${descriptor.modelRoot}; files in ${outDir}`);
-  return { floatAccuracy: accuracies.float, integerAccuracy: accuracies.integer, modelRoot: descriptor.modelRoot };
+  writeModelFolder(outDir, imported);
+  for (const line of formatReport(imported.report)) log(line);
+  log(`model root ${imported.descriptor.modelRoot}; files in ${outDir}`);
+  const accuracy = imported.report.accuracy!;
+  return { floatAccuracy: accuracy.float, integerAccuracy: accuracy.integer, modelRoot: imported.descriptor.modelRoot };
 }
 
 if (require.main === module) {

@@ -6,6 +6,7 @@ import { MNIST_MODEL_DIR, loadModelDir } from "../modelFiles";
 import { ARTIFACTS_DIR, readArtifact } from "./artifacts";
 import { decodeError } from "./contractError";
 import { type Deployment, type DeploymentParameters, PARAMETER_NAMES } from "./deployment";
+import { registrationArgs } from "./modelRegistration";
 import type { RefutePublicClient, RefuteWalletClient } from "./rpcClients";
 
 /**
@@ -95,26 +96,19 @@ export function resolveParameters(overrides: Partial<DeploymentParameters> = {})
   return out;
 }
 
-interface ModelToRegister {
-  readonly root: Hex;
-  readonly inputSize: bigint;
-  readonly outputSize: bigint;
-  readonly layerCount: bigint;
-  readonly maxWidth: bigint;
-}
-
-/** The model in `dir` (core/modelFiles.ts: its root checked against the graph) as the registry records it. */
-export async function readModelToRegister(dir: string): Promise<ModelToRegister> {
+/** The model in `dir` (core/modelFiles.ts: its root checked against the graph) with its shape as the registry records it. */
+export async function readModelToRegister(dir: string) {
   await initKeccak();
-  const { root, model } = loadModelDir(dir);
-  const shape = modelShape(model);
-  return {
-    root,
+  const files = loadModelDir(dir);
+  const shape = modelShape(files.model);
+  const entry = {
+    root: files.root,
     inputSize: BigInt(shape.inputSize),
     outputSize: BigInt(shape.outputSize),
     layerCount: BigInt(shape.layerCount),
     maxWidth: BigInt(shape.maxWidth),
   };
+  return { files, entry };
 }
 
 /** Deploys and binds every contract, registers the model and deploys the example dapp on it. */
@@ -172,7 +166,7 @@ export async function deploySystem(options: DeploySystemOptions): Promise<Deploy
       address: registry.address,
       abi: modelRegistryAbi,
       functionName: "registerModel",
-      args: [model.root, Number(model.inputSize), Number(model.outputSize), Number(model.layerCount), Number(model.maxWidth), uri],
+      args: registrationArgs(model.files, uri),
     }),
   );
   const [event] = parseEventLogs({ abi: modelRegistryAbi, logs: registered.logs, eventName: "ModelRegistered" });
@@ -185,7 +179,7 @@ export async function deploySystem(options: DeploySystemOptions): Promise<Deploy
     deployer: account.address,
     startBlock: registry.blockNumber,
     contracts: { modelRegistry: registry.address, staking: staking.address, jobMarket: market.address, disputeGame: game.address, digitClassifier: classifier.address },
-    model: { id: modelId, ...model, uri },
+    model: { id: modelId, ...model.entry, uri },
     parameters,
   };
 }

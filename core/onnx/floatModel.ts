@@ -14,6 +14,8 @@ export interface FloatDense {
 export interface FloatModel {
   readonly inputSize: number;
   readonly layers: FloatDense[];
+  /** The input's shape after the batch, as the ONNX file declares it (read models only). */
+  readonly inputShape?: readonly number[];
 }
 
 /** An ONNX node that Refute cannot import; the message names the node and the problem. */
@@ -123,7 +125,7 @@ export function readFloatModel(bytes: Uint8Array): FloatModel {
     throw new OnnxFormatError(`float model: the graph output must be the end of the chain (${current}), found [${outputs.map((o) => o.name)}]`);
   }
   if (layers.length === 0) throw new OnnxFormatError("float model: it has no Gemm or MatMul layer");
-  return { inputSize: dims.slice(1).reduce((a, b) => a * b, 1), layers };
+  return { inputSize: dims.slice(1).reduce((a, b) => a * b, 1), layers, inputShape: dims.slice(1) };
 }
 
 function dense(

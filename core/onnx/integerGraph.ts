@@ -37,7 +37,8 @@ import {
  * model root commits to.
  */
 export const INPUT_NAME = "input";
-const PRODUCER = "refute-integer-model";
+/** The producer name every canonical integer graph carries. */
+export const INTEGER_MODEL_PRODUCER = "refute-integer-model";
 
 export function layerOutputName(l: number): string {
   return `layer${l}`;
@@ -93,7 +94,7 @@ export function buildIntegerOnnx(model: IntegerModel): Uint8Array {
       input: [valueInfo(INPUT_NAME, DataType.INT8, ["batch", model.inputSize])],
       output: outputs,
     },
-    PRODUCER,
+    INTEGER_MODEL_PRODUCER,
   );
 }
 

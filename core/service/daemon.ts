@@ -3,7 +3,7 @@ import { readDeployment } from "../chain/deployment";
 import { connectRpc, isRetryableRpcFailure, retryingTransport, walletFor } from "../chain/rpcClients";
 import { type ConfigOf, ConfigError, field, helpText, loadConfig, redactConfig, wantsHelp } from "./config";
 import { startHttpApi } from "./httpApi";
-import { onShutdown, sleepUnlessStopped } from "./lifecycle";
+import { onShutdown, sleepUnlessStopped, stopWithParent } from "./lifecycle";
 import { type Logger, createLogger } from "./logger";
 import { Metrics } from "./metrics";
 import { withRetry } from "./retry";
@@ -23,6 +23,7 @@ export const COMMON_CONFIG = {
   port: field.int({ min: 0, max: 65_535 }).default(0).describe("port of the HTTP API (0: any free port)"),
   pollMs: field.int({ min: 10, max: 600_000 }).default(1_000).describe("milliseconds between rounds of work"),
   logLevel: field.enum(["debug", "info", "warn", "error"]).default("info").describe("lowest level logged"),
+  logFormat: field.enum(["auto", "json", "pretty"]).default("auto").describe("json: one JSON object per line; pretty: readable lines; auto: pretty at a terminal, json otherwise"),
 };
 
 export interface Worker {
@@ -62,27 +63,33 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
   }
   // The shared keys, typed (every daemon's schema extends COMMON_CONFIG).
   const common = config as unknown as ConfigOf<typeof COMMON_CONFIG>;
-  const log = createLogger({ service: def.service, level: common.logLevel });
+  const format = common.logFormat === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : common.logFormat;
+  const log = createLogger({ service: def.service, level: common.logLevel, format });
   const metrics = new Metrics(`${def.service.replace(/-/g, "_")}_`);
   const shutdown = onShutdown(() => undefined, { logger: log });
+  // Started by `npm run …`: a daemon whose npm is gone stops too (SIGTERM to npm reaches it through
+  // the script's `exec`; a killed npm only shows as a new parent).
+  if (process.env.npm_lifecycle_event !== undefined) stopWithParent(shutdown);
   log.info("starting", { config: redactConfig(def.schema, config) });
 
   // Anything that stops the start (no deployment file, no RPC, another chain, a model that does not
   // match the registry, a port in use) ends the process with one clear line, not a stack trace.
   try {
     const deployment = readDeployment(common.deployment);
-    const transport = retryingTransport(common.rpcUrl, { signal: shutdown.signal, onRetry: (info) => log.warn("RPC request failed; retrying", { url: common.rpcUrl, ...info }) });
-    // The transport retries each request for a few seconds; at start the daemon waits a little longer
-    // for a chain that is still coming up (about 15 s in all), then gives up with the last cause.
-    const clients = await withRetry(() => connectRpc(common.rpcUrl, { transport, pollingIntervalMs: Math.min(common.pollMs, 1_000) }), {
-      retries: 3,
+    // At start the daemon waits a little for a chain that is still coming up (about 10 s in all), one
+    // plain request per attempt and one warning line each, then gives up with the cause. Once it is
+    // connected, every request retries on its own for a few seconds (a node restarting, a dropped connection).
+    await withRetry(() => connectRpc(common.rpcUrl), {
+      retries: 5,
       baseMs: 500,
-      maxMs: 2_000,
+      maxMs: 4_000,
       label: `connect to ${common.rpcUrl}`,
       isRetryable: isRetryableRpcFailure,
       signal: shutdown.signal,
-      onRetry: (info) => log.warn("RPC not answering; retrying", { ...info }),
+      onRetry: (info) => log.warn("RPC not answering; retrying", { url: common.rpcUrl, attempt: info.attempt, retryInMs: info.delayMs, cause: (info.error as Error).message }),
     });
+    const transport = retryingTransport(common.rpcUrl, { signal: shutdown.signal, onRetry: (info) => log.warn("RPC request failed; retrying", { url: common.rpcUrl, ...info }) });
+    const clients = await connectRpc(common.rpcUrl, { transport, pollingIntervalMs: Math.min(common.pollMs, 1_000) });
     if (clients.chain.id !== deployment.chainId) throw new Error(`${common.deployment} is for chain ${deployment.chainId}, ${common.rpcUrl} is chain ${clients.chain.id}`);
     const actor: ChainActor = { publicClient: clients.publicClient, walletClient: walletFor(clients, common.privateKey as `0x${string}`), deployment, log };
     const worker = await def.start(actor, config, metrics, log);

@@ -157,3 +157,20 @@ export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<bo
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Shuts down when the process that started this one is gone. `npm run node` runs the daemon under
+ * npm (and a shell): when npm is killed outright, nothing forwards a signal, and the daemon would go
+ * on as an orphan that no `kill <npm's pid>` reaches. An orphan is re-parented, so `process.ppid`
+ * changes; checked every `intervalMs` (the timer does not keep the process alive).
+ */
+export function stopWithParent(shutdown: Shutdown, intervalMs = 500, parentPid: () => number = () => process.ppid): void {
+  const parent = parentPid();
+  const timer = setInterval(() => {
+    if (parentPid() === parent) return;
+    clearInterval(timer);
+    void shutdown.trigger(`parent process ${parent} exited`);
+  }, intervalMs);
+  timer.unref();
+  shutdown.add(() => clearInterval(timer), "stop watching the parent process");
+}

@@ -2,7 +2,9 @@ import { stringifyJson, toJsonValue } from "./json";
 
 /**
  * Structured logs: one JSON object per line,
- * `{"time":"2025-01-01T00:00:00.000Z","level":"info","service":"node","msg":"job served","jobId":"0x…"}`.
+ * `{"time":"2025-01-01T00:00:00.000Z","level":"info","service":"node","msg":"job served","jobId":"0x…"}`,
+ * or, for a person at a terminal, the same record as one readable line:
+ * `12:00:00.000 INFO  node: job served jobId=0x…`.
  * Field values go through `toJsonValue` (bigints as decimal strings, bytes as 0x-hex, errors as
  * `{ name, message, … }`), so a log call never throws.
  */
@@ -10,6 +12,8 @@ import { stringifyJson, toJsonValue } from "./json";
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Readonly<Record<string, unknown>>;
+export const LOG_FORMATS = ["json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Logger {
   readonly level: LogLevel;
@@ -32,6 +36,8 @@ export interface CreateLoggerOptions {
   readonly write?: (line: string) => void;
   /** The clock for `time`. Default: the system clock. */
   readonly now?: () => Date;
+  /** "json" (default) for machines, "pretty" for a terminal. */
+  readonly format?: LogFormat;
 }
 
 /** One parsed log line. */
@@ -50,9 +56,9 @@ export function isLogLevel(value: unknown): value is LogLevel {
 }
 
 export function createLogger(options: CreateLoggerOptions): Logger {
-  const { service, level = "info", write = (line: string) => void process.stdout.write(line), now = () => new Date() } = options;
+  const { service, level = "info", write = (line: string) => void process.stdout.write(line), now = () => new Date(), format = "json" } = options;
   if (!isLogLevel(level)) throw new TypeError(`createLogger: level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
-  return makeLogger({ service, min: LOG_LEVELS.indexOf(level), write, now }, {});
+  return makeLogger({ service, min: LOG_LEVELS.indexOf(level), write, now, pretty: format === "pretty" }, {});
 }
 
 interface Sink {
@@ -60,6 +66,7 @@ interface Sink {
   readonly min: number;
   readonly write: (line: string) => void;
   readonly now: () => Date;
+  readonly pretty: boolean;
 }
 
 function makeLogger(sink: Sink, bound: LogFields): Logger {
@@ -83,7 +90,15 @@ function formatLine(sink: Sink, level: LogLevel, msg: string, fields: LogFields)
   const record: Record<string, unknown> = { time: sink.now().toISOString(), level, service: sink.service, msg: String(msg) };
   const converted = toJsonValue(fields) as Record<string, unknown>;
   for (const [key, value] of Object.entries(converted)) record[RESERVED.has(key) ? `${key}_` : key] = value;
-  return `${stringifyJson(record)}\n`;
+  return sink.pretty ? prettyLine(record) : `${stringifyJson(record)}\n`;
+}
+
+/** `HH:MM:SS.mmm LEVEL service: msg key=value …`: strings bare unless they hold a space or quote, the rest as JSON. */
+function prettyLine(record: Record<string, unknown>): string {
+  const { time, level, service, msg, ...fields } = record;
+  const value = (v: unknown) => (typeof v === "string" && !/[\s"=]/.test(v) && v !== "" ? v : stringifyJson(v));
+  const rest = Object.entries(fields).map(([k, v]) => ` ${k}=${value(v)}`).join("");
+  return `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} ${String(service)}: ${String(msg)}${rest}\n`;
 }
 
 /**

@@ -104,13 +104,13 @@ import type { DigitClassifier, DisputeGame, JobMarket, Staking } from "../../typ
  * withdraws everything and unstakes: then every contract holds exactly 0 wei and every account's balance moved by
  * exactly what it is owed, less its gas (Σ over all accounts: 0 wei unaccounted).
  *
- * SOLVENCY_SEQUENCES (default 500; 30 under solidity-coverage) and SOLVENCY_SEED (first seed, default 1) pick the
+ * SOLVENCY_SEQUENCES (default 250; 30 under solidity-coverage) and SOLVENCY_SEED (first seed, default 1) pick the
  * sequences. A failure names its seed and recent actions; SOLVENCY_SEED=<seed> SOLVENCY_SEQUENCES=1 replays it, and
  * SOLVENCY_LOG=1 prints every sequence's actions.
  */
 
 const UNDER_COVERAGE = Boolean((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING);
-const SEQUENCES = Number(process.env.SOLVENCY_SEQUENCES ?? (UNDER_COVERAGE ? 30 : 500));
+const SEQUENCES = Number(process.env.SOLVENCY_SEQUENCES ?? (UNDER_COVERAGE ? 30 : 250));
 const FIRST_SEED = Number(process.env.SOLVENCY_SEED ?? 1);
 const FILE = "test/contracts/solvency.disputes.invariant.test.ts";
 const MIN_ACTIONS = 12;

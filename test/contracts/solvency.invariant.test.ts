@@ -47,7 +47,7 @@ import { word } from "../helpers/solvencyProbe";
  * After settling both contracts hold exactly 0 and every account's balance moved by exactly what it is owed
  * (fees paid, refunded or earned, collateral forfeited or slashed), less its gas.
  *
- * SOLVENCY_SEQUENCES (default 500; 50 under solidity-coverage) and SOLVENCY_SEED (first seed, default 1) pick the sequences. A failure
+ * SOLVENCY_SEQUENCES (default 250; 50 under solidity-coverage) and SOLVENCY_SEED (first seed, default 1) pick the sequences. A failure
  * names its seed and recent actions; SOLVENCY_SEED=<seed> SOLVENCY_SEQUENCES=1 replays it exactly.
  *
  * Speed: transactions go out as raw JSON-RPC with a fixed gas limit (no estimate, so a rejected one is really
@@ -59,7 +59,7 @@ import { word } from "../helpers/solvencyProbe";
 
 /** Under solidity-coverage (about 8× slower) 50 sequences reach the same lines; the property run is the plain one. */
 const UNDER_COVERAGE = Boolean((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING);
-const SEQUENCES = Number(process.env.SOLVENCY_SEQUENCES ?? (UNDER_COVERAGE ? 50 : 500));
+const SEQUENCES = Number(process.env.SOLVENCY_SEQUENCES ?? (UNDER_COVERAGE ? 50 : 250));
 const FIRST_SEED = Number(process.env.SOLVENCY_SEED ?? 1);
 const MIN_ACTIONS = 15;
 const MAX_ACTIONS = 40;

@@ -1,6 +1,6 @@
 import { EventEmitter, getEventListeners } from "node:events";
 import { expect } from "chai";
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, onShutdown, Shutdown, type ShutdownOptions, sleepUnlessStopped } from "../../core/service/lifecycle";
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, onShutdown, Shutdown, type ShutdownOptions, sleepUnlessStopped, stopWithParent } from "../../core/service/lifecycle";
 import { createLogger, parseLogLine } from "../../core/service/logger";
 
 /** A Shutdown on a fake signal source, with exits and log lines recorded. */
@@ -22,6 +22,20 @@ function deferred() {
 }
 
 describe("core/service/lifecycle", () => {
+  describe("stopWithParent", () => {
+    it("shuts down once the parent process changes (the orphan of a killed npm), and not before", async () => {
+      const { exits, shutdown } = harness();
+      let ppid = 4242;
+      stopWithParent(shutdown, 5, () => ppid);
+      await sleepUnlessStopped(30);
+      expect(shutdown.stopping, "same parent: keeps running").to.equal(false);
+      ppid = 1;
+      for (let i = 0; i < 100 && exits.length === 0; i++) await sleepUnlessStopped(5);
+      expect(shutdown.signal.reason).to.equal("parent process 4242 exited");
+      expect(exits).to.deep.equal([EXIT_OK]);
+    });
+  });
+
   describe("Shutdown", () => {
     it("on the first signal aborts its signal, runs the handlers once, last added first, and exits 0", async () => {
       const { source, exits, messages, shutdown } = harness();

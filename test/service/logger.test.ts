@@ -95,6 +95,18 @@ describe("core/service/logger", () => {
     });
   });
 
+  describe("the pretty format (a terminal)", () => {
+    it("writes the record as one readable line: time of day, level, service, message, then key=value fields", () => {
+      const lines: string[] = [];
+      const log = createLogger({ service: "refute-node", write: (l) => lines.push(l), now: () => NOW, format: "pretty" });
+      log.warn("free stake too small", { modelId: 3n, free: "0", note: "stake with --stake", error: new Error("boom") });
+      expect(lines).to.deep.equal([
+        `${NOW.toISOString().slice(11, 23)} WARN  refute-node: free stake too small modelId=3 free=0 note="stake with --stake" error={"name":"Error","message":"boom"}\n`,
+      ]);
+      expect(parseLogLine(lines[0]), "not a JSON record").to.equal(undefined);
+    });
+  });
+
   describe("child", () => {
     it("adds its fields to every line; the call's own fields win; children nest", () => {
       const { logger, records } = capture();

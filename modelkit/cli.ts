@@ -1,0 +1,172 @@
+/**
+ * `npm run model -- <command>`: the model owner's command line (docs/models.md).
+ *
+ *   npm run model -- import float.onnx --calibration rows.npy [--labels l.json] [--held-out h.csv] --out DIR
+ *   npm run model -- inspect DIR|file.onnx
+ *   npm run model -- register DIR --rpc-url URL --deployment FILE --private-key 0x… [--uri URI]
+ *   npm run model -- verify DIR --model-id N --rpc-url URL --deployment FILE
+ *
+ * Reports go to stdout; progress and errors to stderr. Exit status: 0 done, 1 failed or the check
+ * found problems, 2 bad command line.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { PRIVATE_KEY_ENV, UsageError, parseUint, privateKeyOption } from "../core/chain/cliOptions";
+import { readDeployment } from "../core/chain/deployment";
+import { checkRegisteredModel, readRegisteredModel, registerModel } from "../core/chain/modelRegistration";
+import { connectRpc, walletFor } from "../core/chain/rpcClients";
+import { initKeccak } from "../core/keccak";
+import { importModel, writeModelFolder } from "../core/modelImport/importModel";
+import { formatInspection, inspectPath } from "../core/modelImport/inspectModel";
+import { formatReport } from "../core/modelImport/quantisationReport";
+import { readLabels, readSamples } from "../core/modelImport/samples";
+import { loadModelDir } from "../core/modelFiles";
+import { readFloatModel } from "../core/onnx/floatModel";
+
+export interface ModelCliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit status. */
+export async function runModelCli(argv: readonly string[], io: ModelCliIo): Promise<number> {
+  let status = 0;
+  const program = buildProgram(io, (code) => (status = code));
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return status;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 1 ? 2 : e.exitCode; // usage errors (help and version exit 0)
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}\n(run with --help for usage)`);
+      return 2;
+    }
+    io.err(`error: ${(e as Error).message.split("\n")[0]}`);
+    return 1;
+  }
+}
+
+function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
+  const program = new Command("npm run model --")
+    .description("Bring a model to Refute: import a float ONNX model, inspect a model, register it on a deployment and check a folder against the registry.")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+
+  program
+    .command("import")
+    .description("quantise a float ONNX model into a model folder (integer.onnx, descriptor.json, float.onnx) and print the quantisation report")
+    .argument("<float.onnx>", "the float model: a chain of Gemm/MatMul(+Add)/Relu/Flatten")
+    .requiredOption("--calibration <file>", "samples that calibrate the activation scales (.json rows, .csv or .npy; any shape per row, flattened)")
+    .option("--held-out <file>", "samples the report evaluates instead of the calibration ones (same formats)")
+    .option("--labels <file>", "class of each evaluated sample (.json, .csv or .npy integers): the report gives float and integer accuracy")
+    .requiredOption("--out <folder>", "where to write the model folder")
+    .option("--name <name>", "the model's name in descriptor.json (default: the folder's name)")
+    .option("--force", "overwrite a folder that already holds a model")
+    .action(async (file: string, o: { calibration: string; heldOut?: string; labels?: string; out: string; name?: string; force?: boolean }) => {
+      await initKeccak();
+      const floatOnnx = readFile(file, "float model");
+      const float = inFile(file, () => readFloatModel(floatOnnx));
+      const inputSize = float.inputSize;
+      const calibration = readSamples(o.calibration, inputSize);
+      const inputs = o.heldOut !== undefined ? readSamples(o.heldOut, inputSize) : calibration;
+      const outDir = path.resolve(o.out);
+      if (!o.force && existsSync(path.join(outDir, "descriptor.json"))) throw new UsageError(`${outDir} already holds a model (descriptor.json); pass --force to overwrite it`);
+      const labels = o.labels !== undefined ? readLabels(o.labels, inputs.length, float.layers[float.layers.length - 1].nOut) : undefined;
+      const imported = inFile(file, () => importModel(floatOnnx, { name: o.name ?? path.basename(outDir), calibration, evaluation: { inputs, labels, heldOut: o.heldOut !== undefined } }));
+      writeModelFolder(outDir, imported);
+      for (const line of formatReport(imported.report)) io.out(line);
+      io.out(`model root ${imported.descriptor.modelRoot}`);
+      io.err(`wrote ${outDir}`);
+    });
+
+  program
+    .command("inspect")
+    .description("ops, shapes, parameters, model root, accumulator margins, quantisation constants, and whether a folder's files agree")
+    .argument("<folder|file.onnx>", "a model folder, an integer.onnx or a float ONNX file")
+    .action(async (target: string) => {
+      await initKeccak();
+      const inspection = inspectPath(target);
+      for (const line of formatInspection(inspection)) io.out(line);
+      if (inspection.problems.length > 0) exit(1);
+    });
+
+  const chainOptions = (c: Command) =>
+    c
+      .requiredOption("--rpc-url <url>", "JSON-RPC endpoint of the chain")
+      .requiredOption("--deployment <file>", "deployment.json written by npm run deploy (or the demo)");
+
+  chainOptions(
+    program
+      .command("register")
+      .description("register a model folder on a deployment; prints the new model id")
+      .argument("<folder>", "the model folder (checked before anything is sent)")
+      .addOption(new Option("--private-key <0x…>", `the model owner's key (or set ${PRIVATE_KEY_ENV})`))
+      .option("--uri <uri>", "where nodes fetch the files: http(s)://…/folder, file:///…, or a path (default: the folder as a file:// URL)"),
+  ).action(async (folder: string, o: { rpcUrl: string; deployment: string; privateKey?: string; uri?: string }) => {
+    const key = privateKeyOption("--private-key", o.privateKey, PRIVATE_KEY_ENV);
+    await initKeccak();
+    const files = loadModelDir(folder);
+    const uri = o.uri ?? pathToFileURL(files.dir).href;
+    if (o.uri === undefined) io.err(`registering with URI ${uri}: only nodes on this machine can fetch it (give --uri http(s)://… to reach others)`);
+    const { clients, deployment } = await connectDeployment(o.rpcUrl, o.deployment);
+    const quiet = () => undefined;
+    const actor = { publicClient: clients.publicClient, walletClient: walletFor(clients, key), deployment, log: { debug: quiet, info: quiet, warn: quiet, error: quiet } };
+    const { modelId, transactionHash } = await registerModel(actor, files, uri);
+    io.err(`registered ${files.dir} (root ${files.root}) as model ${modelId} in ${transactionHash}`);
+    io.out(String(modelId));
+  });
+
+  chainOptions(
+    program
+      .command("verify")
+      .description("check that a model folder is the registered model N (root, shape, not retired)")
+      .argument("<folder>", "the model folder")
+      .requiredOption("--model-id <n>", "the registered model id"),
+  ).action(async (folder: string, o: { rpcUrl: string; deployment: string; modelId: string }) => {
+    const modelId = parseUint("--model-id", o.modelId);
+    await initKeccak();
+    const files = loadModelDir(folder);
+    const { clients, deployment } = await connectDeployment(o.rpcUrl, o.deployment);
+    const registered = await readRegisteredModel(clients.publicClient, deployment.contracts.modelRegistry, modelId);
+    const problems = checkRegisteredModel(registered, files);
+    if (problems.length === 0) {
+      io.out(`${files.dir} is model ${modelId} (root ${files.root}, URI ${registered.uri})`);
+      return;
+    }
+    for (const p of problems) io.out(`mismatch: ${p}`);
+    exit(1);
+  });
+  return program;
+}
+
+function readFile(file: string, what: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new Error(`cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Runs `read` on the model in `file`, naming the file in any error it throws. */
+function inFile<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** RPC clients for the deployment in `deploymentFile`, checked to be on the chain the RPC answers for. */
+async function connectDeployment(rpcUrl: string, deploymentFile: string) {
+  const deployment = readDeployment(deploymentFile);
+  const clients = await connectRpc(rpcUrl, { pollingIntervalMs: 200 });
+  if (clients.chain.id !== deployment.chainId) throw new Error(`${deploymentFile} is for chain ${deployment.chainId}, ${rpcUrl} is chain ${clients.chain.id}`);
+  return { clients, deployment };
+}
+
+if (require.main === module) {
+  runModelCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code));
+}
