@@ -97,12 +97,14 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
     const ticks = metrics.counter("ticks_total", "Rounds of work", ["ok"]);
     let lastOk = Date.now();
     let failures = 0;
+    /** The last round that failed, kept after later rounds succeed: what an operator asks first. */
+    let lastError: { time: string; message: string } | undefined;
     const api = await startHttpApi({
       host: common.host,
       port: common.port,
       logger: log,
       metrics,
-      health: () => ({ ok: failures < 5, address: actor.walletClient.account.address, lastOkSecondsAgo: Math.round((Date.now() - lastOk) / 1000), failures }),
+      health: () => ({ ok: failures < 5, address: actor.walletClient.account.address, lastOkSecondsAgo: Math.round((Date.now() - lastOk) / 1000), failures, lastError: lastError ?? null }),
       status: () => worker.status(),
     });
     shutdown.add(() => api.close(), "close the HTTP API");
@@ -118,6 +120,7 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
         } catch (e) {
           ticks.inc({ ok: "false" });
           failures++;
+          lastError = { time: new Date().toISOString(), message: e instanceof Error ? e.message.split("\n")[0] : String(e) };
           log.warn("round failed; backing off", { error: e, failures });
         }
         const wait = failures === 0 ? common.pollMs : Math.min(MAX_BACKOFF_MS, common.pollMs * 2 ** failures);

@@ -191,7 +191,7 @@ describe("end to end: the marketplace (honest node, lazy node, watcher at p = 0.
     const api = await watcher.apiUrl();
     const health = async () => {
       const res = await fetch(`${api}/health`);
-      return { status: res.status, body: (await res.json()) as { ok: boolean; failures: number } };
+      return { status: res.status, body: (await res.json()) as { ok: boolean; failures: number; lastError: { time: string; message: string } | null } };
     };
     proxy.setMode("garbage");
     const sick = await waitUntil(async () => {
@@ -200,6 +200,7 @@ describe("end to end: the marketplace (honest node, lazy node, watcher at p = 0.
     }, "/health to answer 503", [watcher]);
     expect(sick.body.ok).to.equal(false);
     expect(sick.body.failures).to.be.at.least(5);
+    expect(sick.body.lastError?.message, "the last error is on /health").to.match(/HTTP request failed/);
     const failed = watcher.find("round failed; backing off");
     expect(failed.length).to.be.at.least(5);
     expect((failed[0].error as { message: string }).message).to.match(/HTTP request failed/);
@@ -211,5 +212,6 @@ describe("end to end: the marketplace (honest node, lazy node, watcher at p = 0.
       return h.status === 200 && h;
     }, "/health to answer 200 again", [watcher]);
     expect(well.body).to.deep.include({ ok: true, failures: 0 });
+    expect(well.body.lastError?.message, "and stays there, with its time, once the daemon is well again").to.match(/HTTP request failed/);
   });
 });
