@@ -65,7 +65,7 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
   const common = config as unknown as ConfigOf<typeof COMMON_CONFIG>;
   const format = common.logFormat === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : common.logFormat;
   const log = createLogger({ service: def.service, level: common.logLevel, format });
-  const metrics = new Metrics(`${def.service.replace(/-/g, "_")}_`);
+  const metrics = new Metrics(`${def.service.replace(/-/g, "_")}_`, { processMetrics: true });
   const shutdown = onShutdown(() => undefined, { logger: log });
   // Started by `npm run …`: a daemon whose npm is gone stops too (SIGTERM to npm reaches it through
   // the script's `exec`; a killed npm only shows as a new parent).

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { stringifyJson } from "./json";
 import type { Logger } from "./logger";
-import { METRICS_CONTENT_TYPE, type Metrics } from "./metrics";
+import type { Metrics } from "./metrics";
 
 /**
  * The daemons' HTTP API, on express: `GET /health` (200 when ok, 503 when not), `GET /status`
@@ -68,7 +68,7 @@ export async function startHttpApi(options: StartHttpApiOptions): Promise<HttpAp
   );
   app.get(
     "/metrics",
-    handle(async (_req, res) => send(res, 200, METRICS_CONTENT_TYPE, metrics.render())),
+    handle(async (_req, res) => send(res, 200, metrics.contentType, await metrics.render())),
   );
   app.use((req: Request, res: Response) => sendJson(res, 404, { error: `not found: ${req.method} ${req.path}` }));
   // Express recognises an error handler by its four parameters.

@@ -87,7 +87,7 @@ describe("core/service/httpApi", () => {
     const res = await fetch(`${(await start()).url}/metrics`);
     expect(res.status).to.equal(200);
     expect(res.headers.get("content-type")).to.equal("text/plain; version=0.0.4; charset=utf-8");
-    expect(await res.text()).to.equal(metrics.render()).and.to.contain("test_polls_total 3\n");
+    expect(await res.text()).to.equal(await metrics.render()).and.to.contain("test_polls_total 3\n");
   });
 
   it("answers 404 JSON for any other path or method", async () => {
