@@ -1,10 +1,12 @@
-import { stringifyJson, toJsonValue } from "./json";
+import { type Logger as PinoLogger, pino } from "pino";
+import { prettyFactory } from "pino-pretty";
+import { toJsonValue } from "./json";
 
 /**
- * Structured logs: one JSON object per line,
- * `{"time":"2025-01-01T00:00:00.000Z","level":"info","service":"node","msg":"job served","jobId":"0x…"}`,
- * or, for a person at a terminal, the same record as one readable line:
- * `12:00:00.000 INFO  node: job served jobId=0x…`.
+ * Structured logs on pino: one JSON object per line,
+ * `{"level":"info","time":"2025-01-01T00:00:00.000Z","service":"node","jobId":"0x…","msg":"job served"}`,
+ * or, for a person at a terminal, the same record as one readable line (pino-pretty):
+ * `[12:00:00.000] INFO: node: job served {"jobId":"0x…"}`.
  * Field values go through `toJsonValue` (bigints as decimal strings, bytes as 0x-hex, errors as
  * `{ name, message, … }`), so a log call never throws.
  */
@@ -58,47 +60,39 @@ export function isLogLevel(value: unknown): value is LogLevel {
 export function createLogger(options: CreateLoggerOptions): Logger {
   const { service, level = "info", write = (line: string) => void process.stdout.write(line), now = () => new Date(), format = "json" } = options;
   if (!isLogLevel(level)) throw new TypeError(`createLogger: level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
-  return makeLogger({ service, min: LOG_LEVELS.indexOf(level), write, now, pretty: format === "pretty" }, {});
+  const prettify = format === "pretty" ? prettyFactory({ colorize: false, singleLine: true, translateTime: "SYS:HH:MM:ss.l", ignore: "service", messageFormat: "{service}: {msg}", errorLikeObjectKeys: [] }) : undefined;
+  const logger = pino(
+    {
+      level,
+      base: { service },
+      messageKey: "msg",
+      timestamp: () => `,"time":"${now().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }), bindings: (fields) => toJsonValue(fields) as Record<string, unknown>, log: (fields) => plain(fields) },
+    },
+    { write: prettify ? (line: string) => write(prettify(line)) : write },
+  );
+  return wrap(logger);
 }
 
-interface Sink {
-  readonly service: string;
-  readonly min: number;
-  readonly write: (line: string) => void;
-  readonly now: () => Date;
-  readonly pretty: boolean;
-}
-
-function makeLogger(sink: Sink, bound: LogFields): Logger {
-  const log = (level: LogLevel) => (msg: string, fields?: LogFields) => {
-    if (LOG_LEVELS.indexOf(level) < sink.min) return;
-    sink.write(formatLine(sink, level, msg, fields === undefined ? bound : { ...bound, ...fields }));
-  };
+/** Our Logger over a pino logger: message first, fields second; children wrap pino's children. */
+function wrap(logger: PinoLogger): Logger {
+  const log = (level: LogLevel) => (msg: string, fields?: LogFields) => logger[level](fields ?? {}, String(msg));
   return {
-    level: LOG_LEVELS[sink.min],
+    level: logger.level as LogLevel,
     debug: log("debug"),
     info: log("info"),
     warn: log("warn"),
     error: log("error"),
-    isEnabled: (level) => LOG_LEVELS.indexOf(level) >= sink.min,
-    child: (fields) => makeLogger(sink, { ...bound, ...fields }),
+    isEnabled: (level) => logger.isLevelEnabled(level),
+    child: (fields) => wrap(logger.child(fields)),
   };
 }
 
-/** The line for one call; a field named like a reserved key is written with a trailing "_". */
-function formatLine(sink: Sink, level: LogLevel, msg: string, fields: LogFields): string {
-  const record: Record<string, unknown> = { time: sink.now().toISOString(), level, service: sink.service, msg: String(msg) };
-  const converted = toJsonValue(fields) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(converted)) record[RESERVED.has(key) ? `${key}_` : key] = value;
-  return sink.pretty ? prettyLine(record) : `${stringifyJson(record)}\n`;
-}
-
-/** `HH:MM:SS.mmm LEVEL service: msg key=value …`: strings bare unless they hold a space or quote, the rest as JSON. */
-function prettyLine(record: Record<string, unknown>): string {
-  const { time, level, service, msg, ...fields } = record;
-  const value = (v: unknown) => (typeof v === "string" && !/[\s"=]/.test(v) && v !== "" ? v : stringifyJson(v));
-  const rest = Object.entries(fields).map(([k, v]) => ` ${k}=${value(v)}`).join("");
-  return `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} ${String(service)}: ${String(msg)}${rest}\n`;
+/** Fields as JSON values (bigints as decimal strings, errors as objects); a reserved name gets a trailing "_". */
+function plain(fields: LogFields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(toJsonValue(fields) as Record<string, unknown>)) out[RESERVED.has(key) ? `${key}_` : key] = value;
+  return out;
 }
 
 /**

@@ -12,10 +12,10 @@ function capture(level?: LogLevel) {
 
 describe("core/service/logger", () => {
   describe("createLogger", () => {
-    it("writes one JSON line per call: time, level, service, msg, then the fields", () => {
+    it("writes one JSON line per call (pino's): level, time, service, the fields, then msg", () => {
       const { logger, lines } = capture();
       logger.info("job served", { jobId: 7, model: "mnist" });
-      expect(lines).to.deep.equal(['{"time":"2025-01-02T03:04:05.678Z","level":"info","service":"node","msg":"job served","jobId":7,"model":"mnist"}\n']);
+      expect(lines).to.deep.equal(['{"level":"info","time":"2025-01-02T03:04:05.678Z","service":"node","jobId":7,"model":"mnist","msg":"job served"}\n']);
     });
 
     it("drops lines below its level (debug < info < warn < error), info by default", () => {
@@ -96,13 +96,12 @@ describe("core/service/logger", () => {
   });
 
   describe("the pretty format (a terminal)", () => {
-    it("writes the record as one readable line: time of day, level, service, message, then key=value fields", () => {
+    it("writes the record as one readable line (pino-pretty): time of day, level, service, message, then the fields", () => {
       const lines: string[] = [];
       const log = createLogger({ service: "refute-node", write: (l) => lines.push(l), now: () => NOW, format: "pretty" });
-      log.warn("free stake too small", { modelId: 3n, free: "0", note: "stake with --stake", error: new Error("boom") });
-      expect(lines).to.deep.equal([
-        `${NOW.toISOString().slice(11, 23)} WARN  refute-node: free stake too small modelId=3 free=0 note="stake with --stake" error={"name":"Error","message":"boom"}\n`,
-      ]);
+      log.warn("free stake too small", { modelId: 3n, note: "stake with --stake", error: new Error("boom") });
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^\[\d\d:04:05\.678\] WARN: refute-node: free stake too small \{"modelId":"3","note":"stake with --stake","error":\{"name":"Error","message":"boom"\}\}\n$/);
       expect(parseLogLine(lines[0]), "not a JSON record").to.equal(undefined);
     });
   });
