@@ -22,7 +22,7 @@ export interface QuantisedModel {
  * the result breaks the integer semantics (for example a bias too large for the accumulator bound).
  */
 export function quantise(float: FloatModel, calibration: readonly ArrayLike<number>[]): QuantisedModel {
-  checkCalibration(calibration, float.inputSize);
+  checkSamples(calibration, float.inputSize, "calibration");
   checkFiniteWeights(float);
   const maxAbs = new Array<number>(float.layers.length + 1).fill(0);
   calibration.forEach((x, k) => {
@@ -63,23 +63,24 @@ export function quantise(float: FloatModel, calibration: readonly ArrayLike<numb
 }
 
 /**
- * The one check of calibration data, before anything is computed from it: at least one sample,
- * each a list of exactly `inputSize` finite numbers. A NaN would otherwise vanish in the
- * maximum (every scale it reaches becomes 1) and an infinity would surface much later as a
- * NaN requantisation scale; the message names the sample and the position instead.
+ * The one check of model inputs given as real numbers (calibration data, an evaluation set), before
+ * anything is computed from them: at least one sample, each a list of exactly `inputSize` finite
+ * numbers. In calibration a NaN would otherwise vanish in the maximum (every scale it reaches
+ * becomes 1) and an infinity would surface much later as a NaN requantisation scale; the
+ * RangeError names the set (`what`), the sample and the position instead.
  */
-function checkCalibration(calibration: readonly ArrayLike<number>[], inputSize: number): void {
-  if (calibration.length === 0) throw new RangeError("calibration needs at least one input");
-  for (let k = 0; k < calibration.length; k++) {
-    const x = calibration[k] as unknown;
+export function checkSamples(samples: readonly ArrayLike<number>[], inputSize: number, what: string): void {
+  if (samples.length === 0) throw new RangeError(`${what} needs at least one input`);
+  for (let k = 0; k < samples.length; k++) {
+    const x = samples[k] as unknown;
     if (x === null || typeof x !== "object" || !Number.isSafeInteger((x as ArrayLike<number>).length)) {
-      throw new RangeError(`calibration sample ${k} is not a list of numbers (got ${describeValue(x)})`);
+      throw new RangeError(`${what} sample ${k} is not a list of numbers (got ${describeValue(x)})`);
     }
     const values = x as ArrayLike<number>;
-    if (values.length !== inputSize) throw new RangeError(`calibration sample ${k} has ${values.length} values, the model expects ${inputSize}`);
+    if (values.length !== inputSize) throw new RangeError(`${what} sample ${k} has ${values.length} values, the model expects ${inputSize}`);
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
-        throw new RangeError(`calibration sample ${k} has ${describeValue(values[i])} at position ${i}: every calibration value must be a finite number`);
+        throw new RangeError(`${what} sample ${k} has ${describeValue(values[i])} at position ${i}: every ${what} value must be a finite number`);
       }
     }
   }

@@ -9,8 +9,8 @@
  */
 import path from "node:path";
 import { initKeccak } from "../core/keccak";
-import { loadMnist } from "../core/mnist";
-import { MODEL_FOLDER_FILES, importModel, writeModelFolder } from "../core/modelImport/importModel";
+import { type MnistSplit, loadMnist } from "../core/mnist";
+import { type ImportedModel, MODEL_FOLDER_FILES, importModel, writeModelFolder } from "../core/modelImport/importModel";
 import { formatReport } from "../core/modelImport/quantisationReport";
 import { writeFloatOnnx } from "../core/onnx/floatOnnxWriter";
 import { type TrainingConfig, trainMlp } from "./lib/mlpTrainer";
@@ -37,27 +37,38 @@ export interface ReferenceModelResult {
   readonly modelRoot: string;
 }
 
+/** Trains the reference MLP, imports its float ONNX and writes the model folder to `outDir`. */
 export async function buildReferenceModel(outDir: string, config = REFERENCE_MODEL_CONFIG, log: (line: string) => void = () => {}): Promise<ReferenceModelResult> {
   await initKeccak();
-  const { train, test } = loadMnist();
-  log(`training ${config.training.sizes.join("-")} on ${train.length} digits, holding out ${test.length}`);
+  const split = loadMnist();
+  log(`training ${config.training.sizes.join("-")} on ${split.train.length} digits, holding out ${split.test.length}`);
   const trained = trainMlp(
-    train.map((d) => ({ x: d.pixels, label: d.label })),
+    split.train.map((d) => ({ x: d.pixels, label: d.label })),
     config.training,
     log,
   );
   // Import what a user would import: the float ONNX file, not the trainer's arrays.
-  const imported = importModel(writeFloatOnnx(trained, { inputShape: [1, 28, 28] }), {
-    name: "mnist-mlp",
-    calibration: train.slice(0, config.calibrationSize).map((d) => d.pixels),
-    evaluation: { inputs: test.map((d) => d.pixels), labels: test.map((d) => d.label), heldOut: true },
-    meta: { training: config.training },
-  });
+  const imported = importReferenceModel(writeFloatOnnx(trained, { inputShape: [1, 28, 28] }), config, split);
   writeModelFolder(outDir, imported);
   for (const line of formatReport(imported.report)) log(line);
   log(`model root ${imported.descriptor.modelRoot}; files in ${outDir}`);
   const accuracy = imported.report.accuracy!;
   return { floatAccuracy: accuracy.float, integerAccuracy: accuracy.integer, modelRoot: imported.descriptor.modelRoot };
+}
+
+/**
+ * The import step of the build on its own: calibrates on the first `config.calibrationSize`
+ * training digits and reports on the held-out ones with their labels. Given models/mnist-mlp/float.onnx
+ * it gives the committed integer.onnx and descriptor.json without training (test/modelImport checks that).
+ * Call initKeccak() first.
+ */
+export function importReferenceModel(floatOnnx: Uint8Array, config = REFERENCE_MODEL_CONFIG, { train, test }: MnistSplit = loadMnist()): ImportedModel {
+  return importModel(floatOnnx, {
+    name: "mnist-mlp",
+    calibration: train.slice(0, config.calibrationSize).map((d) => d.pixels),
+    evaluation: { inputs: test.map((d) => d.pixels), labels: test.map((d) => d.label), heldOut: true },
+    meta: { training: config.training },
+  });
 }
 
 if (require.main === module) {

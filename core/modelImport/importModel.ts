@@ -4,7 +4,8 @@ import { commitModel } from "../commitments";
 import type { IntegerModel } from "../model";
 import { type ModelDescriptor, describeModel } from "../modelDescriptor";
 import { type FloatModel, readFloatModel } from "../onnx/floatModel";
-import { buildIntegerOnnx } from "../onnx/integerGraph";
+import { INTEGER_MODEL_PRODUCER, buildIntegerOnnx } from "../onnx/integerGraph";
+import { OnnxFormatError, decodeModel } from "../onnx/onnxProto";
 import { quantise } from "../quantise";
 import { type Evaluation, type QuantisationReport, computeReport } from "./quantisationReport";
 
@@ -22,7 +23,7 @@ export interface ImportOptions {
   readonly calibration: readonly ArrayLike<number>[];
   /** What the report evaluates: held-out samples (or the calibration ones again), with labels if known. Default: the calibration samples, unlabelled. */
   readonly evaluation?: Evaluation;
-  /** More descriptor meta (a training configuration, a dataset's name); the importer's own keys come first. */
+  /** More descriptor meta (a training configuration, a dataset's name); it may not reuse a key the importer writes. */
   readonly meta?: Record<string, unknown>;
 }
 
@@ -30,6 +31,7 @@ export interface ImportedModel {
   readonly floatOnnx: Uint8Array;
   readonly float: FloatModel;
   readonly model: IntegerModel;
+  /** The canonical integer graph (buildIntegerOnnx): the bytes of integer.onnx. */
   readonly integerOnnx: Uint8Array;
   /** Real value of one step of each activation: [input, layer 1, …]. */
   readonly scales: readonly number[];
@@ -41,20 +43,30 @@ export interface ImportedModel {
 export const MODEL_FOLDER_FILES = ["float.onnx", "integer.onnx", "descriptor.json"] as const;
 
 /**
+ * The descriptor meta keys the importer writes (`options.meta` may not reuse them): inputScale is
+ * what nodes and the SDK quantise a real input with; the rest records the input's shape, every
+ * activation scale and the report's headline numbers.
+ */
+export const IMPORTER_META_KEYS = ["inputScale", "outputScale", "inputShape", "activationScales", "quantisation", "files"] as const;
+
+/**
  * Reads, calibrates and quantises the float model, measures what quantisation cost, and builds the
- * canonical integer graph and the descriptor. Throws the reader's error for a file that is not ONNX
- * or has an unsupported op (naming the node), quantise's for bad calibration data (naming the
- * sample), and a RangeError when labels and evaluated samples differ in number.
+ * canonical integer graph and the descriptor. Throws OnnxFormatError for a file that is not ONNX or
+ * is already an integer graph, UnsupportedModelError (naming the node) for an op it cannot import,
+ * quantise's RangeError for bad calibration data (naming the sample), computeReport's RangeError for
+ * bad evaluation samples or labels (e.g. "2 labels for 1 evaluated samples"), and a RangeError for
+ * `meta` that reuses an importer key.
  */
 export function importModel(floatOnnx: Uint8Array, options: ImportOptions): ImportedModel {
-  const float = readFloatModel(floatOnnx);
-  const evaluation = options.evaluation ?? { inputs: options.calibration, heldOut: false };
-  if (evaluation.labels && evaluation.labels.length !== evaluation.inputs.length) {
-    throw new RangeError(`${evaluation.labels.length} labels for ${evaluation.inputs.length} evaluated samples`);
+  const clash = Object.keys(options.meta ?? {}).find((k) => (IMPORTER_META_KEYS as readonly string[]).includes(k));
+  if (clash !== undefined) throw new RangeError(`meta.${clash} is written by the importer; give the extra meta another key`);
+  if (decodeModel(floatOnnx).producerName === INTEGER_MODEL_PRODUCER) {
+    throw new OnnxFormatError("this is Refute's integer graph (an integer.onnx): import takes the float ONNX model to quantise");
   }
+  const float = readFloatModel(floatOnnx);
   const quantised = quantise(float, options.calibration);
   const { model, scales } = quantised;
-  const report = computeReport(float, quantised, options.calibration, evaluation);
+  const report = computeReport(float, quantised, options.calibration, options.evaluation ?? { inputs: options.calibration, heldOut: false });
   const descriptor = describeModel(options.name, model, commitModel(model), {
     inputScale: scales[0],
     outputScale: scales[scales.length - 1],
@@ -67,13 +79,19 @@ export function importModel(floatOnnx: Uint8Array, options: ImportOptions): Impo
       ...(report.accuracy ? { accuracy: report.accuracy } : {}),
       argmaxAgreement: report.agreement,
       maxOutputError: report.outputError.max,
+      meanOutputError: report.outputError.mean,
+      nearTies: report.nearTies.count,
     },
     files: { float: "float.onnx", integer: "integer.onnx" },
   });
   return { floatOnnx, float, model, integerOnnx: buildIntegerOnnx(model), scales, descriptor, report };
 }
 
-/** Writes the model folder: float.onnx, integer.onnx and descriptor.json (pretty JSON), creating `dir`. */
+/**
+ * Writes the model folder that nodes, watchers and `npm run model -- register` read: float.onnx,
+ * integer.onnx and descriptor.json (JSON with two-space indents and a final newline), creating `dir`
+ * and its parents if needed and overwriting those three files.
+ */
 export function writeModelFolder(dir: string, imported: ImportedModel): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "float.onnx"), imported.floatOnnx);

@@ -8,6 +8,7 @@ const MAGIC = Buffer.from([0x93, ...Buffer.from("NUMPY")]);
 
 /** The element types read, by NumPy's `descr` without the byte-order mark. */
 const TYPES = {
+  f2: { bytes: 2, read: (v: DataView, o: number) => halfFloat(v.getUint16(o, true)) },
   f4: { bytes: 4, read: (v: DataView, o: number) => v.getFloat32(o, true) },
   f8: { bytes: 8, read: (v: DataView, o: number) => v.getFloat64(o, true) },
   i1: { bytes: 1, read: (v: DataView, o: number) => v.getInt8(o) },
@@ -22,6 +23,16 @@ const TYPES = {
 
 type NpyType = keyof typeof TYPES;
 
+/** An IEEE 754 half-precision number from its 16 bits (Node 20 has no Float16Array). */
+function halfFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : Number.NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
 export interface NpyArray {
   readonly shape: readonly number[];
   /** The elements in C order, as numbers (64-bit integers beyond 2^53 lose precision). */
@@ -35,7 +46,11 @@ export class NpyFormatError extends Error {
   override name = "NpyFormatError";
 }
 
-/** Parses an `.npy` file's bytes. */
+/**
+ * Parses an `.npy` file's bytes into its shape and its elements as doubles. Throws
+ * {@link NpyFormatError} for a missing magic string, an unknown version, a malformed or truncated
+ * header, Fortran order, a data type it does not read (or big-endian) and data shorter than the shape.
+ */
 export function readNpy(bytes: Uint8Array): NpyArray {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) throw new NpyFormatError("not a NumPy .npy file (no \\x93NUMPY magic)");
@@ -53,7 +68,7 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   if (fortran === "True") throw new NpyFormatError("the array is in Fortran order; save it in C order (numpy.ascontiguousarray)");
   const m = /^([<>|=]?)([a-z]\d+)$/.exec(descr);
   const code = m?.[2];
-  if (!m || !code || !(code in TYPES)) throw new NpyFormatError(`unsupported data type ${JSON.stringify(descr)} (supported: float32/64, int8/16/32/64, uint8/16/32/64)`);
+  if (!m || !code || !(code in TYPES)) throw new NpyFormatError(`unsupported data type ${JSON.stringify(descr)} (supported: float16/32/64, int8/16/32/64, uint8/16/32/64)`);
   const type = TYPES[code as NpyType];
   if (m[1] === ">" && type.bytes > 1) throw new NpyFormatError(`big-endian data type ${JSON.stringify(descr)} is not supported; save it little-endian`);
   const shape = shapeText
@@ -71,7 +86,10 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   return { shape, data, dtype: code };
 }
 
-/** Serialises an array as an `.npy` file (version 1.0, C order, little-endian). */
+/**
+ * Serialises an array as an `.npy` file (version 1.0, C order, little-endian), the format NumPy's
+ * `numpy.load` reads: for scripts that hand samples to the importer and for tests.
+ */
 export function writeNpy(shape: readonly number[], data: Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new RangeError(`shape (${shape.join(", ")}) holds ${count} elements, the data has ${data.length}`);

@@ -21,8 +21,9 @@ function daemonSources(): string {
 
 /** The docs say what the code does: names they promise exist. */
 describe("the docs match the code", () => {
-  it("docs/operations.md lists only metrics the daemons declare, each for a daemon that declares it", () => {
-    const doc = read("docs/operations.md");
+  it("docs/operations.md's metrics table lists exactly the metrics the daemons declare", () => {
+    // The table's rows; prom-client's own process metrics are named in the prose above it.
+    const doc = read("docs/operations.md").split("\n").filter((l) => l.startsWith("| `refute_")).join("\n");
     const code = daemonSources();
     const names = [...new Set([...doc.matchAll(/`(refute_(node|watcher)_([a-z_]+))(\{[a-z,]*\})?`/g)].map((m) => m[3]))];
     expect(names.length).to.be.at.least(10);
