@@ -13,7 +13,7 @@ import {Job, JobStatus} from "../types/Job.sol";
 ///         back for it: the fee of a job that expired or was cancelled ({refund}), and the collateral that
 ///         nodes forfeited or were slashed on it ({claimCompensation}, from the market's per-job record).
 ///         Payers withdraw what they are owed ({withdraw}). ETH reaches the contract only from the market
-///         and staking, so none arrives that no payer is owed.
+///         and staking, so none arrives that no payer is owed. How to build on it: docs/consumer-tutorial.md.
 abstract contract InferenceConsumer is IInferenceConsumer {
     error InferenceConsumerNotMarket(address caller);
     error InferenceConsumerUnknownJob(uint256 jobId);
@@ -103,10 +103,13 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     }
 
     /// @dev Posts a job with this contract as requester and consumer, paying `fee` from its balance on
-    ///      behalf of `payer`, to whom every refund and compensation of the job goes.
+    ///      behalf of `payer`, to whom every refund and compensation of the job goes. `input` is the model's
+    ///      input, one int8 per byte, exactly its input size (JobMarketInputLength otherwise); it is in
+    ///      memory so that a contract can build it there, and a `bytes calldata` argument passed through is
+    ///      copied to memory.
     function _requestInference(
         uint64 modelId,
-        bytes calldata input,
+        bytes memory input,
         uint32 callbackGasLimit,
         uint96 collateral,
         uint40 expiresAt,
