@@ -1,8 +1,7 @@
 import { keccak256, toBytes } from "viem";
 import { resolveServedModels } from "../core/chain/registeredModels";
-import { DEFAULT_MODEL_CACHE, cacheDirField } from "../core/distribution/cacheDirField";
 import { field } from "../core/service/config";
-import { COMMON_CONFIG, runDaemon } from "../core/service/daemon";
+import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
 import { Watcher } from "./watcher";
 
 /**
@@ -12,12 +11,7 @@ import { Watcher } from "./watcher";
 
 const schema = {
   ...COMMON_CONFIG,
-  models: field
-    .list(field.dir())
-    .optional()
-    .describe("model folders to re-execute, each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given"),
-  modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe("registered model ids to re-execute; files fetched from each model's URI and checked against its root"),
-  modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("where files fetched for --model-ids are kept, one folder per model root"),
+  ...modelConfig("re-execute"),
   samplingRate: field.number({ min: 0, max: 1 }).default(1).describe("p: the share of submitted results re-executed"),
   samplingSeed: field.string().optional().describe("secret seed of the sampling draws (default: derived from the private key)"),
   computeCost: field.ether().default(5n * 10n ** 14n).describe("C, ETH: what a node saves by skipping one inference (for the deterrence report)"),

@@ -1,11 +1,10 @@
 import { disputeGameAbi, stakingAbi } from "../core/abi";
 import { type ChainActor, send } from "../core/chain/actor";
 import { resolveServedModels } from "../core/chain/registeredModels";
-import { DEFAULT_MODEL_CACHE, cacheDirField } from "../core/distribution/cacheDirField";
 import { modelShape } from "../core/model";
 import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { field } from "../core/service/config";
-import { COMMON_CONFIG, runDaemon } from "../core/service/daemon";
+import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
 import type { Logger } from "../core/service/logger";
 import { NodeOperator } from "./nodeOperator";
 import { type ServedModel, describeCheat, parseCheatMode } from "./resultComputer";
@@ -17,12 +16,7 @@ import { type ServedModel, describeCheat, parseCheatMode } from "./resultCompute
 
 const schema = {
   ...COMMON_CONFIG,
-  models: field
-    .list(field.dir())
-    .optional()
-    .describe("model folders to serve (integer.onnx + descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given"),
-  modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe("registered model ids to serve; files fetched from each model's URI and checked against its root"),
-  modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("where files fetched for --model-ids are kept, one folder per model root"),
+  ...modelConfig("serve"),
   stake: field.ether().optional().describe("top the free stake up to this many ETH at start"),
   executionProviders: field.list(field.string()).default(["cpu"]).describe("onnxruntime execution providers, in order of preference"),
   cheat: field.string().default("none").describe("FOR DEMOS AND TESTS: none, wrong-output, wrong-layer:<l> or lazy"),

@@ -5,6 +5,7 @@ import type { ModelFiles } from "../modelFiles";
 import { type ChainActor, send } from "./actor";
 import { RefuteContractError, decodeError } from "./contractError";
 import type { RefutePublicClient } from "./rpcClients";
+import type { DeployedModel } from "./deployment";
 
 /**
  * A model folder and the registry: registering one (anyone may; the sender owns the new entry),
@@ -16,15 +17,8 @@ import type { RefutePublicClient } from "./rpcClients";
 export const SHAPE_FIELDS = ["inputSize", "outputSize", "layerCount", "maxWidth"] as const;
 
 /** A model entry without its owner and status: what fetching and checking the model's files need. */
-export interface ModelEntry {
+export interface ModelEntry extends Omit<DeployedModel, "id"> {
   readonly modelId: bigint;
-  readonly root: Hex;
-  readonly inputSize: bigint;
-  readonly outputSize: bigint;
-  readonly layerCount: bigint;
-  readonly maxWidth: bigint;
-  /** Where the files are (core/distribution/modelSource.ts reads it). */
-  readonly uri: string;
 }
 
 /** A registry entry as ModelRegistry.getModel returns it. */

@@ -1,6 +1,7 @@
 import type { ChainActor } from "../chain/actor";
 import { readDeployment } from "../chain/deployment";
 import { connectRpc, isRetryableRpcFailure, retryingTransport, walletFor } from "../chain/rpcClients";
+import { DEFAULT_MODEL_CACHE, cacheDirField } from "./cacheDirField";
 import { type ConfigOf, ConfigError, field, helpText, loadConfig, redactConfig, wantsHelp } from "./config";
 import { startHttpApi } from "./httpApi";
 import { onShutdown, sleepUnlessStopped, stopWithParent } from "./lifecycle";
@@ -25,6 +26,18 @@ export const COMMON_CONFIG = {
   logLevel: field.enum(["debug", "info", "warn", "error"]).default("info").describe("lowest level logged"),
   logFormat: field.enum(["auto", "json", "pretty"]).default("auto").describe("json: one JSON object per line; pretty: readable lines; auto: pretty at a terminal, json otherwise"),
 };
+
+/** Which models a daemon serves (core/chain/registeredModels.ts resolveServedModels); `verb` is what it does with them. */
+export function modelConfig(verb: "serve" | "re-execute") {
+  return {
+    models: field
+      .list(field.dir())
+      .optional()
+      .describe(`model folders to ${verb} (integer.onnx + descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given`),
+    modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe(`registered model ids to ${verb}; files fetched from each model's URI and checked against its root`),
+    modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("where files fetched for --model-ids are kept, one folder per model root"),
+  };
+}
 
 export interface Worker {
   tick(): Promise<void>;

@@ -16,6 +16,7 @@ import { RefuteClient, heldOutDigit } from "../../client";
 import { runCli } from "../../client/cli";
 import { eventually } from "../helpers/eventually";
 import { ViemNode } from "../helpers/viemNode";
+import { runInProcess } from "../helpers/inProcessCli";
 
 interface Run {
   readonly code: number;
@@ -35,10 +36,8 @@ function cli(args: string[], started?: (child: ChildProcess) => void): Promise<R
 
 /** Runs the CLI in this process (for the argument checks, which need no chain). */
 async function cliInProcess(args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  const { status, out, err } = await runInProcess(runCli, args);
+  return { code: status, stdout: out, stderr: err };
 }
 
 describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {

@@ -14,14 +14,7 @@ import { runReference } from "../../core/referenceExecutor";
 import { runModelCli } from "../../modelkit/cli";
 import { irisSplit, trainIris } from "../../scripts/train-iris";
 import { E2eSystem, named } from "../helpers/e2e";
-
-/** Runs a command line in process and keeps what it printed. */
-async function run(cli: typeof runModelCli, argv: readonly string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await cli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { status, out: out.join("\n"), err: err.join("\n") };
-}
+import { runInProcess } from "../helpers/inProcessCli";
 
 /**
  * The model owner's path end to end, by the commands a user runs: a model the repository does not
@@ -61,33 +54,33 @@ describe("end to end: bring your own model (iris: import → register → a node
   async function postFlower(k: number): Promise<{ jobId: bigint; input: Int8Array }> {
     const files = loadModelDir(modelDir());
     const input = quantiseInput(irisSplit().heldOut[k].x, inputScaleOf(files));
-    const posted = await run(runCli, ["post", "--rpc", sys.chain.rpcUrl, "--deployment", sys.deploymentFile, "--key", sys.accounts[1].privateKey, "--model", String(modelId), "--input-hex", toHex(int8Bytes(input))]);
+    const posted = await runInProcess(runCli, ["post", "--rpc", sys.chain.rpcUrl, "--deployment", sys.deploymentFile, "--key", sys.accounts[1].privateKey, "--model", String(modelId), "--input-hex", toHex(int8Bytes(input))]);
     expect(posted.status, posted.err).to.equal(0);
     return { jobId: BigInt(JSON.parse(posted.out).jobId), input };
   }
 
   it("imports the float model into a model folder and prints the quantisation report", async () => {
     const o = ownerDir();
-    const imported = await run(runModelCli, ["import", path.join(o, "float.onnx"), "--calibration", path.join(o, "calibration.csv"), "--held-out", path.join(o, "held-out.csv"), "--labels", path.join(o, "held-out-labels.csv"), "--out", modelDir()]);
+    const imported = await runInProcess(runModelCli, ["import", path.join(o, "float.onnx"), "--calibration", path.join(o, "calibration.csv"), "--held-out", path.join(o, "held-out.csv"), "--labels", path.join(o, "held-out-labels.csv"), "--out", modelDir()]);
     console.log(imported.out.replace(/^/gm, "      "));
     expect(imported.status, imported.err).to.equal(0);
     expect(imported.out).to.match(/float accuracy/i).and.match(/integer accuracy/i);
     const files = loadModelDir(modelDir());
     expect(imported.out).to.include(files.root);
     expect(files.model.layers.map((l) => [l.nIn, l.nOut])).to.deep.equal([[4, 16], [16, 3]]);
-    expect(await run(runModelCli, ["inspect", modelDir()])).to.include({ status: 0 });
+    expect(await runInProcess(runModelCli, ["inspect", modelDir()])).to.include({ status: 0 });
   });
 
   it("registers the folder by command with its HTTP URI, and verify accepts it and refuses another model", async () => {
-    const registered = await run(runModelCli, ["register", modelDir(), ...chainArgs(), "--private-key", sys.accounts[6].privateKey, "--uri", modelUri]);
+    const registered = await runInProcess(runModelCli, ["register", modelDir(), ...chainArgs(), "--private-key", sys.accounts[6].privateKey, "--uri", modelUri]);
     expect(registered.status, registered.err).to.equal(0);
     modelId = BigInt(registered.out.trim());
     expect(modelId).to.not.equal(sys.deployment.model.id);
 
-    const verified = await run(runModelCli, ["verify", modelDir(), "--model-id", String(modelId), ...chainArgs()]);
+    const verified = await runInProcess(runModelCli, ["verify", modelDir(), "--model-id", String(modelId), ...chainArgs()]);
     expect(verified.status, verified.err).to.equal(0);
     expect(verified.out).to.include(`is model ${modelId}`);
-    const wrong = await run(runModelCli, ["verify", modelDir(), "--model-id", String(sys.deployment.model.id), ...chainArgs()]);
+    const wrong = await runInProcess(runModelCli, ["verify", modelDir(), "--model-id", String(sys.deployment.model.id), ...chainArgs()]);
     expect(wrong.status).to.equal(1);
     expect(wrong.out).to.match(/mismatch: .*root/);
   });

@@ -7,13 +7,9 @@ import { writeNpy } from "../../core/modelImport/npy";
 import { decodeModel, encodeModel } from "../../core/onnx/onnxProto";
 import { runModelCli } from "../../modelkit/cli";
 import { trainIris } from "../../scripts/train-iris";
+import { runInProcess } from "../helpers/inProcessCli";
 
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await runModelCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { status, out: out.join("\n"), err: err.join("\n") };
-}
+const run = (...argv: string[]) => runInProcess(runModelCli, argv);
 
 /**
  * `npm run model` on the command line: the import of a real exported model (iris, from

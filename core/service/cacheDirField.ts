@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Field } from "../service/config";
+import { Field } from "./config";
 
 /** The daemons' model download cache, relative to the working directory. */
 export const DEFAULT_MODEL_CACHE = ".refute/models";

@@ -2,11 +2,11 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULT_MODEL_CACHE, cacheDirField } from "../../core/distribution/cacheDirField";
+import { DEFAULT_MODEL_CACHE, cacheDirField } from "../../core/service/cacheDirField";
 import { ConfigError, helpText, loadConfig } from "../../core/service/config";
 
 /** The daemons' --model-cache: a folder that need not exist yet, resolved like every path option. */
-describe("cacheDirField (core/distribution/cacheDirField.ts)", () => {
+describe("cacheDirField (core/service/cacheDirField.ts)", () => {
   let dir: string;
   const schema = { modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("model cache") };
   before(() => {
