@@ -1,6 +1,6 @@
 import path from "node:path";
-import { HardhatUserConfig, subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { HardhatUserConfig, subtask, task, types } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
 
 /** The one Solidity version of the project, compiled offline by the npm `solc` package. */
@@ -19,6 +19,21 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     longVersion: solc.version(),
   };
 });
+
+// `npx hardhat node --block-interval 1000`: the local chain for development mines a block every second
+// as well as one for each transaction, so its clock moves like a real chain's (docs/operations.md,
+// "A local chain"). Only this command line sets it: the in-process network the tests run on, and a
+// plain `hardhat node` (the demo, the end-to-end tests), keep mining only on transactions.
+task(TASK_NODE)
+  .addOptionalParam("blockInterval", "Also mine a block every this many milliseconds (local development; default: only on transactions)", undefined, types.int)
+  .setAction(async (args: { blockInterval?: number }, hre, runSuper) => {
+    if (args.blockInterval !== undefined) {
+      if (!Number.isSafeInteger(args.blockInterval) || args.blockInterval < 1) throw new Error(`--block-interval must be a positive number of milliseconds, got ${args.blockInterval}`);
+      await hre.network.provider.send("evm_setIntervalMining", [args.blockInterval]);
+      console.log(`Mining a block every ${args.blockInterval} ms, and one for each transaction.`);
+    }
+    return runSuper(args);
+  });
 
 const config: HardhatUserConfig = {
   solidity: {

@@ -5,7 +5,7 @@ import type { IndexedJob } from "../core/chain/chainIndex";
 import { ChainWorker } from "../core/chain/chainWorker";
 import type { ModelCommitment } from "../core/commitments";
 import type { GameState } from "../core/dispute/gameState";
-import { JobStatus } from "../core/jobState";
+import { JobStatus, mayChallenge } from "../core/jobState";
 import type { IntegerModel } from "../core/model";
 import type { Metrics } from "../core/service/metrics";
 import { TraceProvider } from "../core/traceProvider";
@@ -84,7 +84,7 @@ export class Watcher extends ChainWorker {
   /** Samples and checks a submitted result inside its window; challenges it when its output is wrong. */
   private async inspect(indexed: IndexedJob, now: bigint): Promise<void> {
     const { jobId, job } = indexed;
-    if (job.status !== JobStatus.Submitted || job.deadline < now) return;
+    if (!mayChallenge(job, now)) return;
     const key = `${jobId}/${job.attempt}`;
     if (this.checked.has(key)) return;
     const watched = this.models.get(job.modelId);

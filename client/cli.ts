@@ -5,6 +5,7 @@
  *   npm run cli -- post --rpc URL --key 0x… --deployment deployment.json --digit 3
  *   npm run cli -- status 1 --rpc URL --deployment deployment.json
  *   npm run cli -- wait 1 --final --rpc URL --deployment deployment.json
+ *   npm run cli -- finalize 1 --rpc URL --key 0x… --deployment deployment.json
  *   npm run cli -- credits 0xAccount --rpc URL --deployment deployment.json
  *   npm run cli -- withdraw --rpc URL --key 0x… --deployment deployment.json
  */
@@ -18,7 +19,8 @@ import { toJsonValue } from "../core/service/json";
 import { describeState, resultJson, stateJson } from "./cliOutput";
 import { finalResultOf, softResultOf } from "./jobHistory";
 import { heldOutDigit } from "./mnistDigit";
-import { RefuteClient } from "./refuteClient";
+import { WaitTimeoutError } from "./errors";
+import { type FinalizableInfo, RefuteClient } from "./refuteClient";
 import type { JobUpdate } from "./watchJob";
 
 export const DEFAULT_FEE = "0.001";
@@ -29,6 +31,8 @@ Commands:
   post                 post a job (needs --key)
   status <jobId>       the job now: status, fields, soft and final result
   wait <jobId>         wait for the soft result (or the final one with --final)
+  finalize <jobId>     finalise a result whose challenge window has ended (needs
+                       --key; anyone may; the node that served it normally does)
   credits <address>    what each contract owes the account: market, staking,
                        dispute game, example consumer (wei)
   withdraw             withdraw everything the contracts owe the key's account
@@ -51,11 +55,16 @@ post:
   --consumer ADDRESS   contract to call back with the final result, with
   --callback-gas N     the gas for that callback
 
-withdraw:
+withdraw, finalize:
   --key 0x…            the account's private key (or set ${PRIVATE_KEY_ENV})
 
 wait:
-  --final              wait for the final result instead of the soft one
+  --final              wait for the final result instead of the soft one: the
+                       challenge window has to end and someone has to finalise
+                       the result (the node that served it does, to be paid)
+  --finalize           with --final: finalise it yourself once the window has
+                       ended and nobody has (needs --key; costs one transaction)
+  --key 0x…            the key --finalize sends with (or set ${PRIVATE_KEY_ENV})
   --timeout SECONDS    give up after this long (default 600)
 
 Exit status: 0 done, 1 failed (the error is on stderr), 2 bad command line.
@@ -76,18 +85,20 @@ const OPTIONS = {
   consumer: { type: "string" },
   "callback-gas": { type: "string" },
   final: { type: "boolean" },
+  finalize: { type: "boolean" },
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Command = "post" | "status" | "wait" | "credits" | "withdraw";
+type Command = "post" | "status" | "wait" | "finalize" | "credits" | "withdraw";
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
 
 const COMMON = ["rpc", "deployment", "poll", "help"];
 const ALLOWED: Record<Command, readonly string[]> = {
   post: [...COMMON, "key", "digit", "sample", "input-hex", "fee", "collateral", "ttl", "model", "consumer", "callback-gas"],
   status: COMMON,
-  wait: [...COMMON, "final", "timeout"],
+  wait: [...COMMON, "final", "finalize", "key", "timeout"],
+  finalize: [...COMMON, "key"],
   credits: COMMON,
   withdraw: [...COMMON, "key"],
 };
@@ -113,7 +124,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     if (command === undefined) throw new UsageError("no command given");
-    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: post, status, wait, credits, withdraw, help`);
+    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: post, status, wait, finalize, credits, withdraw, help`);
     if (values.help) {
       io.out(CLI_USAGE);
       return 0;
@@ -133,6 +144,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (args.length !== 1) throw new UsageError(`${cmd} takes exactly one job id, got ${args.length === 0 ? "none" : args.join(" ")}`);
     const jobId = parseUint("jobId", args[0]);
     if (jobId === 0n) throw new UsageError("jobId must be at least 1 (job ids start at 1)");
+    if (cmd === "finalize") return await finalize(jobId, values, io);
     return cmd === "status" ? await status(jobId, values, io) : await wait(jobId, values, io);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -225,15 +237,64 @@ async function status(jobId: bigint, values: Values, io: CliIo): Promise<number>
 }
 
 async function wait(jobId: bigint, values: Values, io: CliIo): Promise<number> {
-  const c = connectionOf(values, false);
+  if (values.finalize && !values.final) throw new UsageError("--finalize goes with --final");
+  if (values.key !== undefined && !values.finalize) throw new UsageError("--key goes with --finalize (wait sends nothing otherwise)");
+  const c = connectionOf(values, Boolean(values.finalize));
   const timeoutS = parseUint("--timeout", values.timeout ?? "600");
   const client = await connect(c, readDeployment(c.deployment));
   const awaited = values.final ? "final" : "soft";
   io.err(`waiting up to ${timeoutS} s for the ${awaited} result of job ${jobId}`);
-  const options = { timeoutMs: Number(timeoutS) * 1000, onProgress: (u: JobUpdate) => io.err(describeState(u.state)) };
-  const result = values.final ? await client.waitFor(jobId, "final", options) : await client.waitFor(jobId, "soft", options);
-  io.out(JSON.stringify(resultJson(result)));
+  const options = {
+    timeoutMs: Number(timeoutS) * 1000,
+    onProgress: (u: JobUpdate) => io.err(describeState(u.state)),
+    finalize: Boolean(values.finalize),
+    // Without --finalize, a few seconds for the node to finalise before saying that nobody has.
+    graceSeconds: values.finalize ? 0 : NOT_FINALISED_GRACE_S,
+    onFinalizable: (f: FinalizableInfo) =>
+      io.err(f.finalizing ? `job ${jobId}: challenge window ended at ${isoTime(f.since)} with no dispute open; finalising it` : notFinalisedYet(jobId, f.since, f.overdueSeconds)),
+  };
+  try {
+    const result = values.final ? await client.waitFor(jobId, "final", options) : await client.waitFor(jobId, "soft", options);
+    io.out(JSON.stringify(resultJson(result)));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof WaitTimeoutError) || !values.final) throw e;
+    // Say why a final wait timed out when the job could have been final: nobody finalised it.
+    const f = await client.finality(jobId).catch(() => undefined);
+    if (f?.kind === "finalizable") throw new Error(`${e.message}; ${notFinalisedYet(jobId, f.since, f.overdueSeconds)}`);
+    if (f?.kind === "in window") throw new Error(`${e.message}, in its challenge window until ${isoTime(f.endsAt)} (${f.secondsLeft} s more); wait with a --timeout past it`);
+    if (f?.kind === "disputed") throw new Error(`${e.message}, with ${f.openDisputes} dispute game(s) open on its result`);
+    throw e;
+  }
+}
+
+/** Seconds `wait --final` lets a finalisable result wait for its node before saying nobody has finalised it. */
+export const NOT_FINALISED_GRACE_S = 5;
+
+/** A finalisable job that nobody has finalised: what it means and what to run. */
+function notFinalisedYet(jobId: bigint, since: bigint, overdueSeconds: bigint): string {
+  return (
+    `job ${jobId}: its challenge window ended at ${isoTime(since)} (${overdueSeconds} s ago) with no dispute open, but nobody has finalised it yet ` +
+    `(the node that served it normally does within seconds, to be paid); anyone may: npm run cli -- finalize ${jobId} --key 0x… (or wait --final --finalize)`
+  );
+}
+
+async function finalize(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, true);
+  const client = await connect(c, readDeployment(c.deployment));
+  // Say plainly why it cannot be finalised yet rather than with the market's revert.
+  const f = await client.finality(jobId);
+  if (f.kind === "in window") throw new Error(`finalize: job ${jobId} is in its challenge window until ${isoTime(f.endsAt)} (${f.secondsLeft} s from now); it can be finalised after that`);
+  if (f.kind === "disputed") throw new Error(`finalize: job ${jobId} has ${f.openDisputes} dispute game(s) open on its result; it can be finalised only if the node wins them all`);
+  io.err(`finalising job ${jobId}`);
+  const r = await client.finalize(jobId);
+  io.err(`finalised job ${jobId} in ${r.txHash}: fee ${r.feePaid ? "paid to the node" : "credited to the node"}, consumer callback ${r.callbackSucceeded ? "ok (or no consumer)" : "failed"}`);
+  io.out(JSON.stringify(toJsonValue({ jobId, ...r })));
   return 0;
+}
+
+function isoTime(unixSeconds: bigint): string {
+  return new Date(Number(unixSeconds) * 1000).toISOString();
 }
 
 if (require.main === module) {

@@ -1,10 +1,11 @@
 import { type Address, type Hash, type Hex, isHex, parseEventLogs, zeroAddress } from "viem";
 import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
-import { decodeError } from "../core/chain/contractError";
+import { RefuteContractError, decodeError } from "../core/chain/contractError";
 import type { Deployment } from "../core/chain/deployment";
 import type { RefutePublicClient, RefuteWalletClient } from "../core/chain/rpcClients";
-import { type Job, JobStatus, applyJobEvent, toJobArgument, toJobEvent } from "../core/jobState";
+import { type Finality, type Job, JobStatus, NOT_DUE_ERRORS, applyJobEvent, finalityAt, toJobArgument, toJobEvent } from "../core/jobState";
+import { ChainClock } from "../core/chain/chainTime";
 import { JobEndedError, RefuteClientError, WaitTimeoutError } from "./errors";
 import { type FinalResult, type JobResult, type JobState, finalResultOf, loadJob, softResultOf } from "./jobHistory";
 import { type JobUpdate, type WatchJobOptions, watchJob } from "./watchJob";
@@ -62,7 +63,42 @@ export interface WaitForOptions {
   readonly pollingIntervalMs?: number;
   /** Stops the wait, rejecting with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Waiting for the final result: finalise the job yourself once its challenge window has ended with
+   * no dispute open and nobody else has (needs a walletClient; costs the gas of one finalize). The
+   * node that served a job normally finalises it to be paid; this makes the wait independent of it.
+   */
+  readonly finalize?: boolean;
+  /**
+   * Waiting for the final result: called once when the job's challenge window has ended with no
+   * dispute open and it is still not finalised (judged by the time the next block would have,
+   * {@link RefuteClient.finality}): anyone may finalise it now. Without `finalize` the wait goes on until
+   * someone does (the node that served it normally does within seconds).
+   */
+  readonly onFinalizable?: (info: FinalizableInfo) => void;
+  /**
+   * Seconds the result may stay finalisable before `onFinalizable` is called and `finalize` acts
+   * (default 0): a grace in which the node that served it finalises it, as it does within a round.
+   */
+  readonly graceSeconds?: number;
 }
+
+/** What {@link WaitForOptions.onFinalizable} is told. */
+export interface FinalizableInfo {
+  readonly jobId: bigint;
+  /** When the challenge window ended (unix seconds). */
+  readonly since: bigint;
+  /** Seconds since then, by the time the next block would have. */
+  readonly overdueSeconds: bigint;
+  /** Whether this wait finalises it itself ({@link WaitForOptions.finalize}). */
+  readonly finalizing: boolean;
+}
+
+/** {@link RefuteClient.finality}: where a job stands on its way to a final result, and the time it was judged by. */
+export type JobFinality = Finality & {
+  /** The time a transaction sent now would see (core/jobState.ts nextBlockTime), unix seconds. */
+  readonly at: bigint;
+};
 
 /** Wei owed to an account by each contract that pays by withdrawal, and their sum. */
 export interface Credits {
@@ -87,6 +123,7 @@ export class RefuteClient {
   readonly publicClient: RefutePublicClient;
   readonly walletClient: RefuteWalletClient | undefined;
   readonly deployment: Deployment;
+  private readonly clock: ChainClock;
 
   constructor({ publicClient, walletClient, deployment }: RefuteClientParameters) {
     const chainId = publicClient.chain?.id;
@@ -99,6 +136,7 @@ export class RefuteClient {
     this.publicClient = publicClient;
     this.walletClient = walletClient;
     this.deployment = deployment;
+    this.clock = new ChainClock(publicClient);
   }
 
   private get market(): Address {
@@ -181,6 +219,26 @@ export class RefuteClient {
   }
 
   /**
+   * Where the job stands on its way to a final result: final, ended without one, awaiting a result,
+   * inside its challenge window (and until when), disputed, or finalisable (window over, no dispute:
+   * anyone may call {@link finalize}). Time is judged as a transaction sent now would see it: the
+   * latest block's time + 1, this machine's clock or the pending block's time, whichever is latest
+   * (core/jobState.ts nextBlockTime) — on a chain that mines only when a transaction arrives the
+   * latest block may be long past.
+   */
+  async finality(jobId: bigint): Promise<JobFinality> {
+    return this.finalityOf(await this.getJob(jobId));
+  }
+
+  private async finalityOf(state: JobState): Promise<JobFinality> {
+    const [at, open] = await Promise.all([
+      this.clock.now(),
+      state.job.status === JobStatus.Submitted ? this.publicClient.readContract({ address: this.market, abi: jobMarketAbi, functionName: "openDisputes", args: [state.jobId, Number(state.job.attempt)] }) : 0n,
+    ]);
+    return { ...finalityAt(state.job, at, open), at };
+  }
+
+  /**
    * Calls `onUpdate` with the job now and each time it changes, until the returned function is
    * called. Read errors go to `options.onError` and the watch goes on.
    */
@@ -192,19 +250,27 @@ export class RefuteClient {
    * Resolves with the soft result (a result submitted for the current attempt) or the final result
    * (the job finalised). Rejects with JobEndedError if the job is cancelled or expires first,
    * WaitTimeoutError after `timeoutMs`, and at once on a job that does not exist or whose events do
-   * not match the market's hash.
+   * not match the market's hash. A result becomes final only when someone finalises it after its
+   * window (the node that served it does, to be paid); waiting for it, `onFinalizable` says when that
+   * is overdue and `finalize: true` does it.
    */
   waitFor(jobId: bigint, awaited: "soft", options?: WaitForOptions): Promise<JobResult>;
   waitFor(jobId: bigint, awaited: "final", options?: WaitForOptions): Promise<FinalResult>;
   waitFor(jobId: bigint, awaited: "soft" | "final", options: WaitForOptions = {}): Promise<JobResult | FinalResult> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
+    if (options.finalize && awaited === "final" && !this.walletClient) return Promise.reject(new RefuteClientError("waitFor with finalize needs a walletClient with an account"));
     return new Promise((resolve, reject) => {
       let lastStatus: JobStatus | undefined;
       let lastError: Error | undefined;
+      let lastState: JobState | undefined;
+      let stopped = false;
       let unwatch = () => undefined as void;
+      let finalityTimer: NodeJS.Timeout | undefined;
       const done = (settle: () => void) => {
+        stopped = true;
         unwatch();
         clearTimeout(timer);
+        clearTimeout(finalityTimer);
         options.signal?.removeEventListener("abort", onAbort);
         settle();
       };
@@ -216,6 +282,7 @@ export class RefuteClient {
         jobId,
         (update) => {
           const { state } = update;
+          lastState = state;
           lastStatus = state.job.status;
           options.onProgress?.(update);
           const result = awaited === "soft" ? softResultOf(state) : finalResultOf(state);
@@ -231,17 +298,63 @@ export class RefuteClient {
           },
         },
       );
+      if (awaited !== "final" || (!options.finalize && !options.onFinalizable)) return;
+      // A window that ends mines no block: its end is seen by the clock, not by the watch above.
+      const interval = options.pollingIntervalMs ?? this.publicClient.pollingInterval;
+      let told = false;
+      /** Whether this wait sent the finalize (the watch then sees JobFinalized at the next block). */
+      const checkFinality = async (): Promise<boolean> => {
+        const state = lastState;
+        if (state?.job.status !== JobStatus.Submitted) return false;
+        const f = await this.finalityOf(state);
+        if (stopped || f.kind !== "finalizable" || f.overdueSeconds < BigInt(Math.ceil(options.graceSeconds ?? 0))) return false;
+        if (!told) {
+          told = true;
+          options.onFinalizable?.({ jobId, since: f.since, overdueSeconds: f.overdueSeconds, finalizing: Boolean(options.finalize) });
+        }
+        if (!options.finalize) return false;
+        await this.finalizeJob(state);
+        return true;
+      };
+      const loop = async () => {
+        let sent = false;
+        try {
+          sent = await checkFinality();
+        } catch (e) {
+          const error = decodeError(e);
+          // Not due by the chain's own clock yet, or finalised (or disputed) by someone else meanwhile: the watch will tell.
+          if (!(error instanceof RefuteContractError && (NOT_DUE_ERRORS.has(error.errorName) || error.errorName === "JobMarketJobMismatch" || error.errorName === "JobMarketDisputesOpen"))) lastError = error;
+        }
+        if (!stopped && !sent) finalityTimer = setTimeout(loop, interval);
+      };
+      finalityTimer = setTimeout(loop, interval);
     });
   }
 
-  /** Finalises a submitted job after its challenge window (anyone may); pays the node and calls the consumer back. */
+  /**
+   * Finalises a submitted job after its challenge window (anyone may); pays the node and calls the
+   * consumer back. The call is simulated against the pending block first (on a chain that mines on
+   * demand, the block it will be in), so a call the market would refuse costs no gas and throws the
+   * market's error: JobMarketDeadlineNotReached inside the window, JobMarketDisputesOpen while a
+   * dispute is open ({@link finality} tells beforehand).
+   */
   async finalize(jobId: bigint): Promise<FinalizeReturnType> {
     const state = await this.getJob(jobId);
+    if (state.job.status !== JobStatus.Submitted) throw new RefuteClientError(`finalize: job ${jobId} is ${JobStatus[state.job.status]}, not Submitted`);
+    return this.finalizeJob(state);
+  }
+
+  /** finalize, for a job read as Submitted: simulated and estimated against the pending block, then sent. */
+  private async finalizeJob(state: JobState): Promise<FinalizeReturnType> {
+    const { jobId } = state;
     const result = softResultOf(state);
-    if (!result || state.job.status !== JobStatus.Submitted) throw new RefuteClientError(`finalize: job ${jobId} is ${JobStatus[state.job.status]}, not Submitted`);
-    const receipt = await this.send("finalize", (w) =>
-      w.writeContract({ address: this.market, abi: jobMarketAbi, functionName: "finalize", args: [jobId, toJobArgument(state.job), result.outputHex] }),
-    );
+    if (!result) throw new RefuteClientError(`finalize: job ${jobId} has no submitted result`);
+    const receipt = await this.send("finalize", async (w) => {
+      const call = { address: this.market, abi: jobMarketAbi, functionName: "finalize", args: [jobId, toJobArgument(state.job), result.outputHex], account: w.account } as const;
+      await this.publicClient.simulateContract({ ...call, blockTag: "pending" });
+      const gas = await this.publicClient.estimateContractGas({ ...call, blockTag: "pending" });
+      return w.writeContract({ ...call, gas });
+    });
     const [event] = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobFinalized" });
     if (!event) throw new RefuteClientError(`finalize: no JobFinalized event in ${receipt.transactionHash}`);
     return { txHash: receipt.transactionHash, feePaid: event.args.feePaid, callbackSucceeded: event.args.callbackSucceeded };

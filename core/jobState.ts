@@ -165,3 +165,110 @@ export function applyJobEvent(job: Job | undefined, event: JobEvent): Job {
       return { ...job, status: JobStatus.Finalized };
   }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Time: which block time to judge a job by
+// ------------------------------------------------------------------------------------------------
+
+/** This machine's clock in unix seconds (whole seconds, as block timestamps). */
+export function wallClockSeconds(nowMs: number = Date.now()): bigint {
+  return BigInt(Math.floor(nowMs / 1000));
+}
+
+/**
+ * The block time a transaction sent now would see, as well as it can be known without sending one:
+ * the latest of
+ *  - the latest block's timestamp + 1 (timestamps strictly increase);
+ *  - this machine's clock: on a chain that mines only when a transaction arrives (plain
+ *    `npx hardhat node`) the latest block can be minutes old while the next one takes the time it is
+ *    mined, so judged by the latest block alone a window there would never be seen to end;
+ *  - the pending block's timestamp, where the RPC gives one: the time the node itself would stamp
+ *    the next block with (Hardhat's clock runs ahead of the wall clock by a second for every block
+ *    mined in the same second, so after a burst of transactions it can be many seconds ahead).
+ * On a chain with regular blocks the three agree to within a block interval and the clocks' skew.
+ *
+ * It decides whether an action is worth *trying*: a result is finalised, a job reclaimed or expired,
+ * a game timed out once this time has reached the contract's bound, and a job taken or a result
+ * submitted only while it has not passed it. Where it runs ahead of the chain (this machine's clock
+ * is fast) it is early for the first kind, so those are simulated against the pending block before
+ * they are sent (a premature try costs an eth_call, never gas); for the second kind it errs on the
+ * safe side.
+ */
+export function nextBlockTime(latestBlockTime: bigint, wallClock: bigint, pendingBlockTime?: bigint): bigint {
+  let t = latestBlockTime + 1n;
+  if (wallClock > t) t = wallClock;
+  if (pendingBlockTime !== undefined && pendingBlockTime > t) t = pendingBlockTime;
+  return t;
+}
+
+// The market's time checks (contracts/JobMarket.sol), for a block with timestamp `t`. Each holds
+// exactly when the market's own check would pass; status and caller checks are the market's too.
+
+/** takeJob: an open job, not yet expired (block.timestamp ≤ expiresAt). */
+export function mayTake(job: Job, t: bigint): boolean {
+  return job.status === JobStatus.Open && t <= job.expiresAt;
+}
+
+/** expireJob: an open job past its expiry (block.timestamp > expiresAt). */
+export function mayExpire(job: Job, t: bigint): boolean {
+  return job.status === JobStatus.Open && t > job.expiresAt;
+}
+
+/** submitResult: a taken job within its delivery deadline (block.timestamp ≤ deadline). */
+export function maySubmit(job: Job, t: bigint): boolean {
+  return job.status === JobStatus.Taken && t <= job.deadline;
+}
+
+/** reclaimJob: a taken job whose node missed its delivery deadline (block.timestamp > deadline). */
+export function mayReclaim(job: Job, t: bigint): boolean {
+  return job.status === JobStatus.Taken && t > job.deadline;
+}
+
+/** DisputeGame.challenge (holdFinality): a submitted result inside its challenge window (block.timestamp < deadline). */
+export function mayChallenge(job: Job, t: bigint): boolean {
+  return job.status === JobStatus.Submitted && t < job.deadline;
+}
+
+/** finalize: a submitted result whose challenge window has ended (block.timestamp ≥ deadline); no dispute may be open. */
+export function mayFinalize(job: Job, t: bigint, openDisputes = 0n): boolean {
+  return job.status === JobStatus.Submitted && t >= job.deadline && openDisputes === 0n;
+}
+
+/**
+ * The custom errors a time-gated call reverts with while the chain's clock has not reached its time
+ * (finalize or reclaimJob before the deadline, expireJob before the expiry, DisputeGame.timeout
+ * before the clock ran out): "not yet", worth trying again later.
+ */
+export const NOT_DUE_ERRORS: ReadonlySet<string> = new Set(["JobMarketDeadlineNotReached", "JobMarketNotExpired", "DisputeGameClockNotExpired"]);
+
+/** Where a job stands on its way to a final result, at block time `t`. */
+export type Finality =
+  /** Finalised: the result is final. */
+  | { readonly kind: "final" }
+  /** Cancelled or expired: no result will come. */
+  | { readonly kind: "ended"; readonly status: JobStatus }
+  /** Open or taken: no result submitted yet. */
+  | { readonly kind: "awaiting result"; readonly status: JobStatus }
+  /** Submitted, inside its challenge window: final at the earliest at `endsAt`. */
+  | { readonly kind: "in window"; readonly endsAt: bigint; readonly secondsLeft: bigint }
+  /** Submitted, with dispute games open on it: final only if the node wins them all. */
+  | { readonly kind: "disputed"; readonly openDisputes: bigint; readonly endsAt: bigint }
+  /** Submitted, window over, no dispute open: anyone may finalise it now (JobMarket.finalize). */
+  | { readonly kind: "finalizable"; readonly since: bigint; readonly overdueSeconds: bigint };
+
+/** {@link Finality} of `job` at block time `t` (see {@link nextBlockTime}) with `openDisputes` games open on its attempt. */
+export function finalityAt(job: Job, t: bigint, openDisputes = 0n): Finality {
+  switch (job.status) {
+    case JobStatus.Finalized:
+      return { kind: "final" };
+    case JobStatus.Cancelled:
+    case JobStatus.Expired:
+      return { kind: "ended", status: job.status };
+    case JobStatus.Submitted:
+      if (openDisputes > 0n) return { kind: "disputed", openDisputes, endsAt: job.deadline };
+      if (t >= job.deadline) return { kind: "finalizable", since: job.deadline, overdueSeconds: t - job.deadline };
+      return { kind: "in window", endsAt: job.deadline, secondsLeft: job.deadline - t };
+    default:
+      return { kind: "awaiting result", status: job.status };
+  }
+}

@@ -5,7 +5,7 @@ import type { IndexedJob } from "../core/chain/chainIndex";
 import { ChainWorker } from "../core/chain/chainWorker";
 import type { GameState } from "../core/dispute/gameState";
 import type { DisputeTrace } from "../core/dispute/planner";
-import { JobStatus } from "../core/jobState";
+import { JobStatus, mayFinalize, maySubmit, mayTake } from "../core/jobState";
 import type { Metrics } from "../core/service/metrics";
 import { type CheatMode, type ComputedResult, type ServedModel, computeResult } from "./resultComputer";
 
@@ -13,7 +13,9 @@ import { type CheatMode, type ComputedResult, type ServedModel, computeResult } 
  * The operator daemon's work: take open jobs of the models it serves, compute and submit results with
  * their trace roots, finalise them after their windows; as the asserter in every game on its results
  * it defends the trace it submitted (core/chain/chainWorker.ts plays, reports and withdraws). A
- * restarted node recomputes each trace from the job's input.
+ * restarted node recomputes each trace from the job's input. Windows are judged by the time a
+ * transaction sent now would see (core/jobState.ts nextBlockTime), so its results are finalised on a
+ * chain that mines only on demand too, with nobody else sending a transaction.
  */
 
 export interface NodeOptions {
@@ -86,7 +88,7 @@ export class NodeOperator extends ChainWorker {
     const { jobId, job } = indexed;
     const served = this.models.get(job.modelId);
     const mine = this.isMe(job.node);
-    if (job.status === JobStatus.Open && served && job.expiresAt >= now && this.inShare(jobId + job.attempt) && !this.index.isBarred(jobId, this.me)) {
+    if (mayTake(job, now) && served && this.inShare(jobId + job.attempt) && !this.index.isBarred(jobId, this.me)) {
       const [free] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
       if (free < job.collateral) {
         const key = `${jobId}/${job.attempt}`;
@@ -103,7 +105,7 @@ export class NodeOperator extends ChainWorker {
       await this.index.sync();
       const taken = this.index.job(jobId);
       if (taken?.job.status === JobStatus.Taken) await this.handleJob(taken, now);
-    } else if (job.status === JobStatus.Taken && mine && served && job.deadline >= now) {
+    } else if (maySubmit(job, now) && mine && served) {
       const result = await this.resultFor(served, indexed, job.attempt);
       const L = served.model.layers.length;
       const root = result.trace.activationRoot(0);
@@ -116,10 +118,12 @@ export class NodeOperator extends ChainWorker {
       });
       this.counters.submitted.inc({ cheated: String(result.cheated) });
       this.actor.log.info(result.cheated ? "CHEATING: submitted a false result" : "submitted result", { jobId, attempt: job.attempt, output: Array.from(result.output), traceRoot: toHex(result.trace.traceRoot) });
-    } else if (job.status === JobStatus.Submitted && mine && job.deadline < now && indexed.output) {
+    } else if (mayFinalize(job, now) && mine && indexed.output) {
       const open = await this.actor.publicClient.readContract({ address: this.market, abi: jobMarketAbi, functionName: "openDisputes", args: [jobId, Number(job.attempt)] });
       if (open > 0n) return;
-      await send(this.actor, { address: this.market, abi: jobMarketAbi, functionName: "finalize", args: [jobId, job, indexed.output] });
+      // Sent only once the chain's own clock agrees that the window has ended (simulated against the pending block).
+      const sent = await this.sendWhenDue({ address: this.market, abi: jobMarketAbi, functionName: "finalize", args: [jobId, job, indexed.output] });
+      if (!sent) return;
       this.counters.finalized.inc();
       this.actor.log.info("finalised result", { jobId, attempt: job.attempt, fee: job.fee });
     }

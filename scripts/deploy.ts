@@ -3,16 +3,28 @@
  * nodes and watchers read (core/chain/deploy.ts does the work).
  *
  *   npm run deploy -- --rpc http://127.0.0.1:8545 --key 0x… --out deployment.json
+ *   npm run deploy -- --rpc http://127.0.0.1:8545 --key 0x… --profile local     # short windows, local development
  *   npm run deploy -- --rpc URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
-import { LOCAL_PARAMETERS, deploySystem } from "../core/chain/deploy";
+import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, type DeployProfile, deploySystem, parameterRuleProblems } from "../core/chain/deploy";
 import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
 
-export const DEPLOY_USAGE = `Usage: npm run deploy -- --rpc URL [--key 0x…] [--out FILE] [--param NAME=VALUE]…
+const PROFILE_NAMES = Object.keys(DEPLOY_PROFILES) as DeployProfile[];
+
+/** The profiles' values side by side, one parameter a line. */
+function profileTable(): string {
+  const width = Math.max(...PARAMETER_NAMES.map((n) => n.length)) + 2;
+  const cell = (v: string) => v.padStart(20);
+  const head = `  ${"".padEnd(width)}${PROFILE_NAMES.map((p) => cell(p === DEFAULT_DEPLOY_PROFILE ? `${p} (default)` : p)).join("")}`;
+  const rows = PARAMETER_NAMES.map((n) => `  ${n.padEnd(width)}${PROFILE_NAMES.map((p) => cell(String(DEPLOY_PROFILES[p].parameters[n]))).join("")}`);
+  return [head, ...rows].join("\n");
+}
+
+export const DEPLOY_USAGE = `Usage: npm run deploy -- --rpc URL [--key 0x…] [--out FILE] [--profile NAME] [--param NAME=VALUE]…
 
 Deploys ModelRegistry, Staking, JobMarket and DisputeGame, binds them, registers the MNIST
 reference model (models/mnist-mlp) and deploys the DigitClassifier example dapp on it.
@@ -20,11 +32,36 @@ reference model (models/mnist-mlp) and deploys the DigitClassifier example dapp 
   --rpc URL            JSON-RPC endpoint of the chain (required)
   --key 0x…            deployer's private key (or set ${PRIVATE_KEY_ENV})
   --out FILE           where to write the deployment (default deployment.json)
-  --param NAME=VALUE   override a parameter; repeatable. Integers (seconds, gas, basis points,
-                       wei), or ETH amounts as 0.05eth. Defaults (a local chain):
-${PARAMETER_NAMES.map((n) => `                         ${n}=${LOCAL_PARAMETERS[n]}`).join("\n")}
+  --profile NAME       the parameters to start from (default ${DEFAULT_DEPLOY_PROFILE}):
+${PROFILE_NAMES.map((p) => `                         ${p.padEnd(10)}${DEPLOY_PROFILES[p].summary}`).join("\n")}
+  --param NAME=VALUE   override one parameter of the profile; repeatable. Integers (seconds,
+                       gas, basis points, wei), or ETH amounts as 0.05eth.
   -h, --help           this text
+
+Parameters (seconds, wei, gas, basis points) of each profile:
+${profileTable()}
+
+The contracts require unbondingDelay > challengeWindow + maxDisputeDuration and
+2·clockBudget + 12 ≤ maxDisputeDuration.
+
+Local development: run a chain with \`npx hardhat node --block-interval 1000\` (a block every
+second besides one per transaction; the daemons and the SDK also work on a plain
+\`npx hardhat node\`, which mines only when a transaction arrives), then
+  npm run deploy -- --rpc http://127.0.0.1:8545 --key <a key hardhat node prints> --profile local
 `;
+
+/**
+ * The parameters a deployment gets: the profile's, with the overrides; throws UsageError naming an
+ * unknown profile or a broken rule between the values (before anything is sent).
+ */
+export function deployParameters(profile: string | undefined, overrides: Partial<DeploymentParameters>): { profile: DeployProfile; parameters: DeploymentParameters } {
+  const name = (profile ?? DEFAULT_DEPLOY_PROFILE) as DeployProfile;
+  if (!Object.hasOwn(DEPLOY_PROFILES, name)) throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(", ")}, got ${JSON.stringify(profile)}`);
+  const parameters = { ...DEPLOY_PROFILES[name].parameters, ...overrides };
+  const problems = parameterRuleProblems(parameters);
+  if (problems.length > 0) throw new UsageError(`the parameters break the contracts' rules (profile ${name}${Object.keys(overrides).length ? " with --param overrides" : ""}): ${problems.join("; ")}`);
+  return { profile: name, parameters };
+}
 
 /** `NAME=VALUE` overrides as parameters; names and values checked. */
 export function parseParamOverrides(values: readonly string[]): Partial<DeploymentParameters> {
@@ -40,12 +77,15 @@ export function parseParamOverrides(values: readonly string[]): Partial<Deployme
 }
 
 /** Runs the command; returns the exit status (0 done, 1 failed, 2 bad command line). */
+/** The chain id of `npx hardhat node` (and of the in-process Hardhat network). */
+const HARDHAT_CHAIN_ID = 31337;
+
 export async function deployCli(argv: readonly string[], io: { out(line: string): void; err(line: string): void }): Promise<number> {
   let options;
   try {
     options = parseArgs({
       args: [...argv],
-      options: { rpc: { type: "string" }, key: { type: "string" }, out: { type: "string" }, param: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
+      options: { rpc: { type: "string" }, key: { type: "string" }, out: { type: "string" }, profile: { type: "string" }, param: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -57,11 +97,11 @@ export async function deployCli(argv: readonly string[], io: { out(line: string)
     io.out(DEPLOY_USAGE);
     return 0;
   }
-  let rpc: string, key: `0x${string}`, parameters: Partial<DeploymentParameters>;
+  let rpc: string, key: `0x${string}`, profile: DeployProfile, parameters: DeploymentParameters;
   try {
     rpc = required("--rpc", options.rpc);
     key = privateKeyOption("--key", options.key, PRIVATE_KEY_ENV);
-    parameters = parseParamOverrides(options.param ?? []);
+    ({ profile, parameters } = deployParameters(options.profile, parseParamOverrides(options.param ?? [])));
   } catch (e) {
     io.err(`${(e as Error).message}\nRun with --help for usage.`);
     return 2;
@@ -70,7 +110,10 @@ export async function deployCli(argv: readonly string[], io: { out(line: string)
   try {
     const clients = await connectRpc(rpc, { pollingIntervalMs: 500 });
     const walletClient = walletFor(clients, key);
-    io.err(`deploying to chain ${clients.chain.id} at ${rpc} from ${walletClient.account.address}`);
+    io.err(`deploying to chain ${clients.chain.id} at ${rpc} from ${walletClient.account.address} with the ${profile} profile: challenge window ${parameters.challengeWindow} s`);
+    if (clients.chain.id === HARDHAT_CHAIN_ID && profile !== "local") {
+      io.err(`note: a result becomes final ${parameters.challengeWindow} s after it is submitted; for local development deploy with --profile local (${DEPLOY_PROFILES.local.parameters.challengeWindow} s)`);
+    }
     const deployment = await deploySystem({ publicClient: clients.publicClient, walletClient, parameters, onProgress: io.err });
     writeDeployment(outFile, deployment);
     io.err(`wrote ${outFile}`);

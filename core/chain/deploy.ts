@@ -16,8 +16,11 @@ import type { RefutePublicClient, RefuteWalletClient } from "./rpcClients";
  */
 
 /**
- * Defaults for a local chain: windows short enough to watch a job finalise in a demo (tests move
- * time instead), amounts small next to Hardhat's 10,000 ETH accounts. The contracts enforce
+ * The standard profile, what `npm run deploy` uses unless told otherwise: windows of minutes, long
+ * enough for a watcher on a public testnet RPC (seconds of latency, 12-second blocks) to see a result
+ * and re-execute it, and a dispute to be played out; amounts small next to Hardhat's 10,000 ETH
+ * accounts. (Its name is older than the profiles: it is the default on any chain, not the `local`
+ * profile, {@link LOCAL_DEV_PARAMETERS}.) The contracts enforce
  * unbondingDelay > challengeWindow + maxDisputeDuration and 2·clockBudget + 12 ≤ maxDisputeDuration.
  */
 export const LOCAL_PARAMETERS: DeploymentParameters = {
@@ -32,6 +35,51 @@ export const LOCAL_PARAMETERS: DeploymentParameters = {
   clockBudget: 1_500n, // 25 min per party: 2 × 1,500 + 12 ≤ 3,600
   challengerRewardBps: 5_000n, // half of a caught node's collateral shared by the challengers that won (the cap)
 };
+
+/**
+ * The `local` profile, for development on one machine (`npx hardhat node` on loopback, daemons and
+ * SDK beside it): a result is final 30 s after it is submitted, a taken job reopens 60 s after a
+ * node missed it, a dispute lasts at most 5 min. Too short for a public chain, where a watcher may
+ * not see a result inside 30 s. 2·120 + 12 ≤ 300 and 600 > 30 + 300. Amounts as in the standard profile.
+ */
+export const LOCAL_DEV_PARAMETERS: DeploymentParameters = {
+  ...LOCAL_PARAMETERS,
+  unbondingDelay: 600n, // 10 min: challenge window + longest dispute + 4.5 min
+  challengeWindow: 30n, // 30 s to dispute a result
+  deliveryWindow: 60n, // 1 min for a node to deliver after taking a job
+  maxDisputeDuration: 300n, // 5 min bound on a dispute game
+  reopenWindow: 30n, // a reopened job stays open at least 30 s
+  clockBudget: 120n, // 2 min per party: 2 × 120 + 12 ≤ 300
+};
+
+/** Named sets of deployment parameters (`npm run deploy -- --profile NAME`); `standard` is the default. */
+export const DEPLOY_PROFILES = {
+  standard: { parameters: LOCAL_PARAMETERS, summary: "the default: windows of minutes, for any chain" },
+  local: { parameters: LOCAL_DEV_PARAMETERS, summary: "local development: a result is final 30 s after submission" },
+} as const satisfies Record<string, { parameters: DeploymentParameters; summary: string }>;
+
+export type DeployProfile = keyof typeof DEPLOY_PROFILES;
+
+/** The profile `npm run deploy` uses without --profile. */
+export const DEFAULT_DEPLOY_PROFILE: DeployProfile = "standard";
+
+/** Bound the DisputeGame keeps between two clocks and a dispute's length (DisputeGame.BLOCK_MARGIN). */
+const BLOCK_MARGIN = 12n;
+
+/**
+ * The rules between parameters that the contracts check at deployment, as sentences (none: the set
+ * is consistent), so a command can refuse a bad set before sending anything.
+ */
+export function parameterRuleProblems(p: DeploymentParameters): string[] {
+  const problems: string[] = [];
+  if (p.unbondingDelay <= p.challengeWindow + p.maxDisputeDuration) {
+    problems.push(`unbondingDelay (${p.unbondingDelay}) must exceed challengeWindow + maxDisputeDuration (${p.challengeWindow} + ${p.maxDisputeDuration})`);
+  }
+  if (2n * p.clockBudget + BLOCK_MARGIN > p.maxDisputeDuration) {
+    problems.push(`2·clockBudget + ${BLOCK_MARGIN} (${2n * p.clockBudget + BLOCK_MARGIN}) must not exceed maxDisputeDuration (${p.maxDisputeDuration})`);
+  }
+  return problems;
+}
 
 /** The URI registered for the MNIST reference model's files (core/modelFiles.ts MNIST_MODEL_DIR). */
 export const MNIST_MODEL_URI = "models/mnist-mlp";

@@ -51,6 +51,21 @@ export interface Turn {
   readonly after?: GameState;
 }
 
+/** A contract call of a move, as core/chain/actor.ts `send` takes it. */
+export interface MoveCall {
+  readonly address: Hex;
+  readonly abi: typeof disputeGameAbi;
+  readonly functionName: Move["functionName"];
+  readonly args: Move["args"];
+}
+
+export interface TurnOptions {
+  /** The time to plan with (default: the latest block's, as readGame reads it). */
+  readonly now?: bigint;
+  /** Sends the move; undefined means it was not sent (not due yet). Default: core/chain/actor.ts `send`. */
+  readonly send?: (call: MoveCall) => Promise<{ gasUsed: bigint } | undefined>;
+}
+
 /**
  * Reads the game, plans `role`'s next move from the trace `traceOf` gives for the game's job, and
  * sends it (simulated first, so a move the contract would refuse throws without spending gas).
@@ -61,13 +76,16 @@ export async function playTurn(
   startBlock: bigint,
   role: Role,
   traceOf: (state: GameState) => DisputeTrace | Promise<DisputeTrace>,
+  options: TurnOptions = {},
 ): Promise<Turn> {
   const game = actor.deployment.contracts.disputeGame;
   const before = await readGame(actor.publicClient, game, gameId, startBlock);
   if (before.state.phase === Phase.Resolved) return { before };
-  const move = nextMove(before, role, await traceOf(before.state), actor.deployment.parameters.clockBudget);
+  const move = nextMove(options.now === undefined ? before : { ...before, now: options.now }, role, await traceOf(before.state), actor.deployment.parameters.clockBudget);
   if (!move) return { before };
-  const { gasUsed } = await send(actor, { address: game, abi: disputeGameAbi, functionName: move.functionName, args: move.args });
+  const call: MoveCall = { address: game, abi: disputeGameAbi, functionName: move.functionName, args: move.args };
+  const sent = await (options.send ?? ((c: MoveCall) => send(actor, c)))(call);
+  if (!sent) return { before };
   const raw = await actor.publicClient.readContract({ address: game, abi: disputeGameAbi, functionName: "getGame", args: [gameId] });
-  return { before, move, gasUsed, after: toGameState(raw) };
+  return { before, move, gasUsed: sent.gasUsed, after: toGameState(raw) };
 }
