@@ -9,6 +9,7 @@
  *   npm run cli -- credits 0xAccount --rpc URL --deployment deployment.json
  *   npm run cli -- withdraw --rpc URL --key 0x… --deployment deployment.json
  */
+import { privateKeyToAccount } from "viem/accounts";
 import { parseArgs } from "node:util";
 import { type Address, type Hex, isAddress } from "viem";
 import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
@@ -33,9 +34,14 @@ Commands:
   wait <jobId>         wait for the soft result (or the final one with --final)
   finalize <jobId>     finalise a result whose challenge window has ended (needs
                        --key; anyone may; the node that served it normally does)
+  cancel <jobId>       cancel an open job of yours; its fee is credited back
   credits <address>    what each contract owes the account: market, staking,
                        dispute game, example consumer (wei)
   withdraw             withdraw everything the contracts owe the key's account
+  stake <ETH>          add to the key's free stake (node operators)
+  unstake <ETH>        start unbonding that much free stake
+  withdraw-stake       withdraw the unbonded stake once its delay has passed
+  stake-of <address>   an account's free, locked and unbonding stake
   help                 this text
 
 Every command:
@@ -55,7 +61,7 @@ post:
   --consumer ADDRESS   contract to call back with the final result, with
   --callback-gas N     the gas for that callback
 
-withdraw, finalize:
+withdraw, finalize, cancel, stake, unstake, withdraw-stake:
   --key 0x…            the account's private key (or set ${PRIVATE_KEY_ENV})
 
 wait:
@@ -90,7 +96,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Command = "post" | "status" | "wait" | "finalize" | "credits" | "withdraw";
+type Command = "post" | "status" | "wait" | "finalize" | "cancel" | "credits" | "withdraw" | "stake" | "unstake" | "withdraw-stake" | "stake-of";
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
 
 const COMMON = ["rpc", "deployment", "poll", "help"];
@@ -99,8 +105,13 @@ const ALLOWED: Record<Command, readonly string[]> = {
   status: COMMON,
   wait: [...COMMON, "final", "finalize", "key", "timeout"],
   finalize: [...COMMON, "key"],
+  cancel: [...COMMON, "key"],
   credits: COMMON,
   withdraw: [...COMMON, "key"],
+  stake: [...COMMON, "key"],
+  unstake: [...COMMON, "key"],
+  "withdraw-stake": [...COMMON, "key"],
+  "stake-of": COMMON,
 };
 
 export interface CliIo {
@@ -124,7 +135,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     if (command === undefined) throw new UsageError("no command given");
-    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: post, status, wait, finalize, credits, withdraw, help`);
+    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${[...Object.keys(ALLOWED), "help"].join(", ")}`);
     if (values.help) {
       io.out(CLI_USAGE);
       return 0;
@@ -133,18 +144,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     for (const name of Object.keys(values)) {
       if (!ALLOWED[cmd].includes(name)) throw new UsageError(`--${name} is not an option of ${cmd}`);
     }
-    if (cmd === "post" || cmd === "withdraw") {
+    if (cmd === "post" || cmd === "withdraw" || cmd === "withdraw-stake") {
       if (args.length > 0) throw new UsageError(`${cmd} takes no positional arguments, got ${JSON.stringify(args[0])}`);
-      return cmd === "post" ? await post(values, io) : await withdraw(values, io);
+      return cmd === "post" ? await post(values, io) : cmd === "withdraw" ? await withdraw(values, io) : await withdrawStake(values, io);
     }
-    if (cmd === "credits") {
-      if (args.length !== 1 || !isAddress(args[0])) throw new UsageError(`credits takes one account address, got ${args.length === 0 ? "none" : JSON.stringify(args.join(" "))}`);
-      return await credits(args[0], values, io);
+    if (cmd === "credits" || cmd === "stake-of") {
+      if (args.length !== 1 || !isAddress(args[0])) throw new UsageError(`${cmd} takes one account address, got ${args.length === 0 ? "none" : JSON.stringify(args.join(" "))}`);
+      return cmd === "credits" ? await credits(args[0], values, io) : await stakeOf(args[0], values, io);
+    }
+    if (cmd === "stake" || cmd === "unstake") {
+      if (args.length !== 1) throw new UsageError(`${cmd} takes one amount of ETH (such as 0.5, or 1000wei), got ${args.length === 0 ? "none" : JSON.stringify(args.join(" "))}`);
+      return await changeStake(cmd, parseEthAmount("amount", args[0]), values, io);
     }
     if (args.length !== 1) throw new UsageError(`${cmd} takes exactly one job id, got ${args.length === 0 ? "none" : args.join(" ")}`);
     const jobId = parseUint("jobId", args[0]);
     if (jobId === 0n) throw new UsageError("jobId must be at least 1 (job ids start at 1)");
     if (cmd === "finalize") return await finalize(jobId, values, io);
+    if (cmd === "cancel") return await cancel(jobId, values, io);
     return cmd === "status" ? await status(jobId, values, io) : await wait(jobId, values, io);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -290,6 +306,43 @@ async function finalize(jobId: bigint, values: Values, io: CliIo): Promise<numbe
   const r = await client.finalize(jobId);
   io.err(`finalised job ${jobId} in ${r.txHash}: fee ${r.feePaid ? "paid to the node" : "credited to the node"}, consumer callback ${r.callbackSucceeded ? "ok (or no consumer)" : "failed"}`);
   io.out(JSON.stringify(toJsonValue({ jobId, ...r })));
+  return 0;
+}
+
+async function cancel(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, true);
+  const client = await connect(c, readDeployment(c.deployment));
+  const txHash = await client.cancelJob(jobId);
+  io.err(`cancelled job ${jobId} in ${txHash}; its fee is credited to you (npm run cli -- withdraw)`);
+  io.out(JSON.stringify(toJsonValue({ jobId, txHash, status: "Cancelled" })));
+  return 0;
+}
+
+async function changeStake(cmd: "stake" | "unstake", wei: bigint, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, true);
+  const deployment = readDeployment(c.deployment);
+  const client = await connect(c, deployment);
+  const txHash = cmd === "stake" ? await client.stake(wei) : await client.requestUnstake(wei);
+  const account = privateKeyToAccount(c.key!).address;
+  const stake = await client.stakeOf(account);
+  io.err(cmd === "stake" ? `staked ${wei} wei in ${txHash}` : `unbonding ${wei} wei (requested in ${txHash}); withdraw it with withdraw-stake after ${isoTime(stake.unbondingReadyAt)}`);
+  io.out(JSON.stringify(toJsonValue({ account, txHash, ...stake })));
+  return 0;
+}
+
+async function withdrawStake(values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, true);
+  const client = await connect(c, readDeployment(c.deployment));
+  const txHash = await client.withdrawUnstaked();
+  io.err(`withdrew the unbonded stake in ${txHash}`);
+  io.out(JSON.stringify(toJsonValue({ txHash })));
+  return 0;
+}
+
+async function stakeOf(account: Address, values: Values, io: CliIo): Promise<number> {
+  const c = connectionOf(values, false);
+  const client = await connect(c, readDeployment(c.deployment));
+  io.out(JSON.stringify(toJsonValue({ account, ...(await client.stakeOf(account)) })));
   return 0;
 }
 

@@ -100,6 +100,14 @@ export type JobFinality = Finality & {
   readonly at: bigint;
 };
 
+/** {@link RefuteClient.stakeOf}: wei, and the unix time the unbonding stake may be withdrawn. */
+export interface StakeAccount {
+  readonly free: bigint;
+  readonly locked: bigint;
+  readonly unbonding: bigint;
+  readonly unbondingReadyAt: bigint;
+}
+
 /** Wei owed to an account by each contract that pays by withdrawal, and their sum. */
 export interface Credits {
   readonly market: bigint;
@@ -358,6 +366,30 @@ export class RefuteClient {
     const [event] = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobFinalized" });
     if (!event) throw new RefuteClientError(`finalize: no JobFinalized event in ${receipt.transactionHash}`);
     return { txHash: receipt.transactionHash, feePaid: event.args.feePaid, callbackSucceeded: event.args.callbackSucceeded };
+  }
+
+  /** A node operator's stake: free (may back new jobs), locked (collateral of jobs), unbonding and when it may be withdrawn (unix seconds, 0 when nothing unbonds). */
+  async stakeOf(account: Address): Promise<StakeAccount> {
+    const [free, locked, unbonding, unbondingReadyAt] = await this.publicClient.readContract({ address: this.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [account] });
+    return { free, locked, unbonding, unbondingReadyAt };
+  }
+
+  /** Adds `wei` to the caller's free stake. */
+  async stake(wei: bigint): Promise<Hash> {
+    const receipt = await this.send("stake", (w) => w.writeContract({ address: this.deployment.contracts.staking, abi: stakingAbi, functionName: "stake", value: wei }));
+    return receipt.transactionHash;
+  }
+
+  /** Starts unbonding `wei` of the caller's free stake; it may be withdrawn (see {@link withdrawUnstaked}) once the deployment's unbonding delay has passed since the latest request. */
+  async requestUnstake(wei: bigint): Promise<Hash> {
+    const receipt = await this.send("requestUnstake", (w) => w.writeContract({ address: this.deployment.contracts.staking, abi: stakingAbi, functionName: "requestUnstake", args: [wei] }));
+    return receipt.transactionHash;
+  }
+
+  /** Sends the caller's unbonded stake once its delay has passed. */
+  async withdrawUnstaked(): Promise<Hash> {
+    const receipt = await this.send("withdrawUnstaked", (w) => w.writeContract({ address: this.deployment.contracts.staking, abi: stakingAbi, functionName: "withdrawUnstaked" }));
+    return receipt.transactionHash;
   }
 
   /** Cancels an open job of the caller's; its fee is credited back (see {@link withdraw}). */

@@ -112,14 +112,51 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     });
   });
 
-  describe("credits, withdraw", () => {
+  describe("stake, unstake, withdraw-stake, stake-of (node operators)", () => {
+    it("stakes, starts unbonding, refuses to withdraw before the delay with the decoded reason, then withdraws", async () => {
+      const operator = chain.accounts[5];
+      const show = async () => JSON.parse((await cliInProcess(["stake-of", operator.address, ...base])).stdout);
+      const staked = await cliInProcess(["stake", "0.5", ...base, "--key", operator.privateKey]);
+      expect(staked.code, staked.stderr).to.equal(0);
+      expect(await show()).to.deep.include({ free: "500000000000000000", locked: "0", unbonding: "0" });
+
+      const unstaking = await cliInProcess(["unstake", "0.2", ...base, "--key", operator.privateKey]);
+      expect(unstaking.code, unstaking.stderr).to.equal(0);
+      const after = JSON.parse(unstaking.stdout);
+      expect(after).to.deep.include({ free: "300000000000000000", unbonding: "200000000000000000" });
+      expect(unstaking.stderr).to.include("withdraw it with withdraw-stake after");
+
+      const early = await cliInProcess(["withdraw-stake", ...base, "--key", operator.privateKey]);
+      expect(early.code).to.equal(1);
+      expect(early.stderr).to.match(/StakingStillUnbonding\(account=0x[0-9a-fA-F]{40}, readyAt=\d+, now_=\d+\)/);
+
+      await clients.publicClient.request({ method: "evm_increaseTime" as never, params: [Number(d.parameters.unbondingDelay)] as never });
+      await clients.publicClient.request({ method: "evm_mine" as never });
+      const withdrawn = await cliInProcess(["withdraw-stake", ...base, "--key", operator.privateKey]);
+      expect(withdrawn.code, withdrawn.stderr).to.equal(0);
+      expect(await show()).to.deep.include({ free: "300000000000000000", unbonding: "0" });
+    });
+
+    it("stake needs an amount and a key", async () => {
+      const r = await cliInProcess(["stake", ...base, "--key", chain.accounts[5].privateKey]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/^stake takes one amount of ETH/);
+      const k = await cliInProcess(["unstake", "1", ...base]);
+      expect(k.code).to.equal(2);
+      expect(k.stderr).to.match(/--key/);
+    });
+  });
+
+  describe("cancel, credits, withdraw", () => {
     // In this process: the same runCli as npm run cli, without a ts-node start per command.
     it("credits <address> prints what each contract owes the account; withdraw takes it all home", async () => {
       const requester = chain.accounts[1];
       const post = await cliInProcess(["post", ...base, "--key", requester.privateKey, "--digit", "5"]);
       expect(post.code, post.stderr).to.equal(0);
       const jobId = BigInt(JSON.parse(post.stdout).jobId);
-      await new RefuteClient({ publicClient: clients.publicClient, walletClient: walletFor(clients, requester.privateKey), deployment: d }).cancelJob(jobId);
+      const cancelled = await cliInProcess(["cancel", String(jobId), ...base, "--key", requester.privateKey]);
+      expect(cancelled.code, cancelled.stderr).to.equal(0);
+      expect(JSON.parse(cancelled.stdout)).to.deep.include({ jobId: String(jobId), status: "Cancelled" });
 
       const owed = await cliInProcess(["credits", requester.address, ...base]);
       expect(owed.code, owed.stderr).to.equal(0);
