@@ -20,7 +20,7 @@ const schema = {
   stake: field.ether().optional().describe("top the free stake up to this many ETH at start"),
   executionProviders: field.list(field.string()).default(["cpu"]).describe("onnxruntime execution providers, in order of preference"),
   cheat: field.string().default("none").describe("FOR DEMOS AND TESTS: none, wrong-output, wrong-layer:<l> or lazy"),
-  share: field.string({ pattern: /^\d+\/\d+$/ }).optional().describe("take only jobs with (jobId + attempt) % n = k, given as k/n (several nodes sharing a load)"),
+  share: field.string({ pattern: /^\d+\/\d+$/ }).optional().describe("take only jobs with (jobId + earlier attempts) % n = k, given as k/n (several nodes sharing a load; a new job has no earlier attempt, a reopened one moves to the next node)"),
 };
 
 void runDaemon({
