@@ -21,6 +21,7 @@ const schema = {
 void runDaemon({
   service: "refute-watcher",
   usage: "refute-watcher: re-executes a sample of submitted results, disputes wrong ones, plays the games, collects rewards",
+  command: "npm run watcher --",
   schema,
   async start(actor, config, metrics, log) {
     const models = (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(({ modelId, files, source }) => {

@@ -26,6 +26,7 @@ const schema = {
 void runDaemon({
   service: "refute-node",
   usage: "refute-node: serves inference jobs, submits results with their trace commitments, defends its results in disputes",
+  command: "npm run node --",
   schema,
   async start(actor, config, metrics, log) {
     const cheat = parseCheatMode(config.cheat);

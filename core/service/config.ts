@@ -644,7 +644,8 @@ export function helpText(schema: Schema, options: HelpOptions = {}): string {
         : settings.optional
           ? "optional"
           : "required";
-    const about = [settings.description, `${capitalise(kind.expected)}; ${when}.`].filter(Boolean).join(" ");
+    const description = settings.description === undefined ? undefined : /[.!?)]$/.test(settings.description) ? settings.description : `${settings.description}.`;
+    const about = [description, `${capitalise(kind.expected)}; ${when}.`].filter(Boolean).join(" ");
     entries.splice(entries.length - 1, 0, [flag, envName(key, envPrefix), about]);
   }
   const width = Math.max(...entries.map(([f]) => f.length));

@@ -48,6 +48,8 @@ export interface DaemonDefinition<S extends typeof COMMON_CONFIG> {
   /** The service name in logs and metrics. */
   readonly service: string;
   readonly usage: string;
+  /** How a user runs it, for the usage line of --help ("npm run node --"). */
+  readonly command: string;
   readonly schema: S;
   /** Builds the work once the chain answers; may refuse to start by throwing. */
   readonly start: (actor: ChainActor, config: ConfigOf<S>, metrics: Metrics, log: Logger) => Promise<Worker>;
@@ -62,7 +64,7 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefinition<S>, argv = process.argv.slice(2)): Promise<void> {
   if (wantsHelp(argv)) {
-    process.stdout.write(`${def.usage}\n\n${helpText(def.schema)}\n`);
+    process.stdout.write(`${def.usage}\n\n${helpText(def.schema, { command: def.command })}\n`);
     return;
   }
   let config: ConfigOf<S>;
