@@ -12,7 +12,7 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { parseArgs } from "node:util";
 import { type Address, type Hex, isAddress } from "viem";
-import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
+import { PRIVATE_KEY_ENV, UsageError, parseCommandLine, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
 import { MNIST_MODEL_DIR, loadModelDir } from "../core/modelFiles";
 import { type Deployment, readDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -122,12 +122,7 @@ export interface CliIo {
 /** Runs the CLI on `argv` (without node and script); returns the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const parsed = parseCommandLine({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
     const { values, positionals } = parsed;
     const [command, ...args] = positionals;
     if (command === "help" || (values.help && command === undefined)) {

@@ -7,8 +7,7 @@
  *   npm run deploy -- --rpc URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { PRIVATE_KEY_ENV, UsageError, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
+import { PRIVATE_KEY_ENV, UsageError, parseCommandLine, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
 import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, type DeployProfile, deploySystem, parameterRuleProblems } from "../core/chain/deploy";
 import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -83,7 +82,7 @@ const HARDHAT_CHAIN_ID = 31337;
 export async function deployCli(argv: readonly string[], io: { out(line: string): void; err(line: string): void }): Promise<number> {
   let options;
   try {
-    options = parseArgs({
+    options = parseCommandLine({
       args: [...argv],
       options: { rpc: { type: "string" }, key: { type: "string" }, out: { type: "string" }, profile: { type: "string" }, param: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
       strict: true,

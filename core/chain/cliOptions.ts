@@ -1,4 +1,6 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { type Hex, parseEther } from "viem";
+import { closest } from "../closest";
 import { checkPrivateKey } from "./rpcClients";
 
 /**
@@ -47,5 +49,21 @@ export function privateKeyOption(flag: string, value: string | undefined, envNam
     return checkPrivateKey(key, value !== undefined ? flag : envName);
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+}
+
+/**
+ * node:util parseArgs with its unknown-option error said in one line with the closest known option
+ * ("unknown option --fo (did you mean --fee?)"), as a {@link UsageError}; other parse errors too.
+ */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    const unknown = /^Unknown option '([^']+)'/.exec((e as Error).message)?.[1];
+    if (unknown === undefined) throw new UsageError((e as Error).message);
+    const known = Object.keys(config.options ?? {}).map((o) => `--${o}`);
+    const near = closest(unknown, known);
+    throw new UsageError(`unknown option ${unknown}${near ? ` (did you mean ${near}?)` : ""}`);
   }
 }

@@ -141,7 +141,8 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
         [["--rpc", chain.rpcUrl, "--key", "0x1234"], /--key must be 0x followed by 64 hex digits, got "0x1234"/],
         [["--rpc", chain.rpcUrl, "--key", chain.accounts[0].privateKey, "--param", "clockBudget=ten"], /--param clockBudget must be a non-negative decimal integer, got "ten"/],
         [["--rpc", chain.rpcUrl, "--key", chain.accounts[0].privateKey, "--param", "speed=1"], /--param speed: unknown parameter/],
-        [["--rpc", chain.rpcUrl, "--bogus"], /Unknown option '--bogus'/],
+        [["--rpc", chain.rpcUrl, "--bogus"], /^unknown option --bogus\n/],
+        [["--rpc", chain.rpcUrl, "--profil", "local"], /^unknown option --profil \(did you mean --profile\?\)/],
       ];
       for (const [argv, pattern] of cases) {
         const r = await run(argv);

@@ -211,7 +211,8 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
         [["post", ...base, "--key", key, "--digit", "3", "--consumer", d.contracts.digitClassifier], /--consumer and --callback-gas go together/],
         [["wait", "1", ...base, "--timeout=-1"], /--timeout must be a non-negative decimal integer, got "-1"/],
         [["wait", "1", "--rpc", chain.rpcUrl, "--deployment", path.join(tmp, "none.json"), "--timeout=1.5"], /--timeout must be a non-negative decimal integer, got "1\.5"/],
-        [["wait", "1", ...base, "--bogus"], /Unknown option '--bogus'/],
+        [["wait", "1", ...base, "--bogus"], /^unknown option --bogus\n/],
+        [["wait", "1", ...base, "--finall"], /^unknown option --finall \(did you mean --final\?\)/],
       ];
       for (const [args, pattern] of cases) {
         const r = await cliInProcess(args);
