@@ -2,12 +2,12 @@
  * The Refute command line for dapp users: post a job, read its status, wait for its result.
  * Progress goes to stderr, one JSON line with the result to stdout.
  *
- *   npm run cli -- post --rpc URL --key 0x… --deployment deployment.json --digit 3
- *   npm run cli -- status 1 --rpc URL --deployment deployment.json
- *   npm run cli -- wait 1 --final --rpc URL --deployment deployment.json
- *   npm run cli -- finalize 1 --rpc URL --key 0x… --deployment deployment.json
- *   npm run cli -- credits 0xAccount --rpc URL --deployment deployment.json
- *   npm run cli -- withdraw --rpc URL --key 0x… --deployment deployment.json
+ *   npm run cli -- post --rpc-url URL --private-key 0x… --deployment deployment.json --digit 3
+ *   npm run cli -- status 1 --rpc-url URL --deployment deployment.json
+ *   npm run cli -- wait 1 --final --rpc-url URL --deployment deployment.json
+ *   npm run cli -- finalize 1 --rpc-url URL --private-key 0x… --deployment deployment.json
+ *   npm run cli -- credits 0xAccount --rpc-url URL --deployment deployment.json
+ *   npm run cli -- withdraw --rpc-url URL --private-key 0x… --deployment deployment.json
  */
 import { privateKeyToAccount } from "viem/accounts";
 import { parseArgs } from "node:util";
@@ -29,11 +29,11 @@ export const DEFAULT_FEE = "0.001";
 export const CLI_USAGE = `Usage: npm run cli -- <command> [options]
 
 Commands:
-  post                 post a job (needs --key)
+  post                 post a job (needs --private-key)
   status <jobId>       the job now: status, fields, soft and final result
   wait <jobId>         wait for the soft result (or the final one with --final)
   finalize <jobId>     finalise a result whose challenge window has ended (needs
-                       --key; anyone may; the node that served it normally does)
+                       --private-key; anyone may; the node that served it normally does)
   cancel <jobId>       cancel an open job of yours; its fee is credited back
   credits <address>    what each contract owes the account: market, staking,
                        dispute game, example consumer (wei)
@@ -45,42 +45,42 @@ Commands:
   help                 this text
 
 Every command:
-  --rpc URL            JSON-RPC endpoint (required)
+  --rpc-url URL        JSON-RPC endpoint (required)
   --deployment FILE    deployment file written by npm run deploy (required)
   --poll MS            poll interval in ms (default 500)
 
 post:
-  --key 0x…            the requester's private key (or set ${PRIVATE_KEY_ENV})
+  --private-key 0x…    the requester's private key (or set ${PRIVATE_KEY_ENV})
   --digit D            a held-out MNIST test digit with label D (0..9), for the MNIST model
   --sample N           which digit D: the N-th of the held-out set (default 0)
   --input-hex 0x…      or the input bytes (one int8 per byte)
-  --fee ETH            fee, in ETH or with a wei suffix (default ${DEFAULT_FEE})
-  --collateral ETH     collateral the node must lock (default: the model's minimum)
+  --fee AMOUNT         fee (default ${DEFAULT_FEE} ETH); amounts: 0.001, 0.001eth, 1000wei
+  --collateral AMOUNT  collateral the node must lock (default: the model's minimum)
   --ttl SECONDS        how long nodes may take the job (default 3600)
   --model ID           model id (default: the deployment's model)
   --consumer ADDRESS   contract to call back with the final result, with
   --callback-gas N     the gas for that callback
 
 withdraw, finalize, cancel, stake, unstake, withdraw-stake:
-  --key 0x…            the account's private key (or set ${PRIVATE_KEY_ENV})
+  --private-key 0x…    the account's private key (or set ${PRIVATE_KEY_ENV})
 
 wait:
   --final              wait for the final result instead of the soft one: the
                        challenge window has to end and someone has to finalise
                        the result (the node that served it does, to be paid)
   --finalize           with --final: finalise it yourself once the window has
-                       ended and nobody has (needs --key; costs one transaction)
-  --key 0x…            the key --finalize sends with (or set ${PRIVATE_KEY_ENV})
+                       ended and nobody has (needs --private-key; costs one transaction)
+  --private-key 0x…    the key --finalize sends with (or set ${PRIVATE_KEY_ENV})
   --timeout SECONDS    give up after this long (default 600)
 
 Exit status: 0 done, 1 failed (the error is on stderr), 2 bad command line.
 `;
 
 const OPTIONS = {
-  rpc: { type: "string" },
+  "rpc-url": { type: "string" },
   deployment: { type: "string" },
   poll: { type: "string" },
-  key: { type: "string" },
+  "private-key": { type: "string" },
   digit: { type: "string" },
   sample: { type: "string" },
   "input-hex": { type: "string" },
@@ -99,18 +99,18 @@ const OPTIONS = {
 type Command = "post" | "status" | "wait" | "finalize" | "cancel" | "credits" | "withdraw" | "stake" | "unstake" | "withdraw-stake" | "stake-of";
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
 
-const COMMON = ["rpc", "deployment", "poll", "help"];
+const COMMON = ["rpc-url", "deployment", "poll", "help"];
 const ALLOWED: Record<Command, readonly string[]> = {
-  post: [...COMMON, "key", "digit", "sample", "input-hex", "fee", "collateral", "ttl", "model", "consumer", "callback-gas"],
+  post: [...COMMON, "private-key", "digit", "sample", "input-hex", "fee", "collateral", "ttl", "model", "consumer", "callback-gas"],
   status: COMMON,
-  wait: [...COMMON, "final", "finalize", "key", "timeout"],
-  finalize: [...COMMON, "key"],
-  cancel: [...COMMON, "key"],
+  wait: [...COMMON, "final", "finalize", "private-key", "timeout"],
+  finalize: [...COMMON, "private-key"],
+  cancel: [...COMMON, "private-key"],
   credits: COMMON,
-  withdraw: [...COMMON, "key"],
-  stake: [...COMMON, "key"],
-  unstake: [...COMMON, "key"],
-  "withdraw-stake": [...COMMON, "key"],
+  withdraw: [...COMMON, "private-key"],
+  stake: [...COMMON, "private-key"],
+  unstake: [...COMMON, "private-key"],
+  "withdraw-stake": [...COMMON, "private-key"],
   "stake-of": COMMON,
 };
 
@@ -169,9 +169,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 /** The command's connection options, checked before anything is read or sent. */
 function connectionOf(values: Values, withKey: boolean) {
-  const rpc = required("--rpc", values.rpc);
+  const rpc = required("--rpc-url", values["rpc-url"]);
   const deployment = required("--deployment", values.deployment);
-  const key = withKey ? privateKeyOption("--key", values.key, PRIVATE_KEY_ENV) : undefined;
+  const key = withKey ? privateKeyOption("--private-key", values["private-key"], PRIVATE_KEY_ENV) : undefined;
   const pollingIntervalMs = Number(parseUint("--poll", values.poll ?? "500"));
   if (pollingIntervalMs === 0) throw new UsageError("--poll must be at least 1 ms");
   return { rpc, deployment, key, pollingIntervalMs };
@@ -249,7 +249,7 @@ async function status(jobId: bigint, values: Values, io: CliIo): Promise<number>
 
 async function wait(jobId: bigint, values: Values, io: CliIo): Promise<number> {
   if (values.finalize && !values.final) throw new UsageError("--finalize goes with --final");
-  if (values.key !== undefined && !values.finalize) throw new UsageError("--key goes with --finalize (wait sends nothing otherwise)");
+  if (values["private-key"] !== undefined && !values.finalize) throw new UsageError("--private-key goes with --finalize (wait sends nothing otherwise)");
   const c = connectionOf(values, Boolean(values.finalize));
   const timeoutS = parseUint("--timeout", values.timeout ?? "600");
   const client = await connect(c, readDeployment(c.deployment));
@@ -286,7 +286,7 @@ export const NOT_FINALISED_GRACE_S = 5;
 function notFinalisedYet(jobId: bigint, since: bigint, overdueSeconds: bigint): string {
   return (
     `job ${jobId}: its challenge window ended at ${isoTime(since)} (${overdueSeconds} s ago) with no dispute open, but nobody has finalised it yet ` +
-    `(the node that served it normally does within seconds, to be paid); anyone may: npm run cli -- finalize ${jobId} --key 0x… (or wait --final --finalize)`
+    `(the node that served it normally does within seconds, to be paid); anyone may: npm run cli -- finalize ${jobId} --private-key 0x… (or wait --final --finalize)`
   );
 }
 

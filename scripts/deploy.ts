@@ -2,15 +2,16 @@
  * Deploys the Refute system to any EVM chain and writes the deployment file that the SDK, the CLI,
  * nodes and watchers read (core/chain/deploy.ts does the work).
  *
- *   npm run deploy -- --rpc http://127.0.0.1:8545 --key 0x… --out deployment.json
- *   npm run deploy -- --rpc http://127.0.0.1:8545 --key 0x… --profile local     # short windows, local development
- *   npm run deploy -- --rpc URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
+ *   npm run deploy -- --rpc-url http://127.0.0.1:8545 --private-key 0x… --out deployment.json
+ *   npm run deploy -- --rpc-url http://127.0.0.1:8545 --private-key 0x… --profile local     # short windows, local development
+ *   npm run deploy -- --rpc-url URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
  */
 import path from "node:path";
 import { PRIVATE_KEY_ENV, UsageError, parseCommandLine, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
 import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, type DeployProfile, deploySystem, parameterRuleProblems } from "../core/chain/deploy";
 import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
+import { hasUnit } from "../core/amount";
 
 const PROFILE_NAMES = Object.keys(DEPLOY_PROFILES) as DeployProfile[];
 
@@ -23,18 +24,19 @@ function profileTable(): string {
   return [head, ...rows].join("\n");
 }
 
-export const DEPLOY_USAGE = `Usage: npm run deploy -- --rpc URL [--key 0x…] [--out FILE] [--profile NAME] [--param NAME=VALUE]…
+export const DEPLOY_USAGE = `Usage: npm run deploy -- --rpc-url URL [--private-key 0x…] [--out FILE] [--profile NAME] [--param NAME=VALUE]…
 
 Deploys ModelRegistry, Staking, JobMarket and DisputeGame, binds them, registers the MNIST
 reference model (models/mnist-mlp) and deploys the DigitClassifier example dapp on it.
 
-  --rpc URL            JSON-RPC endpoint of the chain (required)
-  --key 0x…            deployer's private key (or set ${PRIVATE_KEY_ENV})
+  --rpc-url URL        JSON-RPC endpoint of the chain (required)
+  --private-key 0x…    deployer's private key (or set ${PRIVATE_KEY_ENV})
   --out FILE           where to write the deployment (default deployment.json)
   --profile NAME       the parameters to start from (default ${DEFAULT_DEPLOY_PROFILE}):
 ${PROFILE_NAMES.map((p) => `                         ${p.padEnd(10)}${DEPLOY_PROFILES[p].summary}`).join("\n")}
   --param NAME=VALUE   override one parameter of the profile; repeatable. Integers (seconds,
-                       gas, basis points, wei), or ETH amounts as 0.05eth.
+                       gas, basis points, wei), or amounts with their unit: 0.05eth,
+                       0.05 ether, 1000wei.
   -h, --help           this text
 
 Parameters (seconds, wei, gas, basis points) of each profile:
@@ -46,7 +48,7 @@ The contracts require unbondingDelay > challengeWindow + maxDisputeDuration and
 Local development: run a chain with \`npx hardhat node --block-interval 1000\` (a block every
 second besides one per transaction; the daemons and the SDK also work on a plain
 \`npx hardhat node\`, which mines only when a transaction arrives), then
-  npm run deploy -- --rpc http://127.0.0.1:8545 --key <a key hardhat node prints> --profile local
+  npm run deploy -- --rpc-url http://127.0.0.1:8545 --private-key <a key hardhat node prints> --profile local
 `;
 
 /**
@@ -70,7 +72,8 @@ export function parseParamOverrides(values: readonly string[]): Partial<Deployme
     if (!m) throw new UsageError(`--param must be NAME=VALUE, got ${JSON.stringify(v)}`);
     const [, name, value] = m;
     if (!(PARAMETER_NAMES as readonly string[]).includes(name)) throw new UsageError(`--param ${name}: unknown parameter; known: ${PARAMETER_NAMES.join(", ")}`);
-    out[name as keyof DeploymentParameters] = value.endsWith("eth") ? parseEthAmount(`--param ${name}`, value.slice(0, -3)) : parseUint(`--param ${name}`, value);
+    // A bare integer is the parameter's own unit (seconds, gas, basis points, wei); an amount names its unit.
+    out[name as keyof DeploymentParameters] = hasUnit(value) ? parseEthAmount(`--param ${name}`, value) : parseUint(`--param ${name}`, value);
   }
   return out;
 }
@@ -84,7 +87,7 @@ export async function deployCli(argv: readonly string[], io: { out(line: string)
   try {
     options = parseCommandLine({
       args: [...argv],
-      options: { rpc: { type: "string" }, key: { type: "string" }, out: { type: "string" }, profile: { type: "string" }, param: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
+      options: { "rpc-url": { type: "string" }, "private-key": { type: "string" }, out: { type: "string" }, profile: { type: "string" }, param: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -98,8 +101,8 @@ export async function deployCli(argv: readonly string[], io: { out(line: string)
   }
   let rpc: string, key: `0x${string}`, profile: DeployProfile, parameters: DeploymentParameters;
   try {
-    rpc = required("--rpc", options.rpc);
-    key = privateKeyOption("--key", options.key, PRIVATE_KEY_ENV);
+    rpc = required("--rpc-url", options["rpc-url"]);
+    key = privateKeyOption("--private-key", options["private-key"], PRIVATE_KEY_ENV);
     ({ profile, parameters } = deployParameters(options.profile, parseParamOverrides(options.param ?? [])));
   } catch (e) {
     io.err(`${(e as Error).message}\nRun with --help for usage.`);

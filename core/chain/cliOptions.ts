@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { type Hex, parseEther } from "viem";
+import type { Hex } from "viem";
+import { AMOUNT_SYNTAX, parseAmount } from "../amount";
 import { closest } from "../closest";
 import { checkPrivateKey } from "./rpcClients";
 
@@ -8,7 +9,7 @@ import { checkPrivateKey } from "./rpcClients";
  * and later the node and watcher): each check names the flag and the value it refuses.
  */
 
-/** The environment variable commands read a private key from when `--key` is not given. */
+/** The environment variable commands read a private key from when `--private-key` is not given. */
 export const PRIVATE_KEY_ENV = "REFUTE_PRIVATE_KEY";
 
 /** A bad command line; commands print it with their usage hint and exit with status 2. */
@@ -31,17 +32,14 @@ export function parseUint(flag: string, value: string): bigint {
   return BigInt(value);
 }
 
-/** An amount of ETH written in ether (`0.01`) or in wei with a `wei` suffix (`10000wei`); returns wei. */
+/** An amount in the one syntax of every command (core/amount.ts: 0.01, 0.01eth, 0.01 ether, 10000wei); returns wei. */
 export function parseEthAmount(flag: string, value: string): bigint {
-  const wei = /^(0|[1-9][0-9]*)wei$/.exec(value);
-  if (wei) return BigInt(wei[1]);
-  if (!/^(0|[1-9][0-9]*)(\.[0-9]{1,18})?$/.test(value)) {
-    throw new UsageError(`${flag} must be an amount of ETH such as 0.01 (or wei such as 10000wei), got ${JSON.stringify(value)}`);
-  }
-  return parseEther(value);
+  const amount = parseAmount(value);
+  if ("problem" in amount) throw new UsageError(`${flag} must be an amount (${AMOUNT_SYNTAX}), got ${JSON.stringify(value)}${amount.problem === "not an amount" ? "" : `: ${amount.problem}`}`);
+  return amount.wei;
 }
 
-/** The private key from `--key`, or else from the environment variable `envName`. */
+/** The private key from `--private-key`, or else from the environment variable `envName`. */
 export function privateKeyOption(flag: string, value: string | undefined, envName: string): Hex {
   const key = value ?? process.env[envName];
   if (key === undefined || key === "") throw new UsageError(`${flag} is required (or set ${envName})`);

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { type Address, formatEther, getAddress, type Hex, isAddress, parseEther } from "viem";
+import { type Address, formatEther, getAddress, type Hex, isAddress } from "viem";
+import { parseAmount } from "../amount";
 import { closest } from "../closest";
 import { stringifyJson } from "./json";
 
@@ -239,28 +240,21 @@ function bigintKind(range: Range<bigint> = {}): FieldKind<bigint> {
   };
 }
 
-const ETHER_TEXT = /^(\d+(?:\.\d+)?)\s*(?:eth|ether)?$/i;
-const WEI_TEXT = /^(\d+)\s*wei$/i;
 
 /** An amount of ETH as wei: "1.5", "1.5 ether", "1500000000000000000 wei"; from a file also a JSON number of ETH. */
 function etherKind(range: Range<bigint> = { min: 0n }): FieldKind<bigint> {
   const ether = (v: bigint) => `${formatEther(v)} ETH`;
   return {
     name: "ether",
-    expected: `an amount in ETH ("1.5", "0.01 ether") or wei ("1000 wei")${rangeText(range, ether)}`,
+    expected: `an amount in ETH ("1.5", "0.01eth", "0.01 ether") or wei ("1000wei")${rangeText(range, ether)}`,
     placeholder: "<eth>",
     parse: (raw) => {
-      let v: bigint | undefined;
+      if (typeof raw === "bigint") return inRange(raw, range) ? ok(raw) : bad();
       const s = typeof raw === "number" && Number.isFinite(raw) ? String(raw) : text(raw);
-      const wei = s === undefined ? null : WEI_TEXT.exec(s);
-      const eth = s === undefined ? null : ETHER_TEXT.exec(s);
-      if (typeof raw === "bigint") v = raw;
-      else if (wei) v = BigInt(wei[1]);
-      else if (eth) {
-        if ((eth[1].split(".")[1] ?? "").length > 18) return bad("more than 18 decimals");
-        v = parseEther(eth[1]);
-      }
-      return v !== undefined && inRange(v, range) ? ok(v) : bad();
+      if (s === undefined) return bad();
+      const amount = parseAmount(s);
+      if ("problem" in amount) return bad(amount.problem === "not an amount" ? undefined : amount.problem);
+      return inRange(amount.wei, range) ? ok(amount.wei) : bad();
     },
     show: ether,
   };

@@ -123,7 +123,7 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
 
     it("deploys with parameter overrides and writes a file the SDK can read", async () => {
       const file = path.join(tmp, "cli.json");
-      const r = await run(["--rpc", chain.rpcUrl, "--key", chain.accounts[1].privateKey, "--out", file, "--param", "challengeWindow=600", "--param", "minCollateral=0.05eth"]);
+      const r = await run(["--rpc-url", chain.rpcUrl, "--private-key", chain.accounts[1].privateKey, "--out", file, "--param", "challengeWindow=600", "--param", "minCollateral=0.05eth"]);
       expect(r.code, r.err).to.equal(0);
       expect(r.out).to.equal(file);
       expect(r.err).to.match(/deploy DigitClassifier: 0x/);
@@ -137,12 +137,12 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
       expect(await run(["--help"])).to.include({ code: 0 });
       expect((await run(["--help"])).out).to.match(/--param NAME=VALUE/);
       const cases: [string[], RegExp][] = [
-        [["--key", chain.accounts[0].privateKey], /--rpc is required/],
-        [["--rpc", chain.rpcUrl, "--key", "0x1234"], /--key must be 0x followed by 64 hex digits, got "0x1234"/],
-        [["--rpc", chain.rpcUrl, "--key", chain.accounts[0].privateKey, "--param", "clockBudget=ten"], /--param clockBudget must be a non-negative decimal integer, got "ten"/],
-        [["--rpc", chain.rpcUrl, "--key", chain.accounts[0].privateKey, "--param", "speed=1"], /--param speed: unknown parameter/],
-        [["--rpc", chain.rpcUrl, "--bogus"], /^unknown option --bogus\n/],
-        [["--rpc", chain.rpcUrl, "--profil", "local"], /^unknown option --profil \(did you mean --profile\?\)/],
+        [["--private-key", chain.accounts[0].privateKey], /--rpc-url is required/],
+        [["--rpc-url", chain.rpcUrl, "--private-key", "0x1234"], /--private-key must be 0x followed by 64 hex digits, got "0x1234"/],
+        [["--rpc-url", chain.rpcUrl, "--private-key", chain.accounts[0].privateKey, "--param", "clockBudget=ten"], /--param clockBudget must be a non-negative decimal integer, got "ten"/],
+        [["--rpc-url", chain.rpcUrl, "--private-key", chain.accounts[0].privateKey, "--param", "speed=1"], /--param speed: unknown parameter/],
+        [["--rpc-url", chain.rpcUrl, "--bogus"], /^unknown option --bogus\n/],
+        [["--rpc-url", chain.rpcUrl, "--profil", "local"], /^unknown option --profil \(did you mean --profile\?\)/],
       ];
       for (const [argv, pattern] of cases) {
         const r = await run(argv);
@@ -152,7 +152,7 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
     });
 
     it("fails with status 1 naming the URL when nothing answers there", async () => {
-      const r = await run(["--rpc", "http://127.0.0.1:1", "--key", chain.accounts[0].privateKey, "--out", path.join(tmp, "x.json")]);
+      const r = await run(["--rpc-url", "http://127.0.0.1:1", "--private-key", chain.accounts[0].privateKey, "--out", path.join(tmp, "x.json")]);
       expect(r.code).to.equal(1);
       expect(r.err).to.match(/no JSON-RPC answer from http:\/\/127\.0\.0\.1:1/);
     });

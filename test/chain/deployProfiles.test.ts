@@ -48,7 +48,7 @@ describe("deployment profiles (npm run deploy -- --profile)", () => {
 
     const out: string[] = [];
     const err: string[] = [];
-    expect(await deployCli(["--rpc", "http://127.0.0.1:1", "--key", `0x${"11".repeat(32)}`, "--profile", "quick"], { out: (l) => out.push(l), err: (l) => err.push(l) })).to.equal(2);
+    expect(await deployCli(["--rpc-url", "http://127.0.0.1:1", "--private-key", `0x${"11".repeat(32)}`, "--profile", "quick"], { out: (l) => out.push(l), err: (l) => err.push(l) })).to.equal(2);
     expect(err.join("\n")).to.match(/--profile must be one of standard, local, got "quick"\nRun with --help for usage\./);
   });
 });

@@ -62,7 +62,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     const node = walletFor(clients, chain.accounts[2].privateKey);
     await clients.publicClient.waitForTransactionReceipt({ hash: await node.writeContract({ address: d.contracts.staking, abi: stakingAbi, functionName: "stake", value: parseEther("1") }) });
     viemNode = new ViemNode(clients.publicClient, node, d, reader);
-    base = ["--rpc", chain.rpcUrl, "--deployment", file, "--poll", "50"];
+    base = ["--rpc-url", chain.rpcUrl, "--deployment", file, "--poll", "50"];
   });
   after(async () => {
     await chain?.stop();
@@ -73,7 +73,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     let jobId: bigint;
 
     it("post --digit 3 posts a held-out digit: progress on stderr, the job as JSON on stdout", async () => {
-      const r = await cli(["post", ...base, "--key", chain.accounts[1].privateKey, "--digit", "3"]);
+      const r = await cli(["post", ...base, "--private-key", chain.accounts[1].privateKey, "--digit", "3"]);
       expect(r.code, r.stderr).to.equal(0);
       const out = JSON.parse(r.stdout);
       const digit = heldOutDigit(3);
@@ -116,34 +116,34 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     it("stakes, starts unbonding, refuses to withdraw before the delay with the decoded reason, then withdraws", async () => {
       const operator = chain.accounts[5];
       const show = async () => JSON.parse((await cliInProcess(["stake-of", operator.address, ...base])).stdout);
-      const staked = await cliInProcess(["stake", "0.5", ...base, "--key", operator.privateKey]);
+      const staked = await cliInProcess(["stake", "0.5", ...base, "--private-key", operator.privateKey]);
       expect(staked.code, staked.stderr).to.equal(0);
       expect(await show()).to.deep.include({ free: "500000000000000000", locked: "0", unbonding: "0" });
 
-      const unstaking = await cliInProcess(["unstake", "0.2", ...base, "--key", operator.privateKey]);
+      const unstaking = await cliInProcess(["unstake", "0.2", ...base, "--private-key", operator.privateKey]);
       expect(unstaking.code, unstaking.stderr).to.equal(0);
       const after = JSON.parse(unstaking.stdout);
       expect(after).to.deep.include({ free: "300000000000000000", unbonding: "200000000000000000" });
       expect(unstaking.stderr).to.include("withdraw it with withdraw-stake after");
 
-      const early = await cliInProcess(["withdraw-stake", ...base, "--key", operator.privateKey]);
+      const early = await cliInProcess(["withdraw-stake", ...base, "--private-key", operator.privateKey]);
       expect(early.code).to.equal(1);
       expect(early.stderr).to.match(/StakingStillUnbonding\(account=0x[0-9a-fA-F]{40}, readyAt=\d+, now_=\d+\)/);
 
       await clients.publicClient.request({ method: "evm_increaseTime" as never, params: [Number(d.parameters.unbondingDelay)] as never });
       await clients.publicClient.request({ method: "evm_mine" as never });
-      const withdrawn = await cliInProcess(["withdraw-stake", ...base, "--key", operator.privateKey]);
+      const withdrawn = await cliInProcess(["withdraw-stake", ...base, "--private-key", operator.privateKey]);
       expect(withdrawn.code, withdrawn.stderr).to.equal(0);
       expect(await show()).to.deep.include({ free: "300000000000000000", unbonding: "0" });
     });
 
     it("stake needs an amount and a key", async () => {
-      const r = await cliInProcess(["stake", ...base, "--key", chain.accounts[5].privateKey]);
+      const r = await cliInProcess(["stake", ...base, "--private-key", chain.accounts[5].privateKey]);
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(/^stake takes one amount of ETH/);
       const k = await cliInProcess(["unstake", "1", ...base]);
       expect(k.code).to.equal(2);
-      expect(k.stderr).to.match(/--key/);
+      expect(k.stderr).to.match(/--private-key/);
     });
   });
 
@@ -151,10 +151,10 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     // In this process: the same runCli as npm run cli, without a ts-node start per command.
     it("credits <address> prints what each contract owes the account; withdraw takes it all home", async () => {
       const requester = chain.accounts[1];
-      const post = await cliInProcess(["post", ...base, "--key", requester.privateKey, "--digit", "5"]);
+      const post = await cliInProcess(["post", ...base, "--private-key", requester.privateKey, "--digit", "5"]);
       expect(post.code, post.stderr).to.equal(0);
       const jobId = BigInt(JSON.parse(post.stdout).jobId);
-      const cancelled = await cliInProcess(["cancel", String(jobId), ...base, "--key", requester.privateKey]);
+      const cancelled = await cliInProcess(["cancel", String(jobId), ...base, "--private-key", requester.privateKey]);
       expect(cancelled.code, cancelled.stderr).to.equal(0);
       expect(JSON.parse(cancelled.stdout)).to.deep.include({ jobId: String(jobId), status: "Cancelled" });
 
@@ -162,12 +162,12 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
       expect(owed.code, owed.stderr).to.equal(0);
       expect(JSON.parse(owed.stdout)).to.deep.equal({ account: requester.address, market: "1000000000000000", staking: "0", game: "0", consumer: "0", total: "1000000000000000" });
 
-      const paid = await cliInProcess(["withdraw", ...base, "--key", requester.privateKey]);
+      const paid = await cliInProcess(["withdraw", ...base, "--private-key", requester.privateKey]);
       expect(paid.code, paid.stderr).to.equal(0);
       expect(JSON.parse(paid.stdout)).to.deep.include({ market: "1000000000000000", total: "1000000000000000" });
       expect(paid.stderr.trim()).to.equal("withdrew 1000000000000000 wei");
       expect(JSON.parse((await cliInProcess(["credits", requester.address, ...base])).stdout).total).to.equal("0");
-      const again = await cliInProcess(["withdraw", ...base, "--key", requester.privateKey]);
+      const again = await cliInProcess(["withdraw", ...base, "--private-key", requester.privateKey]);
       expect(again.stderr.trim()).to.equal("nothing to withdraw");
     });
 
@@ -177,13 +177,13 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
       expect(r.stderr).to.match(/^credits takes one account address, got "0x1234"/);
       const w = await cliInProcess(["withdraw", ...base]);
       expect(w.code).to.equal(2);
-      expect(w.stderr).to.match(/--key/);
+      expect(w.stderr).to.match(/--private-key/);
     });
   });
 
   describe("errors", () => {
     it("a contract revert fails with status 1 and the decoded error", async () => {
-      const r = await cli(["post", ...base, "--key", chain.accounts[1].privateKey, "--input-hex", "0x00"]);
+      const r = await cli(["post", ...base, "--private-key", chain.accounts[1].privateKey, "--input-hex", "0x00"]);
       expect(r.code).to.equal(1);
       expect(r.stdout).to.equal("");
       expect(r.stderr.trim()).to.match(/posting to job market/);
@@ -191,7 +191,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     });
 
     it("a bad command line fails with status 2, naming the flag and the value", async () => {
-      const child = await cli(["post", ...base, "--key", chain.accounts[1].privateKey]);
+      const child = await cli(["post", ...base, "--private-key", chain.accounts[1].privateKey]);
       expect(child.code).to.equal(2);
       expect(child.stderr).to.match(/post needs exactly one of --digit or --input-hex\nRun with --help for usage\./);
       const key = chain.accounts[1].privateKey;
@@ -202,15 +202,16 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
         [["status", "x1", ...base], /jobId must be a non-negative decimal integer, got "x1"/],
         [["status", "0", ...base], /jobId must be at least 1/],
         [["status", "1", "--final", ...base], /--final is not an option of status/],
-        [["status", "1", "--deployment", file], /--rpc is required/],
-        [["post", ...base, "--key", key, "--digit", "12"], /--digit must be 0\.\.9, got 12/],
-        [["post", ...base, "--key", key, "--digit", "3", "--input-hex", "0x00"], /exactly one of --digit or --input-hex/],
-        [["post", ...base, "--key", key, "--input-hex", "0x0"], /--input-hex must be 0x followed by an even number of hex digits, got "0x0"/],
-        [["post", ...base, "--key", key, "--digit", "3", "--fee", "lots"], /--fee must be an amount of ETH such as 0\.01 .*got "lots"/],
-        [["post", ...base, "--key", "0xabc", "--digit", "3"], /--key must be 0x followed by 64 hex digits, got "0xabc"/],
-        [["post", ...base, "--key", key, "--digit", "3", "--consumer", d.contracts.digitClassifier], /--consumer and --callback-gas go together/],
+        [["status", "1", "--deployment", file], /--rpc-url is required/],
+        [["post", ...base, "--private-key", key, "--digit", "12"], /--digit must be 0\.\.9, got 12/],
+        [["post", ...base, "--private-key", key, "--digit", "3", "--input-hex", "0x00"], /exactly one of --digit or --input-hex/],
+        [["post", ...base, "--private-key", key, "--input-hex", "0x0"], /--input-hex must be 0x followed by an even number of hex digits, got "0x0"/],
+        [["post", ...base, "--private-key", key, "--digit", "3", "--fee", "lots"], /--fee must be an amount \(ETH as 1\.5, 0\.01eth or 0\.01 ether, or wei as 1000wei\), got "lots"/],
+        [["post", ...base, "--private-key", key, "--digit", "3", "--fee", "0.0000000000000000001eth"], /--fee must be an amount .*: more than 18 decimals/],
+        [["post", ...base, "--private-key", "0xabc", "--digit", "3"], /--private-key must be 0x followed by 64 hex digits, got "0xabc"/],
+        [["post", ...base, "--private-key", key, "--digit", "3", "--consumer", d.contracts.digitClassifier], /--consumer and --callback-gas go together/],
         [["wait", "1", ...base, "--timeout=-1"], /--timeout must be a non-negative decimal integer, got "-1"/],
-        [["wait", "1", "--rpc", chain.rpcUrl, "--deployment", path.join(tmp, "none.json"), "--timeout=1.5"], /--timeout must be a non-negative decimal integer, got "1\.5"/],
+        [["wait", "1", "--rpc-url", chain.rpcUrl, "--deployment", path.join(tmp, "none.json"), "--timeout=1.5"], /--timeout must be a non-negative decimal integer, got "1\.5"/],
         [["wait", "1", ...base, "--bogus"], /^unknown option --bogus\n/],
         [["wait", "1", ...base, "--finall"], /^unknown option --finall \(did you mean --final\?\)/],
       ];
@@ -225,7 +226,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     });
 
     it("a missing deployment file or a job that does not exist fails with status 1, naming it", async () => {
-      const missing = await cliInProcess(["status", "1", "--rpc", chain.rpcUrl, "--deployment", path.join(tmp, "none.json")]);
+      const missing = await cliInProcess(["status", "1", "--rpc-url", chain.rpcUrl, "--deployment", path.join(tmp, "none.json")]);
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.match(/error: cannot read deployment file .*none\.json/);
       const unknown = await cliInProcess(["status", "999", ...base]);

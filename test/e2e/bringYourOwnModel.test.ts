@@ -54,7 +54,7 @@ describe("end to end: bring your own model (iris: import → register → a node
   async function postFlower(k: number): Promise<{ jobId: bigint; input: Int8Array }> {
     const files = loadModelDir(modelDir());
     const input = quantiseInput(irisSplit().heldOut[k].x, inputScaleOf(files));
-    const posted = await runInProcess(runCli, ["post", "--rpc", sys.chain.rpcUrl, "--deployment", sys.deploymentFile, "--key", sys.accounts[1].privateKey, "--model", String(modelId), "--input-hex", toHex(int8Bytes(input))]);
+    const posted = await runInProcess(runCli, ["post", "--rpc-url", sys.chain.rpcUrl, "--deployment", sys.deploymentFile, "--private-key", sys.accounts[1].privateKey, "--model", String(modelId), "--input-hex", toHex(int8Bytes(input))]);
     expect(posted.status, posted.err).to.equal(0);
     return { jobId: BigInt(JSON.parse(posted.out).jobId), input };
   }

@@ -99,7 +99,7 @@ describe("end to end: a chain that mines only on transactions (plain npx hardhat
       const wallet = sys.wallet(otherNodeAccount());
       await sys.publicClient.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: sys.deployment.contracts.staking, abi: stakingAbi, functionName: "stake", value: parseEther("1") }) });
       viemNode = new ViemNode(sys.publicClient, wallet, sys.deployment, requester);
-      base = ["--rpc", sys.chain.rpcUrl, "--deployment", sys.deploymentFile, "--poll", "50"];
+      base = ["--rpc-url", sys.chain.rpcUrl, "--deployment", sys.deploymentFile, "--poll", "50"];
     });
 
     const cli = async (args: string[]) => {
@@ -122,7 +122,7 @@ describe("end to end: a chain that mines only on transactions (plain npx hardhat
       const early = await requester.finality(jobId);
       expect(early.kind).to.equal("in window");
 
-      const premature = await cli(["finalize", String(jobId), ...base, "--key", requesterAccount().privateKey]);
+      const premature = await cli(["finalize", String(jobId), ...base, "--private-key", requesterAccount().privateKey]);
       expect(premature.code).to.equal(1);
       expect(premature.stderr).to.match(new RegExp(`error: finalize: job ${jobId} is in its challenge window until \\S+ \\(\\d+ s from now\\); it can be finalised after that`));
 
@@ -132,7 +132,7 @@ describe("end to end: a chain that mines only on transactions (plain npx hardhat
       const notice = new RegExp(`job ${jobId}: its challenge window ended at \\S+ \\((\\d+) s ago\\) with no dispute open, but nobody has finalised it yet`).exec(waited.stderr);
       expect(notice, waited.stderr).to.not.equal(null);
       expect(Number(notice![1]), "seconds past the window when told").to.be.at.least(NOT_FINALISED_GRACE_S);
-      expect(waited.stderr).to.match(new RegExp(`error: timed out after \\d+ ms waiting for the final result of job ${jobId}: it is Submitted; .*anyone may: npm run cli -- finalize ${jobId} --key 0x… \\(or wait --final --finalize\\)`));
+      expect(waited.stderr).to.match(new RegExp(`error: timed out after \\d+ ms waiting for the final result of job ${jobId}: it is Submitted; .*anyone may: npm run cli -- finalize ${jobId} --private-key 0x… \\(or wait --final --finalize\\)`));
       // Seen with no block mined since the submission: by the clock.
       expect(await sys.publicClient.getBlockNumber({ cacheTime: 0 })).to.equal(submittedIn);
       expect(await requester.finality(jobId)).to.include({ kind: "finalizable" });
@@ -146,7 +146,7 @@ describe("end to end: a chain that mines only on transactions (plain npx hardhat
       expect(final.node).to.equal(otherNodeAccount().address);
       expect((await requester.getJob(jobId)).job.status).to.equal(JobStatus.Finalized);
 
-      const again = await cli(["finalize", String(jobId), ...base, "--key", requesterAccount().privateKey]);
+      const again = await cli(["finalize", String(jobId), ...base, "--private-key", requesterAccount().privateKey]);
       expect(again.code).to.equal(1);
       expect(again.stderr).to.match(new RegExp(`error: finalize: job ${jobId} is Finalized, not Submitted`));
     });
@@ -154,7 +154,7 @@ describe("end to end: a chain that mines only on transactions (plain npx hardhat
     it("npm run cli -- wait --final --finalize finalises the result once its window has ended and prints it", async () => {
       const { jobId } = await postAndServe(5);
       const started = Date.now();
-      const r = await cli(["wait", String(jobId), "--final", "--finalize", ...base, "--key", requesterAccount().privateKey, "--timeout", "30"]);
+      const r = await cli(["wait", String(jobId), "--final", "--finalize", ...base, "--private-key", requesterAccount().privateKey, "--timeout", "30"]);
       expect(r.code, r.stderr).to.equal(0);
       expect(Date.now() - started, "ms from the submission to the final result").to.be.below(Number(WINDOW) * 1000 + SLACK_MS);
       expect(r.stderr).to.match(new RegExp(`job ${jobId}: challenge window ended at \\S+ with no dispute open; finalising it`));
@@ -166,10 +166,10 @@ describe("end to end: a chain that mines only on transactions (plain npx hardhat
       expect((await transactionsOf(requesterAccount().address)).filter((t) => !t.ok)).to.deep.equal([]);
     });
 
-    it("wait --finalize without --final, or --key without --finalize, is a bad command line", async () => {
-      expect(await cli(["wait", "1", "--finalize", ...base, "--key", requesterAccount().privateKey])).to.include({ code: 2 });
-      expect((await cli(["wait", "1", "--final", ...base, "--key", requesterAccount().privateKey])).stderr).to.match(/--key goes with --finalize/);
-      expect((await cli(["wait", "1", "--final", "--finalize", ...base])).stderr).to.match(/--key is required \(or set REFUTE_PRIVATE_KEY\)/);
+    it("wait --finalize without --final, or --private-key without --finalize, is a bad command line", async () => {
+      expect(await cli(["wait", "1", "--finalize", ...base, "--private-key", requesterAccount().privateKey])).to.include({ code: 2 });
+      expect((await cli(["wait", "1", "--final", ...base, "--private-key", requesterAccount().privateKey])).stderr).to.match(/--private-key goes with --finalize/);
+      expect((await cli(["wait", "1", "--final", "--finalize", ...base])).stderr).to.match(/--private-key is required \(or set REFUTE_PRIVATE_KEY\)/);
     });
   });
 });
