@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { impersonateAccount, loadFixture, setBalance, stopImpersonatingAccount, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { argmax } from "../../core/argmax";
 import { toHex } from "../../core/bytes";
 import { JOB_ABI, type Job, JobStatus, hashJob } from "../../core/jobState";
 import { COLLATERAL, FEE, honestResult, jobFrom, mnistInput } from "../helpers/marketFixture";
 import { craftedResult, expectEscrowBalanced, stakedMarket } from "./adversarial/escrow";
+import { asContract } from "../helpers/impersonate";
 
 const CALLBACK_GAS_LIMIT = 100_000n;
 
@@ -62,17 +63,6 @@ async function foreignJobReady() {
   return { ...f, jobId, job, r };
 }
 
-/** Runs `fn` as the market contract itself (impersonated), to call the consumer directly. */
-async function asMarket<T>(f: Fixture, fn: (market: Awaited<ReturnType<typeof ethers.getSigner>>) => Promise<T>): Promise<T> {
-  const address = await f.market.getAddress();
-  await impersonateAccount(address);
-  await setBalance(address, (await ethers.provider.getBalance(address)) + ethers.parseEther("1"));
-  try {
-    return await fn(await ethers.getSigner(address));
-  } finally {
-    await stopImpersonatingAccount(address);
-  }
-}
 
 describe("InferenceConsumer", () => {
   describe("classify (DigitClassifier)", () => {
@@ -197,7 +187,7 @@ describe("InferenceConsumer", () => {
 
       it("is refused with InferenceConsumerUnknownJob(jobId), also for a replayed callback", async () => {
         const f = await loadFixture(classified);
-        await asMarket(f, async (market) => {
+        await asContract(await f.market.getAddress(), async (market) => {
           await expect(f.classifier.connect(market).onInferenceResult(f.jobId + 1n, new Uint8Array(10)))
             .to.be.revertedWithCustomError(f.classifier, "InferenceConsumerUnknownJob")
             .withArgs(f.jobId + 1n);
@@ -216,7 +206,7 @@ describe("InferenceConsumer", () => {
     describe("when the output is not ten values", () => {
       it("reverts with DigitClassifierWrongOutput(length) and keeps the job pending", async () => {
         const f = await loadFixture(classified);
-        await asMarket(f, async (market) => {
+        await asContract(await f.market.getAddress(), async (market) => {
           await expect(f.classifier.connect(market).onInferenceResult(f.jobId, new Uint8Array(9)))
             .to.be.revertedWithCustomError(f.classifier, "DigitClassifierWrongOutput")
             .withArgs(9);
@@ -236,11 +226,9 @@ describe("InferenceConsumer", () => {
         expect(await f.market.credits(classifier)).to.equal(FEE);
         await expectEscrowBalanced(f.market, f.staking);
         // Pulled by the contract itself, the market's transfer is accepted by InferenceConsumer.receive().
-        await impersonateAccount(classifier);
-        await setBalance(classifier, ethers.parseEther("1"));
-        const asClassifier = await ethers.getSigner(classifier);
-        await expect(f.market.connect(asClassifier).withdraw()).to.changeEtherBalances([f.market, asClassifier], [-FEE, FEE]);
-        await stopImpersonatingAccount(classifier);
+        await asContract(classifier, async (asClassifier) => {
+          await expect(f.market.connect(asClassifier).withdraw()).to.changeEtherBalances([f.market, asClassifier], [-FEE, FEE]);
+        });
         expect(await f.market.credits(classifier)).to.equal(0);
         expect(await ethers.provider.getBalance(f.market)).to.equal(0);
       });

@@ -3,7 +3,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { ethers } from "hardhat";
-import { impersonateAccount, loadFixture, setBalance, stopImpersonatingAccount, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { argmax } from "../../core/argmax";
 import { toHex } from "../../core/bytes";
 import { type Job, JobStatus } from "../../core/jobState";
@@ -13,6 +13,7 @@ import { quantiseInput } from "../../core/quantise";
 import type { DrawTheDigit } from "../../typechain-types";
 import { COLLATERAL, FEE, honestResult, jobFrom } from "../helpers/marketFixture";
 import { bytesRoot, craftedResult, expectEscrowBalanced, stakedMarket } from "./adversarial/escrow";
+import { asContract } from "../helpers/impersonate";
 
 /**
  * docs/consumer-tutorial.md and its example, contracts/examples/DrawTheDigit.sol: a consumer that builds
@@ -97,17 +98,6 @@ async function takeAndSubmit(f: Fixture, jobId: bigint, job: Job, result: { outp
   return job;
 }
 
-/** Runs `fn` as the market contract (impersonated), to call the consumer's callback directly. */
-async function asMarket<T>(f: Fixture, fn: (market: Awaited<ReturnType<typeof ethers.getSigner>>) => Promise<T>): Promise<T> {
-  const address = await f.market.getAddress();
-  await impersonateAccount(address);
-  await setBalance(address, (await ethers.provider.getBalance(address)) + ethers.parseEther("1"));
-  try {
-    return await fn(await ethers.getSigner(address));
-  } finally {
-    await stopImpersonatingAccount(address);
-  }
-}
 
 describe("DrawTheDigit (docs/consumer-tutorial.md)", () => {
   describe("deployment", () => {
@@ -289,7 +279,7 @@ describe("DrawTheDigit (docs/consumer-tutorial.md)", () => {
       const { jobId } = await draw(f, drawingOf(0).rows);
       const output = Uint8Array.from([9, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // read as 0: a match
       const data = f.drawTheDigit.interface.encodeFunctionData("onInferenceResult", [jobId, output]);
-      const gas = await asMarket(f, (market) => market.estimateGas({ to: f.drawTheDigit, data }));
+      const gas = await asContract(await f.market.getAddress(), (market) => market.estimateGas({ to: f.drawTheDigit, data }));
       const calldata = ethers.getBytes(data).reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
       const execution = gas - 21_000n - BigInt(calldata);
       const limit = await f.drawTheDigit.CALLBACK_GAS_LIMIT();
