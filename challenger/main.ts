@@ -13,7 +13,7 @@ const schema = {
   ...COMMON_CONFIG,
   ...modelConfig("re-execute"),
   samplingRate: field.number({ min: 0, max: 1 }).default(1).describe("p: the share of submitted results re-executed"),
-  samplingSeed: field.string().optional().describe("secret seed of the sampling draws (default: derived from the private key)"),
+  samplingSeed: field.string().optional().describe("Secret seed of the sampling draws (default: derived from the private key)"),
   computeCost: field.ether().default(5n * 10n ** 14n).describe("C, ETH: what a node saves by skipping one inference (for the deterrence report)"),
   collusion: field.number({ min: 0, max: 0.99 }).default(0).describe("r: share of watchers assumed to collude with nodes"),
 };

@@ -10,9 +10,9 @@
  *   npm run cli -- withdraw --rpc-url URL --private-key 0x… --deployment deployment.json
  */
 import { privateKeyToAccount } from "viem/accounts";
-import { parseArgs } from "node:util";
+import { Command } from "commander";
 import { type Address, type Hex, isAddress } from "viem";
-import { PRIVATE_KEY_ENV, UsageError, parseCommandLine, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
+import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runProgram } from "../core/chain/cliOptions";
 import { MNIST_MODEL_DIR, loadModelDir } from "../core/modelFiles";
 import { type Deployment, readDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -26,153 +26,110 @@ import type { JobUpdate } from "./watchJob";
 
 export const DEFAULT_FEE = "0.001";
 
-export const CLI_USAGE = `Usage: npm run cli -- <command> [options]
-
-Commands:
-  post                 post a job (needs --private-key)
-  status <jobId>       the job now: status, fields, soft and final result
-  wait <jobId>         wait for the soft result (or the final one with --final)
-  finalize <jobId>     finalise a result whose challenge window has ended (needs
-                       --private-key; anyone may; the node that served it normally does)
-  cancel <jobId>       cancel an open job of yours; its fee is credited back
-  credits <address>    what each contract owes the account: market, staking,
-                       dispute game, example consumer (wei)
-  withdraw             withdraw everything the contracts owe the key's account
-  stake <ETH>          add to the key's free stake (node operators)
-  unstake <ETH>        start unbonding that much free stake
-  withdraw-stake       withdraw the unbonded stake once its delay has passed
-  stake-of <address>   an account's free, locked and unbonding stake
-  help                 this text
-
-Every command:
-  --rpc-url URL        JSON-RPC endpoint (required)
-  --deployment FILE    deployment file written by npm run deploy (required)
-  --poll MS            poll interval in ms (default 500)
-
-post:
-  --private-key 0x…    the requester's private key (or set ${PRIVATE_KEY_ENV})
-  --digit D            a held-out MNIST test digit with label D (0..9), for the MNIST model
-  --sample N           which digit D: the N-th of the held-out set (default 0)
-  --input-hex 0x…      or the input bytes (one int8 per byte)
-  --fee AMOUNT         fee (default ${DEFAULT_FEE} ETH); amounts: 0.001, 0.001eth, 1000wei
-  --collateral AMOUNT  collateral the node must lock (default: the model's minimum)
-  --ttl SECONDS        how long nodes may take the job (default 3600)
-  --model ID           model id (default: the deployment's model)
-  --consumer ADDRESS   contract to call back with the final result, with
-  --callback-gas N     the gas for that callback
-
-withdraw, finalize, cancel, stake, unstake, withdraw-stake:
-  --private-key 0x…    the account's private key (or set ${PRIVATE_KEY_ENV})
-
-wait:
-  --final              wait for the final result instead of the soft one: the
-                       challenge window has to end and someone has to finalise
-                       the result (the node that served it does, to be paid)
-  --finalize           with --final: finalise it yourself once the window has
-                       ended and nobody has (needs --private-key; costs one transaction)
-  --private-key 0x…    the key --finalize sends with (or set ${PRIVATE_KEY_ENV})
-  --timeout SECONDS    give up after this long (default 600)
-
-Exit status: 0 done, 1 failed (the error is on stderr), 2 bad command line.
-`;
-
-const OPTIONS = {
-  "rpc-url": { type: "string" },
-  deployment: { type: "string" },
-  poll: { type: "string" },
-  "private-key": { type: "string" },
-  digit: { type: "string" },
-  sample: { type: "string" },
-  "input-hex": { type: "string" },
-  fee: { type: "string" },
-  collateral: { type: "string" },
-  ttl: { type: "string" },
-  model: { type: "string" },
-  consumer: { type: "string" },
-  "callback-gas": { type: "string" },
-  final: { type: "boolean" },
-  finalize: { type: "boolean" },
-  timeout: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-type Command = "post" | "status" | "wait" | "finalize" | "cancel" | "credits" | "withdraw" | "stake" | "unstake" | "withdraw-stake" | "stake-of";
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
-
-const COMMON = ["rpc-url", "deployment", "poll", "help"];
-const ALLOWED: Record<Command, readonly string[]> = {
-  post: [...COMMON, "private-key", "digit", "sample", "input-hex", "fee", "collateral", "ttl", "model", "consumer", "callback-gas"],
-  status: COMMON,
-  wait: [...COMMON, "final", "finalize", "private-key", "timeout"],
-  finalize: [...COMMON, "private-key"],
-  cancel: [...COMMON, "private-key"],
-  credits: COMMON,
-  withdraw: [...COMMON, "private-key"],
-  stake: [...COMMON, "private-key"],
-  unstake: [...COMMON, "private-key"],
-  "withdraw-stake": [...COMMON, "private-key"],
-  "stake-of": COMMON,
+type Values = {
+  readonly rpcUrl?: string;
+  readonly deployment?: string;
+  readonly poll?: string;
+  readonly privateKey?: string;
+  readonly digit?: string;
+  readonly sample?: string;
+  readonly inputHex?: string;
+  readonly fee?: string;
+  readonly collateral?: string;
+  readonly ttl?: string;
+  readonly model?: string;
+  readonly consumer?: string;
+  readonly callbackGas?: string;
+  readonly final?: boolean;
+  readonly finalize?: boolean;
+  readonly timeout?: string;
 };
-
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-}
 
 /** Runs the CLI on `argv` (without node and script); returns the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  try {
-    const parsed = parseCommandLine({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-    const { values, positionals } = parsed;
-    const [command, ...args] = positionals;
-    if (command === "help" || (values.help && command === undefined)) {
-      io.out(CLI_USAGE);
-      return 0;
-    }
-    if (command === undefined) throw new UsageError("no command given");
-    if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${[...Object.keys(ALLOWED), "help"].join(", ")}`);
-    if (values.help) {
-      io.out(CLI_USAGE);
-      return 0;
-    }
-    const cmd = command as Command;
-    for (const name of Object.keys(values)) {
-      if (!ALLOWED[cmd].includes(name)) throw new UsageError(`--${name} is not an option of ${cmd}`);
-    }
-    if (cmd === "post" || cmd === "withdraw" || cmd === "withdraw-stake") {
-      if (args.length > 0) throw new UsageError(`${cmd} takes no positional arguments, got ${JSON.stringify(args[0])}`);
-      return cmd === "post" ? await post(values, io) : cmd === "withdraw" ? await withdraw(values, io) : await withdrawStake(values, io);
-    }
-    if (cmd === "credits" || cmd === "stake-of") {
-      if (args.length !== 1 || !isAddress(args[0])) throw new UsageError(`${cmd} takes one account address, got ${args.length === 0 ? "none" : JSON.stringify(args.join(" "))}`);
-      return cmd === "credits" ? await credits(args[0], values, io) : await stakeOf(args[0], values, io);
-    }
-    if (cmd === "stake" || cmd === "unstake") {
-      if (args.length !== 1) throw new UsageError(`${cmd} takes one amount of ETH (such as 0.5, or 1000wei), got ${args.length === 0 ? "none" : JSON.stringify(args.join(" "))}`);
-      return await changeStake(cmd, parseEthAmount("amount", args[0]), values, io);
-    }
-    if (args.length !== 1) throw new UsageError(`${cmd} takes exactly one job id, got ${args.length === 0 ? "none" : args.join(" ")}`);
-    const jobId = parseUint("jobId", args[0]);
-    if (jobId === 0n) throw new UsageError("jobId must be at least 1 (job ids start at 1)");
-    if (cmd === "finalize") return await finalize(jobId, values, io);
-    if (cmd === "cancel") return await cancel(jobId, values, io);
-    return cmd === "status" ? await status(jobId, values, io) : await wait(jobId, values, io);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`${e.message}\nRun with --help for usage.`);
-      return 2;
-    }
-    io.err(`error: ${(e as Error).message}`);
-    return 1;
-  }
+  return runProgram(() => buildProgram(io), argv, io);
+}
+
+/**
+ * The commands. commander reads the command line (commands, options, arguments, help, "did you
+ * mean"); the values are checked in the actions, each by the rule every command shares
+ * (core/chain/cliOptions.ts), so that a bad one is named with what it must be.
+ */
+function buildProgram(io: CliIo): Command {
+  const program = cliProgram("npm run cli --", io).description(
+    "Post inference jobs, follow them to their soft and final results, and move the money the contracts hold for you.\n" +
+      "Progress goes to stderr, one JSON line with the result to stdout. Exit status: 0 done, 1 failed (the error is on stderr), 2 bad command line.",
+  );
+  /** A command with the options every command has; `key`: whether it sends transactions. */
+  const command = (name: string, description: string, key: "sends" | "reads") => {
+    const c = program
+      .command(name)
+      .description(description)
+      .option("--rpc-url <url>", "JSON-RPC endpoint (required)")
+      .option("--deployment <file>", "deployment file written by npm run deploy (required)")
+      .option("--poll <ms>", "poll interval in ms", "500");
+    return key === "sends" ? c.option("--private-key <0x…>", `the account's private key (or set ${PRIVATE_KEY_ENV})`) : c;
+  };
+  const jobId = (raw: string) => {
+    const id = parseUint("jobId", raw);
+    if (id === 0n) throw new UsageError("jobId must be at least 1 (job ids start at 1)");
+    return id;
+  };
+  const account = (name: string) => (raw: string) => {
+    if (!isAddress(raw)) throw new UsageError(`${name} takes one account address, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
+
+  command("post", "post a job", "sends")
+    .option("--digit <D>", "a held-out MNIST test digit with label D (0..9), for the MNIST model")
+    .option("--sample <N>", "which digit D: the N-th of the held-out set (default 0)")
+    .option("--input-hex <0x…>", "or the input bytes (one int8 per byte)")
+    .option("--fee <amount>", `fee; amounts: 0.001, 0.001eth, 1000wei (default ${DEFAULT_FEE} ETH)`)
+    .option("--collateral <amount>", "collateral the node must lock (default: the model's minimum)")
+    .option("--ttl <seconds>", "how long nodes may take the job", "3600")
+    .option("--model <id>", "model id (default: the deployment's model)")
+    .option("--consumer <address>", "contract to call back with the final result, with")
+    .option("--callback-gas <n>", "the gas for that callback")
+    .action((o: Values) => post(o, io));
+  command("status", "the job now: status, fields, soft and final result", "reads")
+    .argument("<jobId>")
+    .action((id: string, o: Values) => status(jobId(id), o, io));
+  command("wait", "wait for the soft result (or the final one with --final)", "reads")
+    .argument("<jobId>")
+    .option("--final", "wait for the final result instead of the soft one: the challenge window has to end and someone has to finalise the result (the node that served it does, to be paid)")
+    .option("--finalize", "with --final: finalise it yourself once the window has ended and nobody has (needs --private-key; costs one transaction)")
+    .option("--private-key <0x…>", `the key --finalize sends with (or set ${PRIVATE_KEY_ENV})`)
+    .option("--timeout <seconds>", "give up after this long", "600")
+    .action((id: string, o: Values) => wait(jobId(id), o, io));
+  command("finalize", "finalise a result whose challenge window has ended (anyone may; the node that served it normally does)", "sends")
+    .argument("<jobId>")
+    .action((id: string, o: Values) => finalize(jobId(id), o, io));
+  command("cancel", "cancel an open job of yours; its fee is credited back", "sends")
+    .argument("<jobId>")
+    .action((id: string, o: Values) => cancel(jobId(id), o, io));
+  command("credits", "what each contract owes the account: market, staking, dispute game, example consumer (wei)", "reads")
+    .argument("<address>")
+    .action((a: string, o: Values) => credits(account("credits")(a), o, io));
+  command("withdraw", "withdraw everything the contracts owe the key's account", "sends").action((o: Values) => withdraw(o, io));
+  command("stake", "add to the key's free stake (node operators)", "sends")
+    .argument("<ETH>", "an amount: 0.5, 0.5eth, 1000wei")
+    .action((amount: string, o: Values) => changeStake("stake", parseEthAmount("amount", amount), o, io));
+  command("unstake", "start unbonding that much free stake", "sends")
+    .argument("<ETH>", "an amount: 0.5, 0.5eth, 1000wei")
+    .action((amount: string, o: Values) => changeStake("unstake", parseEthAmount("amount", amount), o, io));
+  command("withdraw-stake", "withdraw the unbonded stake once its delay has passed", "sends").action((o: Values) => withdrawStake(o, io));
+  command("stake-of", "an account's free, locked and unbonding stake", "reads")
+    .argument("<address>")
+    .action((a: string, o: Values) => stakeOf(account("stake-of")(a), o, io));
+  return program;
 }
 
 /** The command's connection options, checked before anything is read or sent. */
 function connectionOf(values: Values, withKey: boolean) {
-  const rpc = required("--rpc-url", values["rpc-url"]);
+  const rpc = required("--rpc-url", values.rpcUrl);
   const deployment = required("--deployment", values.deployment);
-  const key = withKey ? privateKeyOption("--private-key", values["private-key"], PRIVATE_KEY_ENV) : undefined;
-  const pollingIntervalMs = Number(parseUint("--poll", values.poll ?? "500"));
+  const key = withKey ? privateKeyOption("--private-key", values.privateKey, PRIVATE_KEY_ENV) : undefined;
+  const pollingIntervalMs = Number(parseUint("--poll", values.poll!));
   if (pollingIntervalMs === 0) throw new UsageError("--poll must be at least 1 ms");
   return { rpc, deployment, key, pollingIntervalMs };
 }
@@ -185,7 +142,7 @@ async function connect(c: ReturnType<typeof connectionOf>, deployment: Deploymen
 
 /** The input to post: a held-out MNIST digit (--digit) or raw bytes (--input-hex), exactly one. */
 function inputOf(values: Values, modelRoot: Hex): { input: Int8Array | Hex; digit?: { label: number; testIndex: number } } {
-  const hex = values["input-hex"];
+  const hex = values.inputHex;
   if ((values.digit === undefined) === (hex === undefined)) throw new UsageError("post needs exactly one of --digit or --input-hex");
   if (hex !== undefined) {
     if (values.sample !== undefined) throw new UsageError("--sample goes with --digit, not --input-hex");
@@ -200,15 +157,15 @@ function inputOf(values: Values, modelRoot: Hex): { input: Int8Array | Hex; digi
   return { input: d.input, digit: { label: d.label, testIndex: d.testIndex } };
 }
 
-async function post(values: Values, io: CliIo): Promise<number> {
+async function post(values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, true);
   const fee = parseEthAmount("--fee", values.fee ?? DEFAULT_FEE);
   const collateral = values.collateral !== undefined ? parseEthAmount("--collateral", values.collateral) : undefined;
-  const ttlSeconds = parseUint("--ttl", values.ttl ?? "3600");
+  const ttlSeconds = parseUint("--ttl", values.ttl!);
   const consumer = values.consumer;
   if (consumer !== undefined && !isAddress(consumer)) throw new UsageError(`--consumer must be an address, got ${JSON.stringify(consumer)}`);
-  if ((consumer === undefined) !== (values["callback-gas"] === undefined)) throw new UsageError("--consumer and --callback-gas go together");
-  const callbackGasLimit = values["callback-gas"] !== undefined ? parseUint("--callback-gas", values["callback-gas"]) : undefined;
+  if ((consumer === undefined) !== (values.callbackGas === undefined)) throw new UsageError("--consumer and --callback-gas go together");
+  const callbackGasLimit = values.callbackGas !== undefined ? parseUint("--callback-gas", values.callbackGas) : undefined;
   const deployment = readDeployment(c.deployment);
   const modelId = values.model !== undefined ? parseUint("--model", values.model) : deployment.model.id;
   if (modelId !== deployment.model.id && values.digit !== undefined) throw new UsageError("--digit needs the deployment's model; leave --model out");
@@ -219,39 +176,35 @@ async function post(values: Values, io: CliIo): Promise<number> {
   const posted = await client.postJob(params);
   io.err(`posted job ${posted.jobId} in ${posted.txHash} (block ${posted.blockNumber})`);
   io.out(JSON.stringify(toJsonValue({ jobId: posted.jobId, txHash: posted.txHash, blockNumber: posted.blockNumber, status: "Open", digit: digit ?? null })));
-  return 0;
 }
 
-async function credits(account: Address, values: Values, io: CliIo): Promise<number> {
+async function credits(account: Address, values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, false);
   const client = await connect(c, readDeployment(c.deployment));
   io.out(JSON.stringify(toJsonValue({ account, ...(await client.credits(account)) })));
-  return 0;
 }
 
-async function withdraw(values: Values, io: CliIo): Promise<number> {
+async function withdraw(values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, true);
   const client = await connect(c, readDeployment(c.deployment));
   const paid = await client.withdraw();
   io.err(paid.total === 0n ? "nothing to withdraw" : `withdrew ${paid.total} wei`);
   io.out(JSON.stringify(toJsonValue(paid)));
-  return 0;
 }
 
-async function status(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+async function status(jobId: bigint, values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, false);
   const client = await connect(c, readDeployment(c.deployment));
   const state = await client.getJob(jobId);
   io.err(describeState(state));
   io.out(JSON.stringify(stateJson(state, softResultOf(state), finalResultOf(state))));
-  return 0;
 }
 
-async function wait(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+async function wait(jobId: bigint, values: Values, io: CliIo): Promise<void> {
   if (values.finalize && !values.final) throw new UsageError("--finalize goes with --final");
-  if (values["private-key"] !== undefined && !values.finalize) throw new UsageError("--private-key goes with --finalize (wait sends nothing otherwise)");
+  if (values.privateKey !== undefined && !values.finalize) throw new UsageError("--private-key goes with --finalize (wait sends nothing otherwise)");
   const c = connectionOf(values, Boolean(values.finalize));
-  const timeoutS = parseUint("--timeout", values.timeout ?? "600");
+  const timeoutS = parseUint("--timeout", values.timeout!);
   const client = await connect(c, readDeployment(c.deployment));
   const awaited = values.final ? "final" : "soft";
   io.err(`waiting up to ${timeoutS} s for the ${awaited} result of job ${jobId}`);
@@ -267,7 +220,6 @@ async function wait(jobId: bigint, values: Values, io: CliIo): Promise<number> {
   try {
     const result = values.final ? await client.waitFor(jobId, "final", options) : await client.waitFor(jobId, "soft", options);
     io.out(JSON.stringify(resultJson(result)));
-    return 0;
   } catch (e) {
     if (!(e instanceof WaitTimeoutError) || !values.final) throw e;
     // Say why a final wait timed out when the job could have been final: nobody finalised it.
@@ -290,7 +242,7 @@ function notFinalisedYet(jobId: bigint, since: bigint, overdueSeconds: bigint): 
   );
 }
 
-async function finalize(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+async function finalize(jobId: bigint, values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, true);
   const client = await connect(c, readDeployment(c.deployment));
   // Say plainly why it cannot be finalised yet rather than with the market's revert.
@@ -301,19 +253,17 @@ async function finalize(jobId: bigint, values: Values, io: CliIo): Promise<numbe
   const r = await client.finalize(jobId);
   io.err(`finalised job ${jobId} in ${r.txHash}: fee ${r.feePaid ? "paid to the node" : "credited to the node"}, consumer callback ${r.callbackSucceeded ? "ok (or no consumer)" : "failed"}`);
   io.out(JSON.stringify(toJsonValue({ jobId, ...r })));
-  return 0;
 }
 
-async function cancel(jobId: bigint, values: Values, io: CliIo): Promise<number> {
+async function cancel(jobId: bigint, values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, true);
   const client = await connect(c, readDeployment(c.deployment));
   const txHash = await client.cancelJob(jobId);
   io.err(`cancelled job ${jobId} in ${txHash}; its fee is credited to you (npm run cli -- withdraw)`);
   io.out(JSON.stringify(toJsonValue({ jobId, txHash, status: "Cancelled" })));
-  return 0;
 }
 
-async function changeStake(cmd: "stake" | "unstake", wei: bigint, values: Values, io: CliIo): Promise<number> {
+async function changeStake(cmd: "stake" | "unstake", wei: bigint, values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, true);
   const deployment = readDeployment(c.deployment);
   const client = await connect(c, deployment);
@@ -322,23 +272,20 @@ async function changeStake(cmd: "stake" | "unstake", wei: bigint, values: Values
   const stake = await client.stakeOf(account);
   io.err(cmd === "stake" ? `staked ${wei} wei in ${txHash}` : `unbonding ${wei} wei (requested in ${txHash}); withdraw it with withdraw-stake after ${isoTime(stake.unbondingReadyAt)}`);
   io.out(JSON.stringify(toJsonValue({ account, txHash, ...stake })));
-  return 0;
 }
 
-async function withdrawStake(values: Values, io: CliIo): Promise<number> {
+async function withdrawStake(values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, true);
   const client = await connect(c, readDeployment(c.deployment));
   const txHash = await client.withdrawUnstaked();
   io.err(`withdrew the unbonded stake in ${txHash}`);
   io.out(JSON.stringify(toJsonValue({ txHash })));
-  return 0;
 }
 
-async function stakeOf(account: Address, values: Values, io: CliIo): Promise<number> {
+async function stakeOf(account: Address, values: Values, io: CliIo): Promise<void> {
   const c = connectionOf(values, false);
   const client = await connect(c, readDeployment(c.deployment));
   io.out(JSON.stringify(toJsonValue({ account, ...(await client.stakeOf(account)) })));
-  return 0;
 }
 
 function isoTime(unixSeconds: bigint): string {

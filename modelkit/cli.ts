@@ -9,11 +9,11 @@
  * Reports go to stdout; progress and errors to stderr. Exit status: 0 done, 1 failed or the check
  * found problems, 2 bad command line.
  */
-import { Command, CommanderError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { PRIVATE_KEY_ENV, UsageError, parseUint, privateKeyOption } from "../core/chain/cliOptions";
+import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseUint, privateKeyOption, runProgram } from "../core/chain/cliOptions";
 import { readDeployment } from "../core/chain/deployment";
 import { checkRegisteredModel, readRegisteredModel, registerModel } from "../core/chain/modelRegistration";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -25,35 +25,17 @@ import { readLabels, readSamples } from "../core/modelImport/samples";
 import { loadModelDir } from "../core/modelFiles";
 import { readFloatModel } from "../core/onnx/floatModel";
 
-export interface ModelCliIo {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type ModelCliIo = CliIo;
 
 /** Runs the command line `argv` (without node and the script); resolves to the exit status. */
 export async function runModelCli(argv: readonly string[], io: ModelCliIo): Promise<number> {
-  let status = 0;
-  const program = buildProgram(io, (code) => (status = code));
-  try {
-    await program.parseAsync([...argv], { from: "user" });
-    return status;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 1 ? 2 : e.exitCode; // usage errors (help and version exit 0)
-    if (e instanceof UsageError) {
-      io.err(`error: ${e.message}\n(run with --help for usage)`);
-      return 2;
-    }
-    io.err(`error: ${(e as Error).message.split("\n")[0]}`);
-    return 1;
-  }
+  return runProgram((exit) => buildProgram(io, exit), argv, io);
 }
 
 function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
-  const program = new Command("npm run model --")
-    .description("Bring a model to Refute: import a float ONNX model, inspect a model, register it on a deployment and check a folder against the registry.")
-    .exitOverride()
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+  const program = cliProgram("npm run model --", io).description(
+    "Bring a model to Refute: import a float ONNX model, inspect a model, register it on a deployment and check a folder against the registry.",
+  );
 
   program
     .command("import")

@@ -7,7 +7,7 @@
  *   npm run deploy -- --rpc-url URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
  */
 import path from "node:path";
-import { PRIVATE_KEY_ENV, UsageError, parseCommandLine, parseEthAmount, parseUint, privateKeyOption, required } from "../core/chain/cliOptions";
+import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runProgram } from "../core/chain/cliOptions";
 import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, type DeployProfile, deploySystem, parameterRuleProblems } from "../core/chain/deploy";
 import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -24,20 +24,10 @@ function profileTable(): string {
   return [head, ...rows].join("\n");
 }
 
-export const DEPLOY_USAGE = `Usage: npm run deploy -- --rpc-url URL [--private-key 0x…] [--out FILE] [--profile NAME] [--param NAME=VALUE]…
-
-Deploys ModelRegistry, Staking, JobMarket and DisputeGame, binds them, registers the MNIST
-reference model (models/mnist-mlp) and deploys the DigitClassifier example dapp on it.
-
-  --rpc-url URL        JSON-RPC endpoint of the chain (required)
-  --private-key 0x…    deployer's private key (or set ${PRIVATE_KEY_ENV})
-  --out FILE           where to write the deployment (default deployment.json)
-  --profile NAME       the parameters to start from (default ${DEFAULT_DEPLOY_PROFILE}):
-${PROFILE_NAMES.map((p) => `                         ${p.padEnd(10)}${DEPLOY_PROFILES[p].summary}`).join("\n")}
-  --param NAME=VALUE   override one parameter of the profile; repeatable. Integers (seconds,
-                       gas, basis points, wei), or amounts with their unit: 0.05eth,
-                       0.05 ether, 1000wei.
-  -h, --help           this text
+/** What --help prints after the options: the profiles' values and the contracts' rules. */
+const DEPLOY_HELP_AFTER = `
+Profiles:
+${PROFILE_NAMES.map((p) => `  ${p.padEnd(10)}${DEPLOY_PROFILES[p].summary}`).join("\n")}
 
 Parameters (seconds, wei, gas, basis points) of each profile:
 ${profileTable()}
@@ -45,11 +35,10 @@ ${profileTable()}
 The contracts require unbondingDelay > challengeWindow + maxDisputeDuration and
 2·clockBudget + 12 ≤ maxDisputeDuration.
 
-Local development: run a chain with \`npx hardhat node --block-interval 1000\` (a block every
-second besides one per transaction; the daemons and the SDK also work on a plain
+Local development: run a chain with \`npm run chain\` (\`npx hardhat node --block-interval 1000\`:
+a block every second besides one per transaction; the daemons and the SDK also work on a plain
 \`npx hardhat node\`, which mines only when a transaction arrives), then
-  npm run deploy -- --rpc-url http://127.0.0.1:8545 --private-key <a key hardhat node prints> --profile local
-`;
+  npm run deploy -- --rpc-url http://127.0.0.1:8545 --private-key <a key hardhat node prints> --profile local`;
 
 /**
  * The parameters a deployment gets: the profile's, with the overrides; throws UsageError naming an
@@ -78,53 +67,50 @@ export function parseParamOverrides(values: readonly string[]): Partial<Deployme
   return out;
 }
 
-/** Runs the command; returns the exit status (0 done, 1 failed, 2 bad command line). */
 /** The chain id of `npx hardhat node` (and of the in-process Hardhat network). */
 const HARDHAT_CHAIN_ID = 31337;
 
-export async function deployCli(argv: readonly string[], io: { out(line: string): void; err(line: string): void }): Promise<number> {
-  let options;
-  try {
-    options = parseCommandLine({
-      args: [...argv],
-      options: { "rpc-url": { type: "string" }, "private-key": { type: "string" }, out: { type: "string" }, profile: { type: "string" }, param: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    io.err(`${(e as Error).message}\nRun with --help for usage.`);
-    return 2;
+interface DeployOptions {
+  readonly rpcUrl?: string;
+  readonly privateKey?: string;
+  readonly out: string;
+  readonly profile?: string;
+  readonly param?: readonly string[];
+}
+
+/** Runs the command; resolves to the exit status (0 done, 1 failed, 2 bad command line). */
+export async function deployCli(argv: readonly string[], io: CliIo): Promise<number> {
+  return runProgram(
+    () =>
+      cliProgram("npm run deploy --", io)
+        .description("Deploys ModelRegistry, Staking, JobMarket and DisputeGame, binds them, registers the MNIST reference model (models/mnist-mlp) and deploys the DigitClassifier example dapp on it.")
+        .option("--rpc-url <url>", "JSON-RPC endpoint of the chain (required)")
+        .option("--private-key <0x…>", `deployer's private key (or set ${PRIVATE_KEY_ENV})`)
+        .option("--out <file>", "where to write the deployment", "deployment.json")
+        .option("--profile <name>", `the parameters to start from: ${PROFILE_NAMES.join(" or ")} (below)`, DEFAULT_DEPLOY_PROFILE)
+        .option("--param <NAME=VALUE>", "override one parameter of the profile; repeatable. Integers (seconds, gas, basis points, wei), or amounts with their unit: 0.05eth, 0.05 ether, 1000wei", (v: string, all: readonly string[] = []) => [...all, v])
+        .addHelpText("after", DEPLOY_HELP_AFTER)
+        .action((o: DeployOptions) => deploy(o, io)),
+    argv,
+    io,
+  );
+}
+
+async function deploy(options: DeployOptions, io: CliIo): Promise<void> {
+  const rpc = required("--rpc-url", options.rpcUrl);
+  const key = privateKeyOption("--private-key", options.privateKey, PRIVATE_KEY_ENV);
+  const { profile, parameters } = deployParameters(options.profile, parseParamOverrides(options.param ?? []));
+  const outFile = path.resolve(options.out);
+  const clients = await connectRpc(rpc, { pollingIntervalMs: 500 });
+  const walletClient = walletFor(clients, key);
+  io.err(`deploying to chain ${clients.chain.id} at ${rpc} from ${walletClient.account.address} with the ${profile} profile: challenge window ${parameters.challengeWindow} s`);
+  if (clients.chain.id === HARDHAT_CHAIN_ID && profile !== "local") {
+    io.err(`note: a result becomes final ${parameters.challengeWindow} s after it is submitted; for local development deploy with --profile local (${DEPLOY_PROFILES.local.parameters.challengeWindow} s)`);
   }
-  if (options.help) {
-    io.out(DEPLOY_USAGE);
-    return 0;
-  }
-  let rpc: string, key: `0x${string}`, profile: DeployProfile, parameters: DeploymentParameters;
-  try {
-    rpc = required("--rpc-url", options["rpc-url"]);
-    key = privateKeyOption("--private-key", options["private-key"], PRIVATE_KEY_ENV);
-    ({ profile, parameters } = deployParameters(options.profile, parseParamOverrides(options.param ?? [])));
-  } catch (e) {
-    io.err(`${(e as Error).message}\nRun with --help for usage.`);
-    return 2;
-  }
-  const outFile = path.resolve(options.out ?? "deployment.json");
-  try {
-    const clients = await connectRpc(rpc, { pollingIntervalMs: 500 });
-    const walletClient = walletFor(clients, key);
-    io.err(`deploying to chain ${clients.chain.id} at ${rpc} from ${walletClient.account.address} with the ${profile} profile: challenge window ${parameters.challengeWindow} s`);
-    if (clients.chain.id === HARDHAT_CHAIN_ID && profile !== "local") {
-      io.err(`note: a result becomes final ${parameters.challengeWindow} s after it is submitted; for local development deploy with --profile local (${DEPLOY_PROFILES.local.parameters.challengeWindow} s)`);
-    }
-    const deployment = await deploySystem({ publicClient: clients.publicClient, walletClient, parameters, onProgress: io.err });
-    writeDeployment(outFile, deployment);
-    io.err(`wrote ${outFile}`);
-    io.out(outFile);
-    return 0;
-  } catch (e) {
-    io.err((e as Error).message);
-    return 1;
-  }
+  const deployment = await deploySystem({ publicClient: clients.publicClient, walletClient, parameters, onProgress: io.err });
+  writeDeployment(outFile, deployment);
+  io.err(`wrote ${outFile}`);
+  io.out(outFile);
 }
 
 if (require.main === module) {

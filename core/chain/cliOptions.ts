@@ -1,7 +1,6 @@
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { Command, CommanderError } from "commander";
 import type { Hex } from "viem";
 import { AMOUNT_SYNTAX, parseAmount } from "../amount";
-import { closest } from "../closest";
 import { checkPrivateKey } from "./rpcClients";
 
 /**
@@ -50,18 +49,45 @@ export function privateKeyOption(flag: string, value: string | undefined, envNam
   }
 }
 
+/** Where a command writes: progress and errors to `err`, results to `out`. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
 /**
- * node:util parseArgs with its unknown-option error said in one line with the closest known option
- * ("unknown option --fo (did you mean --fee?)"), as a {@link UsageError}; other parse errors too.
+ * A commander program as every Refute command line is: it writes through `io`, never exits the
+ * process (runProgram turns its errors into exit statuses) and follows a bad command line with a
+ * pointer to --help. commander says an unknown option or command with the closest known one.
  */
-export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+export function cliProgram(name: string, io: CliIo): Command {
+  return new Command(name)
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .helpOption("-h, --help", "print this help")
+    .configureHelp({ helpWidth: 100 })
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+}
+
+/**
+ * Builds the program with `build` and runs it on `argv` (without node and the script); resolves to
+ * the exit status: 0 done (and --help), or what an action set through `exit` (a check that found
+ * problems), 1 failed (the error's first line on stderr), 2 a bad command line (commander's own
+ * errors, and a {@link UsageError} from an action).
+ */
+export async function runProgram(build: (exit: (code: number) => void) => Command, argv: readonly string[], io: CliIo): Promise<number> {
+  let status = 0;
+  const program = build((code) => (status = code));
   try {
-    return parseArgs(config);
+    await program.parseAsync([...argv], { from: "user" });
+    return status;
   } catch (e) {
-    const unknown = /^Unknown option '([^']+)'/.exec((e as Error).message)?.[1];
-    if (unknown === undefined) throw new UsageError((e as Error).message);
-    const known = Object.keys(config.options ?? {}).map((o) => `--${o}`);
-    const near = closest(unknown, known);
-    throw new UsageError(`unknown option ${unknown}${near ? ` (did you mean ${near}?)` : ""}`);
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}\n(run with --help for usage)`);
+      return 2;
+    }
+    io.err(`error: ${(e as Error).message.split("\n")[0]}`);
+    return 1;
   }
 }

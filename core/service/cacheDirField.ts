@@ -1,6 +1,4 @@
-import fs from "node:fs";
-import path from "node:path";
-import { Field } from "./config";
+import { Field, pathKind } from "./config";
 
 /** The daemons' model download cache, relative to the working directory. */
 export const DEFAULT_MODEL_CACHE = ".refute/models";
@@ -12,17 +10,5 @@ export const DEFAULT_MODEL_CACHE = ".refute/models";
  * something other than a folder.
  */
 export function cacheDirField(): Field<string> {
-  return new Field<string>({
-    name: "directory",
-    expected: "a path to a directory (created if missing)",
-    placeholder: "<path>",
-    parse: (raw, { baseDir }) => {
-      if (typeof raw !== "string" || raw.trim() === "") return { ok: false };
-      const resolved = path.resolve(baseDir, raw.trim());
-      const stat = fs.statSync(resolved, { throwIfNoEntry: false });
-      if (stat !== undefined && !stat.isDirectory()) return { ok: false, detail: `${resolved} is not a directory` };
-      return { ok: true, value: resolved };
-    },
-    show: (v) => v,
-  });
+  return new Field(pathKind("directory", false));
 }

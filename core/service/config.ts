@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Command, Option } from "commander";
 import { type Address, formatEther, getAddress, type Hex, isAddress } from "viem";
+import { z } from "zod";
 import { parseAmount } from "../amount";
 import { closest } from "../closest";
 import { stringifyJson } from "./json";
@@ -17,6 +19,11 @@ import { stringifyJson } from "./json";
  * missing one, an unknown key, flag or variable — is reported at once in one `ConfigError`
  * naming the key, where the value came from, what was expected and what was given (`<hidden>`
  * for secrets).
+ *
+ * The libraries do the parts they are made for: each field's value is checked by a zod schema,
+ * the command line is read and the help laid out by commander. What is ours is what neither does:
+ * the four sources merged with the origin of each value kept for the messages, the camelCase key
+ * naming its flag, variable and file key, and the one error listing every problem.
  */
 
 export type ConfigSource = "default" | "file" | "env" | "flag";
@@ -27,17 +34,17 @@ export interface ParseContext {
   readonly baseDir: string;
 }
 
-/** A parse result: the value, or what was wrong beyond "expected …" (if anything). */
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly detail?: string };
-
-/** What a field accepts. `parse` takes text (env, flags) or JSON (file) values and the field's own type (defaults). */
+/**
+ * What a field accepts: a zod schema over the raw value, which is text (env, flags), JSON (file)
+ * or the field's own type (defaults). A custom issue's message is shown after the value as what
+ * was wrong beyond "expected …"; other issues add nothing to `expected`.
+ */
 export interface FieldKind<T> {
-  readonly name: string;
   /** "an integer from 0 to 65535": completes "expected …". */
   readonly expected: string;
   /** The value's name in the help text: `--port <int>`. */
   readonly placeholder: string;
-  readonly parse: (raw: unknown, context: ParseContext) => Parsed<T>;
+  readonly schema: (context: ParseContext) => z.ZodType<T>;
   /** A value as the help text shows a default. */
   readonly show: (value: T) => string;
   readonly isBool?: boolean;
@@ -122,9 +129,6 @@ function originText(p: ConfigProblem): string {
 // ---------------------------------------------------------------------------------------------
 // Field kinds
 
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const bad = (detail?: string): Parsed<never> => ({ ok: false, detail });
-
 interface Range<N> {
   readonly min?: N;
   readonly max?: N;
@@ -137,8 +141,12 @@ function rangeText<N extends number | bigint>({ min, max }: Range<N>, show: (n: 
   return "";
 }
 
-function inRange<N extends number | bigint>(v: N, { min, max }: Range<N>): boolean {
-  return (min === undefined || v >= min) && (max === undefined || v <= max);
+function withRange<S>(schema: S, { min, max }: Range<number> | Range<bigint>): S {
+  type Bounded = { min(v: unknown): Bounded; max(v: unknown): Bounded };
+  let s = schema as unknown as Bounded;
+  if (min !== undefined) s = s.min(min);
+  if (max !== undefined) s = s.max(max);
+  return s as unknown as S;
 }
 
 const INT_TEXT = /^[-+]?\d+$/;
@@ -149,178 +157,119 @@ const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
 const URL_PROTOCOLS = ["http", "https", "ws", "wss"] as const;
 type UrlProtocol = (typeof URL_PROTOCOLS)[number];
 
-function text(raw: unknown): string | undefined {
-  return typeof raw === "string" ? raw.trim() : undefined;
-}
+/** Text from the environment or a flag, trimmed; other values as they are. */
+const trimmed = (raw: unknown) => (typeof raw === "string" ? raw.trim() : raw);
+/** Text in `pattern` converted by `to`; other values as they are (the schema then refuses text). */
+const fromText = <T>(pattern: RegExp, to: (s: string) => T) => (raw: unknown) => {
+  const s = trimmed(raw);
+  return typeof s === "string" && pattern.test(s) ? to(s) : s;
+};
 
 function stringKind(options: { readonly pattern?: RegExp; readonly allowEmpty?: boolean } = {}): FieldKind<string> {
   const { pattern, allowEmpty = false } = options;
+  let schema = z.string();
+  if (!allowEmpty) schema = schema.min(1);
+  if (pattern !== undefined) schema = schema.regex(pattern);
   return {
-    name: "string",
     expected: pattern ? `a string matching ${pattern}` : allowEmpty ? "a string" : "a non-empty string",
     placeholder: "<string>",
-    parse: (raw) => {
-      if (typeof raw !== "string" || (!allowEmpty && raw === "") || (pattern !== undefined && !pattern.test(raw))) return bad();
-      return ok(raw);
-    },
+    schema: () => schema,
     show: (v) => JSON.stringify(v),
   };
 }
 
 function urlKind(options: { readonly protocols?: readonly UrlProtocol[] } = {}): FieldKind<string> {
   const { protocols = URL_PROTOCOLS } = options;
-  return {
-    name: "url",
-    expected: `a URL (${protocols.join(", ")})`,
-    placeholder: "<url>",
-    parse: (raw) => {
-      const s = text(raw);
-      if (s === undefined) return bad();
-      let url: URL;
-      try {
-        url = new URL(s);
-      } catch {
-        return bad();
-      }
-      if (!(protocols as readonly string[]).includes(url.protocol.slice(0, -1))) return bad(`protocol ${url.protocol} is not allowed`);
-      return ok(s);
-    },
-    show: (v) => v,
-  };
+  const schema = z.preprocess(trimmed, z.url()).check((ctx) => {
+    const { protocol } = new URL(ctx.value);
+    if (!(protocols as readonly string[]).includes(protocol.slice(0, -1))) ctx.issues.push({ code: "custom", message: `protocol ${protocol} is not allowed`, input: ctx.value });
+  });
+  return { expected: `a URL (${protocols.join(", ")})`, placeholder: "<url>", schema: () => schema, show: (v) => v };
 }
 
 /** A JS number: an integer (safe) or any finite number, in range. */
 function numberKind(integer: boolean, range: Range<number> = {}): FieldKind<number> {
-  const pattern = integer ? INT_TEXT : NUMBER_TEXT;
-  const fits = integer ? Number.isSafeInteger : Number.isFinite;
-  return {
-    name: integer ? "int" : "number",
-    expected: `${integer ? "an integer" : "a number"}${rangeText(range)}`,
-    placeholder: integer ? "<int>" : "<number>",
-    parse: (raw) => {
-      const s = text(raw);
-      const v = typeof raw === "number" ? raw : s !== undefined && pattern.test(s) ? Number(s) : NaN;
-      return fits(v) && inRange(v, range) ? ok(v) : bad();
-    },
-    show: String,
-  };
+  const schema = z.preprocess(fromText(integer ? INT_TEXT : NUMBER_TEXT, Number), withRange(integer ? z.int() : z.number(), range));
+  return { expected: `${integer ? "an integer" : "a number"}${rangeText(range)}`, placeholder: integer ? "<int>" : "<number>", schema: () => schema, show: String };
 }
 
 function boolKind(): FieldKind<boolean> {
-  return {
-    name: "bool",
-    expected: "a boolean (true/false, 1/0, yes/no, on/off)",
-    placeholder: "",
-    isBool: true,
-    parse: (raw) => {
-      if (typeof raw === "boolean") return ok(raw);
-      const s = text(raw)?.toLowerCase();
-      if (s !== undefined && TRUE_TEXT.has(s)) return ok(true);
-      if (s !== undefined && FALSE_TEXT.has(s)) return ok(false);
-      return bad();
-    },
-    show: String,
+  const toBool = (raw: unknown) => {
+    const s = trimmed(raw);
+    if (typeof s !== "string") return s;
+    const lower = s.toLowerCase();
+    return TRUE_TEXT.has(lower) ? true : FALSE_TEXT.has(lower) ? false : s;
   };
+  const schema = z.preprocess(toBool, z.boolean());
+  return { expected: "a boolean (true/false, 1/0, yes/no, on/off)", placeholder: "", isBool: true, schema: () => schema, show: String };
 }
 
 function bigintKind(range: Range<bigint> = {}): FieldKind<bigint> {
-  return {
-    name: "bigint",
-    expected: `an integer${rangeText(range)}`,
-    placeholder: "<int>",
-    parse: (raw) => {
-      const s = text(raw);
-      let v: bigint | undefined;
-      if (typeof raw === "bigint") v = raw;
-      else if (typeof raw === "number" && Number.isSafeInteger(raw)) v = BigInt(raw);
-      else if (s !== undefined && INT_TEXT.test(s)) v = BigInt(s);
-      return v !== undefined && inRange(v, range) ? ok(v) : bad();
-    },
-    show: String,
-  };
+  const toBigint = (raw: unknown) => (typeof raw === "number" && Number.isSafeInteger(raw) ? BigInt(raw) : fromText(INT_TEXT, BigInt)(raw));
+  const schema = z.preprocess(toBigint, withRange(z.bigint(), range));
+  return { expected: `an integer${rangeText(range)}`, placeholder: "<int>", schema: () => schema, show: String };
 }
 
-
-/** An amount of ETH as wei: "1.5", "1.5 ether", "1500000000000000000 wei"; from a file also a JSON number of ETH. */
+/** An amount of ETH as wei in the one syntax of core/amount.ts; from a file also a JSON number of ETH. */
 function etherKind(range: Range<bigint> = { min: 0n }): FieldKind<bigint> {
   const ether = (v: bigint) => `${formatEther(v)} ETH`;
+  const toWei = (raw: unknown, ctx: z.RefinementCtx) => {
+    const s = typeof raw === "number" && Number.isFinite(raw) ? String(raw) : raw;
+    if (typeof s !== "string") return s;
+    const amount = parseAmount(s);
+    if (!("problem" in amount)) return amount.wei;
+    if (amount.problem !== "not an amount") ctx.addIssue({ code: "custom", message: amount.problem });
+    return s;
+  };
+  const schema = z.preprocess(toWei, withRange(z.bigint(), range));
   return {
-    name: "ether",
     expected: `an amount in ETH ("1.5", "0.01eth", "0.01 ether") or wei ("1000wei")${rangeText(range, ether)}`,
     placeholder: "<eth>",
-    parse: (raw) => {
-      if (typeof raw === "bigint") return inRange(raw, range) ? ok(raw) : bad();
-      const s = typeof raw === "number" && Number.isFinite(raw) ? String(raw) : text(raw);
-      if (s === undefined) return bad();
-      const amount = parseAmount(s);
-      if ("problem" in amount) return bad(amount.problem === "not an amount" ? undefined : amount.problem);
-      return inRange(amount.wei, range) ? ok(amount.wei) : bad();
-    },
+    schema: () => schema,
     show: ether,
   };
 }
 
 function addressKind(): FieldKind<Address> {
-  return {
-    name: "address",
-    expected: "an address (0x + 40 hex digits; in mixed case, a valid checksum)",
-    placeholder: "<address>",
-    parse: (raw) => {
-      const s = text(raw);
-      if (s === undefined) return bad();
-      if (isAddress(s)) return ok(getAddress(s));
-      return isAddress(s, { strict: false }) ? bad("bad checksum") : bad();
-    },
-    show: (v) => v,
-  };
+  const schema = z.preprocess(trimmed, z.string().regex(/^0x[0-9a-fA-F]{40}$/)).transform((s, ctx) => {
+    if (isAddress(s)) return getAddress(s);
+    ctx.addIssue({ code: "custom", message: "bad checksum" });
+    return z.NEVER;
+  });
+  return { expected: "an address (0x + 40 hex digits; in mixed case, a valid checksum)", placeholder: "<address>", schema: () => schema, show: (v) => v };
 }
 
 function privateKeyKind(): FieldKind<Hex> {
-  return {
-    name: "privateKey",
-    expected: "a private key (0x + 64 hex digits)",
-    placeholder: "<key>",
-    parse: (raw) => {
-      const s = text(raw);
-      if (s === undefined || !PRIVATE_KEY.test(s)) return bad();
-      if (/^0x0+$/.test(s)) return bad("the zero key");
-      return ok(s.toLowerCase() as Hex);
-    },
-    show: () => "<hidden>",
-  };
+  const schema = z
+    .preprocess(trimmed, z.string().regex(PRIVATE_KEY))
+    .refine((s) => !/^0x0+$/.test(s), "the zero key")
+    .transform((s) => s.toLowerCase() as Hex);
+  return { expected: "a private key (0x + 64 hex digits)", placeholder: "<key>", schema: () => schema, show: () => "<hidden>" };
 }
 
-function pathKind(what: "file" | "directory"): FieldKind<string> {
-  return {
-    name: what,
-    expected: `a path to an existing ${what}`,
-    placeholder: "<path>",
-    parse: (raw, { baseDir }) => {
-      const s = text(raw);
-      if (s === undefined || s === "") return bad();
+/**
+ * A path, loaded absolute: relative values resolve against the config file's folder (file values)
+ * or the working directory. `exists`: it must exist as a `what`; otherwise it may be missing (a
+ * folder the program creates) but not be something else.
+ */
+export function pathKind(what: "file" | "directory", exists = true): FieldKind<string> {
+  const schema = ({ baseDir }: ParseContext) =>
+    z.preprocess(trimmed, z.string().min(1)).transform((s, ctx) => {
       const resolved = path.resolve(baseDir, s);
-      let stat: fs.Stats;
-      try {
-        stat = fs.statSync(resolved);
-      } catch {
-        return bad(`${resolved} does not exist`);
-      }
-      if (what === "file" ? !stat.isFile() : !stat.isDirectory()) return bad(`${resolved} is not a ${what}`);
-      return ok(resolved);
-    },
-    show: (v) => v,
-  };
+      const stat = fs.statSync(resolved, { throwIfNoEntry: false });
+      if (stat === undefined && exists) ctx.addIssue({ code: "custom", message: `${resolved} does not exist` });
+      else if (stat !== undefined && (what === "file" ? !stat.isFile() : !stat.isDirectory())) ctx.addIssue({ code: "custom", message: `${resolved} is not a ${what}` });
+      return resolved;
+    });
+  return { expected: `a path to ${exists ? "an existing" : "a"} ${what}${exists ? "" : " (created if missing)"}`, placeholder: "<path>", schema, show: (v) => v };
 }
 
 function enumKind<const V extends readonly [string, ...string[]]>(values: V): FieldKind<V[number]> {
+  const schema = z.preprocess(trimmed, z.enum(values)) as unknown as z.ZodType<V[number]>;
   return {
-    name: "enum",
     expected: `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`,
     placeholder: `<${values.join("|")}>`,
-    parse: (raw) => {
-      const s = text(raw);
-      return s !== undefined && (values as readonly string[]).includes(s) ? ok(s as V[number]) : bad();
-    },
+    schema: () => schema,
     show: (v) => v,
     suggest: (raw) => closest(raw, values),
   };
@@ -329,29 +278,36 @@ function enumKind<const V extends readonly [string, ...string[]]>(values: V): Fi
 /** A list: comma-separated in the environment and flags, a JSON array in the file. */
 function listKind<T>(item: Field<T, boolean>): FieldKind<readonly T[]> {
   const { kind } = item;
+  const schema = (context: ParseContext) => {
+    const itemSchema = kind.schema(context);
+    const split = (raw: unknown) => (typeof raw === "string" && (context.source === "env" || context.source === "flag") ? (raw.trim() === "" ? [] : raw.split(",").map((s) => s.trim())) : raw);
+    return z.preprocess(split, z.array(z.unknown())).transform((items, ctx) => {
+      const out: T[] = [];
+      for (const [i, raw] of items.entries()) {
+        const r = itemSchema.safeParse(raw);
+        if (r.success) {
+          out.push(r.data);
+          continue;
+        }
+        const given = item.settings.secret ? "<hidden>" : showGiven(raw);
+        const detail = customDetail(r.error);
+        ctx.addIssue({ code: "custom", message: `item ${i + 1} (${given}) is not ${kind.expected}${detail === undefined ? "" : `: ${detail}`}` });
+        return z.NEVER;
+      }
+      return out;
+    });
+  };
   return {
-    name: "list",
     expected: `a list (comma-separated, or a JSON array in the file), each ${kind.expected}`,
     placeholder: `${kind.placeholder.replace(/>$/, "")},…>`,
-    parse: (raw, context) => {
-      let items: unknown[];
-      if (Array.isArray(raw)) items = raw;
-      else if (typeof raw === "string" && (context.source === "env" || context.source === "flag")) {
-        items = raw.trim() === "" ? [] : raw.split(",").map((s) => s.trim());
-      } else return bad();
-      const out: T[] = [];
-      for (let i = 0; i < items.length; i++) {
-        const r = kind.parse(items[i], context);
-        if (!r.ok) {
-          const given = item.settings.secret ? "<hidden>" : showGiven(items[i]);
-          return bad(`item ${i + 1} (${given}) is not ${kind.expected}${r.detail === undefined ? "" : `: ${r.detail}`}`);
-        }
-        out.push(r.value);
-      }
-      return ok(out);
-    },
+    schema,
     show: (v) => v.map(kind.show).join(","),
   };
+}
+
+/** What a failed check says beyond "expected …": its first custom issue's message. */
+function customDetail(error: z.ZodError): string | undefined {
+  return error.issues.find((i) => i.code === "custom")?.message;
 }
 
 /** The field builders. */
@@ -437,8 +393,7 @@ export function loadConfig<S extends Schema>(schema: S, options: LoadConfigOptio
   };
 
   // Command line.
-  const byFlag = new Map(keys.map((k) => [flagName(k), k]));
-  const flags = parseArgv(argv, byFlag, schema, problems);
+  const flags = parseArgv(argv, schema, envPrefix, problems);
   for (const f of flags.values) offer(f.key, { raw: f.raw, source: "flag", origin: f.origin, baseDir: cwd });
 
   // Environment.
@@ -481,19 +436,19 @@ export function loadConfig<S extends Schema>(schema: S, options: LoadConfigOptio
       else problems.push({ key, message: `required, not set: use --${flagName(key)}, ${envName(key, envPrefix)} or "${key}" in the config file` });
       continue;
     }
-    const r = kind.parse(c.raw, { source: c.source, baseDir: c.baseDir });
-    if (r.ok) {
-      config[key] = r.value;
+    const r = kind.schema({ source: c.source, baseDir: c.baseDir }).safeParse(c.raw);
+    if (r.success) {
+      config[key] = r.data;
       continue;
     }
     const given = settings.secret ? "<hidden>" : showGiven(c.raw);
     const hint = settings.secret || typeof c.raw !== "string" ? undefined : kind.suggest?.(c.raw.trim());
-    const detail = r.detail === undefined || settings.secret ? "" : ` (${r.detail})`;
+    const detail = settings.secret ? undefined : customDetail(r.error);
     problems.push({
       key,
       source: c.source,
       origin: c.origin,
-      message: `expected ${kind.expected}, got ${given}${detail}${hint === undefined ? "" : `; did you mean ${JSON.stringify(hint)}?`}`,
+      message: `expected ${kind.expected}, got ${given}${detail === undefined ? "" : ` (${detail})`}${hint === undefined ? "" : `; did you mean ${JSON.stringify(hint)}?`}`,
     });
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -505,58 +460,76 @@ interface ParsedArgv {
   readonly configPath?: string;
 }
 
-/** Flags: `--name value`, `--name=value`, booleans `--name`, `--no-name`, `--name=false`; `--config <path>`; `--help` is left to wantsHelp. */
-function parseArgv(argv: readonly string[], byFlag: ReadonlyMap<string, string>, schema: Schema, problems: ConfigProblem[]): ParsedArgv {
-  const values: { key: string; raw: unknown; origin: string }[] = [];
-  let configPath: string | undefined;
-  const known = ["config", "help", ...byFlag.keys()].map((n) => `--${n}`);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      for (const rest of argv.slice(i + 1)) problems.push({ message: `unexpected argument ${JSON.stringify(rest)}: options are --name value` });
-      break;
-    }
-    if (arg === "--help" || arg === "-h") continue;
-    if (!arg.startsWith("--")) {
-      problems.push({ message: `unexpected argument ${JSON.stringify(arg)}${arg.startsWith("-") ? didYouMean(arg, known) : ": options are --name value"}` });
+/**
+ * The command line, read by commander: `--name value`, `--name=value`, booleans `--name`,
+ * `--no-name`, `--name=value`; `--config <path>`; `--help` is left to wantsHelp. Unlike a
+ * commander program it stops at no problem: each unknown flag and stray argument is one more.
+ */
+function parseArgv(argv: readonly string[], schema: Schema, envPrefix: string, problems: ConfigProblem[]): ParsedArgv {
+  const end = argv.indexOf("--");
+  const args = argv.filter((a, i) => (end === -1 || i < end ? a !== "--help" && a !== "-h" : true));
+  const command = commandFor(schema, { envPrefix });
+  const known = command.options.map((o) => o.long as string);
+  // A value-taking flag last on the line has no value (commander would stop at it).
+  const last = args.at(-1);
+  const missing = last !== undefined && command.options.some((o) => o.long === last && o.required) ? args.pop() : undefined;
+  const { operands, unknown } = command.parseOptions(args);
+  // commander keeps each unknown flag with the arguments after it that it did not read; the one
+  // right after an unknown flag is most likely its value, the others are stray.
+  const stray = [...operands];
+  let from = 0;
+  let valueAt = -1;
+  for (const arg of unknown) {
+    const at = args.indexOf(arg, from);
+    from = at + 1;
+    if (!arg.startsWith("-")) {
+      if (at !== valueAt) stray.push(arg);
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    const takeValue = (): string | undefined => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) {
-        problems.push({ message: `--${name} needs a value` });
-        return undefined;
-      }
-      i++;
-      return next;
-    };
-    if (name === "config") {
-      configPath = takeValue() ?? configPath;
-      continue;
-    }
-    const key = byFlag.get(name);
-    if (key !== undefined) {
-      if (schema[key].kind.isBool) values.push({ key, raw: inline ?? true, origin: `--${name}` });
-      else {
-        const v = takeValue();
-        if (v !== undefined) values.push({ key, raw: v, origin: `--${name}` });
-      }
-      continue;
-    }
-    const negated = name.startsWith("no-") ? byFlag.get(name.slice(3)) : undefined;
-    if (negated !== undefined && schema[negated].kind.isBool) {
-      if (inline !== undefined) problems.push({ message: `--${name} takes no value` });
-      else values.push({ key: negated, raw: false, origin: `--${name}` });
-      continue;
-    }
-    problems.push({ message: `unknown flag --${name}${didYouMean(`--${name}`, known)}` });
-    if (inline === undefined && argv[i + 1] !== undefined && !argv[i + 1].startsWith("-")) i++; // its value, most likely
+    const [name] = arg.split("=", 1);
+    if (arg.includes("=") && known.includes(name)) problems.push({ message: `${name} takes no value` });
+    else problems.push({ message: `unknown flag ${name}${didYouMean(name, [...known, "--help"])}` });
+    valueAt = arg.includes("=") ? -1 : at + 1;
   }
+  if (missing !== undefined) problems.push({ message: `${missing} needs a value` });
+  for (const rest of stray) problems.push({ message: `unexpected argument ${JSON.stringify(rest)}: options are --name value` });
+
+  const values: { key: string; raw: unknown; origin: string }[] = [];
+  for (const key of Object.keys(schema)) {
+    if (command.getOptionValueSource(key) !== "cli") continue;
+    const raw: unknown = command.getOptionValue(key);
+    values.push({ key, raw, origin: `--${raw === false ? "no-" : ""}${flagName(key)}` });
+  }
+  const configPath = command.getOptionValueSource("config") === "cli" ? (command.getOptionValue("config") as string) : undefined;
   return { values, configPath };
+}
+
+/**
+ * The commander command of a schema: it reads the command line and lays out the help. Its defaults
+ * and variables are there for the help only; loadConfig reads those sources itself.
+ */
+function commandFor(schema: Schema, { command = "refute", summary, envPrefix = "REFUTE_" }: HelpOptions): Command {
+  const program = new Command(command)
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .helpOption("-h, --help", "Print this text.")
+    .configureHelp({ helpWidth: 100, sortOptions: false });
+  program.description(
+    [
+      ...(summary === undefined ? [] : [summary, ""]),
+      `Each option is taken from, in increasing priority: its default, the config file (key "camelCase"), the environment (${envPrefix}NAME) and the command line (--name value).`,
+    ].join("\n"),
+  );
+  program.addOption(new Option("--config <path>", "A JSON file with any of the options below, under their camelCase keys.").env(`${envPrefix}CONFIG`));
+  for (const [key, { kind, settings }] of Object.entries(schema)) {
+    const description = settings.description === undefined ? undefined : /[.!?]$/.test(settings.description) ? settings.description : `${settings.description}.`;
+    const when = settings.default !== undefined ? "" : settings.optional ? " Optional." : " Required.";
+    const option = new Option(`--${flagName(key)} ${kind.isBool ? "[bool]" : kind.placeholder}`, `${[description, `${capitalise(kind.expected)}.`].filter(Boolean).join(" ")}${when}`).env(envName(key, envPrefix));
+    if (settings.default !== undefined) option.default(settings.default.value, settings.secret ? "<hidden>" : kind.show(settings.default.value));
+    program.addOption(option);
+    if (kind.isBool) program.addOption(new Option(`--no-${flagName(key)}`, `Sets --${flagName(key)} false.`));
+  }
+  return program;
 }
 
 function readConfigFile(file: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
@@ -594,7 +567,6 @@ function didYouMean(given: string, candidates: readonly string[], show: (s: stri
   return c === undefined ? "" : ` (did you mean ${show(c)}?)`;
 }
 
-
 export interface HelpOptions {
   /** The command in the usage line. Default "refute". */
   readonly command?: string;
@@ -606,34 +578,7 @@ export interface HelpOptions {
 
 /** The --help text: every option with its flag, variable, default or "required", and description. */
 export function helpText(schema: Schema, options: HelpOptions = {}): string {
-  const { command = "refute", summary, envPrefix = "REFUTE_" } = options;
-  const entries: [string, string, string][] = [
-    ["--config <path>", `${envPrefix}CONFIG`, "A JSON file with any of the options below, under their camelCase keys."],
-    ["--help", "", "Print this text."],
-  ];
-  for (const [key, { kind, settings }] of Object.entries(schema)) {
-    const flag = kind.isBool ? `--[no-]${flagName(key)}` : `--${flagName(key)} ${kind.placeholder}`;
-    const when =
-      settings.default !== undefined
-        ? `default ${settings.secret ? "<hidden>" : kind.show(settings.default.value)}`
-        : settings.optional
-          ? "optional"
-          : "required";
-    const description = settings.description === undefined ? undefined : /[.!?)]$/.test(settings.description) ? settings.description : `${settings.description}.`;
-    const about = [description, `${capitalise(kind.expected)}; ${when}.`].filter(Boolean).join(" ");
-    entries.splice(entries.length - 1, 0, [flag, envName(key, envPrefix), about]);
-  }
-  const width = Math.max(...entries.map(([f]) => f.length));
-  return [
-    `Usage: ${command} [options]`,
-    ...(summary === undefined ? [] : ["", summary]),
-    "",
-    `Each option is taken from, in increasing priority: its default, the config file (key "camelCase"), the environment (${envPrefix}NAME) and the command line (--name value).`,
-    "",
-    "Options:",
-    ...entries.flatMap(([flag, variable, about]) => [`  ${flag.padEnd(width)}  ${variable}`.trimEnd(), `      ${about}`]),
-    "",
-  ].join("\n");
+  return commandFor(schema, options).helpInformation();
 }
 
 function capitalise(s: string): string {

@@ -18,12 +18,12 @@ import { withRetry } from "./retry";
 /** The configuration every daemon shares. */
 export const COMMON_CONFIG = {
   rpcUrl: field.url({ protocols: ["http", "https"] }).describe("JSON-RPC endpoint of the chain"),
-  privateKey: field.privateKey().secret().describe("key of the account the daemon acts as"),
+  privateKey: field.privateKey().secret().describe("Key of the account the daemon acts as"),
   deployment: field.file().describe("deployment.json written by npm run deploy (or the demo)"),
-  host: field.string().default("127.0.0.1").describe("interface the HTTP API listens on"),
-  port: field.int({ min: 0, max: 65_535 }).default(0).describe("port of the HTTP API (0: any free port)"),
-  pollMs: field.int({ min: 10, max: 600_000 }).default(1_000).describe("milliseconds between rounds of work"),
-  logLevel: field.enum(["debug", "info", "warn", "error"]).default("info").describe("lowest level logged"),
+  host: field.string().default("127.0.0.1").describe("Interface the HTTP API listens on"),
+  port: field.int({ min: 0, max: 65_535 }).default(0).describe("Port of the HTTP API (0: any free port)"),
+  pollMs: field.int({ min: 10, max: 600_000 }).default(1_000).describe("Milliseconds between rounds of work"),
+  logLevel: field.enum(["debug", "info", "warn", "error"]).default("info").describe("Lowest level logged"),
   logFormat: field.enum(["auto", "json", "pretty"]).default("auto").describe("json: one JSON object per line; pretty: readable lines; auto: pretty at a terminal, json otherwise"),
 };
 
@@ -33,9 +33,9 @@ export function modelConfig(verb: "serve" | "re-execute") {
     models: field
       .list(field.dir())
       .optional()
-      .describe(`model folders to ${verb} (integer.onnx + descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given`),
-    modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe(`registered model ids to ${verb}; files fetched from each model's URI and checked against its root`),
-    modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("where files fetched for --model-ids are kept, one folder per model root"),
+      .describe(`Model folders to ${verb} (integer.onnx + descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given`),
+    modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe(`Registered model ids to ${verb}; files fetched from each model's URI and checked against its root`),
+    modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("Where files fetched for --model-ids are kept, one folder per model root"),
   };
 }
 

@@ -135,14 +135,14 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
 
     it("refuses bad command lines with status 2, naming the flag and value", async () => {
       expect(await run(["--help"])).to.include({ code: 0 });
-      expect((await run(["--help"])).out).to.match(/--param NAME=VALUE/);
+      expect((await run(["--help"])).out).to.match(/--param <NAME=VALUE>/);
       const cases: [string[], RegExp][] = [
         [["--private-key", chain.accounts[0].privateKey], /--rpc-url is required/],
         [["--rpc-url", chain.rpcUrl, "--private-key", "0x1234"], /--private-key must be 0x followed by 64 hex digits, got "0x1234"/],
         [["--rpc-url", chain.rpcUrl, "--private-key", chain.accounts[0].privateKey, "--param", "clockBudget=ten"], /--param clockBudget must be a non-negative decimal integer, got "ten"/],
         [["--rpc-url", chain.rpcUrl, "--private-key", chain.accounts[0].privateKey, "--param", "speed=1"], /--param speed: unknown parameter/],
-        [["--rpc-url", chain.rpcUrl, "--bogus"], /^unknown option --bogus\n/],
-        [["--rpc-url", chain.rpcUrl, "--profil", "local"], /^unknown option --profil \(did you mean --profile\?\)/],
+        [["--rpc-url", chain.rpcUrl, "--bogus"], /^error: unknown option '--bogus'\n\(run with --help for usage\)/],
+        [["--rpc-url", chain.rpcUrl, "--profil", "local"], /^error: unknown option '--profil'\n\(Did you mean --profile\?\)/],
       ];
       for (const [argv, pattern] of cases) {
         const r = await run(argv);

@@ -140,7 +140,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     it("stake needs an amount and a key", async () => {
       const r = await cliInProcess(["stake", ...base, "--private-key", chain.accounts[5].privateKey]);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(/^stake takes one amount of ETH/);
+      expect(r.stderr).to.match(/^error: missing required argument 'ETH'/);
       const k = await cliInProcess(["unstake", "1", ...base]);
       expect(k.code).to.equal(2);
       expect(k.stderr).to.match(/--private-key/);
@@ -174,7 +174,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     it("credits needs one address and withdraw a key", async () => {
       const r = await cliInProcess(["credits", "0x1234", ...base]);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(/^credits takes one account address, got "0x1234"/);
+      expect(r.stderr).to.match(/^error: credits takes one account address, got "0x1234"/);
       const w = await cliInProcess(["withdraw", ...base]);
       expect(w.code).to.equal(2);
       expect(w.stderr).to.match(/--private-key/);
@@ -193,15 +193,17 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
     it("a bad command line fails with status 2, naming the flag and the value", async () => {
       const child = await cli(["post", ...base, "--private-key", chain.accounts[1].privateKey]);
       expect(child.code).to.equal(2);
-      expect(child.stderr).to.match(/post needs exactly one of --digit or --input-hex\nRun with --help for usage\./);
+      expect(child.stderr).to.match(/post needs exactly one of --digit or --input-hex\n\(run with --help for usage\)/);
       const key = chain.accounts[1].privateKey;
       const cases: [string[], RegExp][] = [
-        [[], /no command given/],
-        [["fly"], /unknown command "fly"/],
-        [["status", ...base], /status takes exactly one job id, got none/],
+        [[], /^Usage: npm run cli -- \[options\] \[command\]/],
+        [["fly"], /^error: unknown command 'fly'/],
+        [["stauts", "1"], /^error: unknown command 'stauts'\n\(Did you mean status\?\)/],
+        [["status", ...base], /^error: missing required argument 'jobId'/],
+        [["status", "1", "2", ...base], /^error: too many arguments for 'status'/],
         [["status", "x1", ...base], /jobId must be a non-negative decimal integer, got "x1"/],
         [["status", "0", ...base], /jobId must be at least 1/],
-        [["status", "1", "--final", ...base], /--final is not an option of status/],
+        [["status", "1", "--final", ...base], /^error: unknown option '--final'/],
         [["status", "1", "--deployment", file], /--rpc-url is required/],
         [["post", ...base, "--private-key", key, "--digit", "12"], /--digit must be 0\.\.9, got 12/],
         [["post", ...base, "--private-key", key, "--digit", "3", "--input-hex", "0x00"], /exactly one of --digit or --input-hex/],
@@ -212,8 +214,8 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
         [["post", ...base, "--private-key", key, "--digit", "3", "--consumer", d.contracts.digitClassifier], /--consumer and --callback-gas go together/],
         [["wait", "1", ...base, "--timeout=-1"], /--timeout must be a non-negative decimal integer, got "-1"/],
         [["wait", "1", "--rpc-url", chain.rpcUrl, "--deployment", path.join(tmp, "none.json"), "--timeout=1.5"], /--timeout must be a non-negative decimal integer, got "1\.5"/],
-        [["wait", "1", ...base, "--bogus"], /^unknown option --bogus\n/],
-        [["wait", "1", ...base, "--finall"], /^unknown option --finall \(did you mean --final\?\)/],
+        [["wait", "1", ...base, "--bogus"], /^error: unknown option '--bogus'\n\(run with --help for usage\)/],
+        [["wait", "1", ...base, "--finall"], /^error: unknown option '--finall'\n\(Did you mean --final\?\)/],
       ];
       for (const [args, pattern] of cases) {
         const r = await cliInProcess(args);
@@ -222,7 +224,11 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
       }
       const help = await cliInProcess(["--help"]);
       expect(help.code).to.equal(0);
-      expect(help.stdout).to.match(/^Usage: npm run cli -- <command>/);
+      expect(help.stdout).to.match(/^Usage: npm run cli -- \[options\] \[command\]/);
+      for (const command of ["post", "status", "wait", "finalize", "cancel", "credits", "withdraw", "stake", "unstake", "withdraw-stake", "stake-of"]) expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, "m"));
+      const waitHelp = await cliInProcess(["wait", "--help"]);
+      expect(waitHelp.code).to.equal(0);
+      expect(waitHelp.stdout).to.match(/^Usage: npm run cli -- wait \[options\] <jobId>/).and.to.match(/--finalize/);
     });
 
     it("a missing deployment file or a job that does not exist fails with status 1, naming it", async () => {

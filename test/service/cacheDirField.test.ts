@@ -39,6 +39,6 @@ describe("cacheDirField (core/service/cacheDirField.ts)", () => {
       `modelCache: expected a path to a directory (created if missing), got "a-file" (${path.join(dir, "a-file")} is not a directory)`,
     ]);
     expect(problems(["--model-cache="])).to.deep.equal(['modelCache: expected a path to a directory (created if missing), got ""']);
-    expect(helpText(schema)).to.include("--model-cache <path>").and.include("model cache. A path to a directory (created if missing); default .refute/models.");
+    expect(helpText(schema).replace(/\s+/g, " ")).to.include("--model-cache <path>").and.include("model cache. A path to a directory (created if missing). (default: .refute/models, env: REFUTE_MODEL_CACHE)");
   });
 });
