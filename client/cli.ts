@@ -12,7 +12,7 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { Command } from "commander";
 import { type Address, type Hex, isAddress } from "viem";
-import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runProgram } from "../core/chain/cliOptions";
+import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runMain, runProgram } from "../core/chain/cliOptions";
 import { MNIST_MODEL_DIR, loadModelDir } from "../core/modelFiles";
 import { type Deployment, readDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -292,8 +292,4 @@ function isoTime(unixSeconds: bigint): string {
   return new Date(Number(unixSeconds) * 1000).toISOString();
 }
 
-if (require.main === module) {
-  // Exit at once: stdout and stderr are synchronous for files and pipes, and idle HTTP keep-alive
-  // sockets would otherwise hold the process for seconds.
-  runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code));
-}
+if (require.main === module) runMain(runCli);

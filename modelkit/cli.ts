@@ -13,7 +13,7 @@ import { type Command, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseUint, privateKeyOption, runProgram } from "../core/chain/cliOptions";
+import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseUint, privateKeyOption, runMain, runProgram } from "../core/chain/cliOptions";
 import { readDeployment } from "../core/chain/deployment";
 import { checkRegisteredModel, readRegisteredModel, registerModel } from "../core/chain/modelRegistration";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -149,6 +149,4 @@ async function connectDeployment(rpcUrl: string, deploymentFile: string) {
   return { clients, deployment };
 }
 
-if (require.main === module) {
-  runModelCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code));
-}
+if (require.main === module) runMain(runModelCli);

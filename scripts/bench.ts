@@ -8,12 +8,12 @@ import path from "node:path";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "./bench/commitmentBench";
 import { anchorsTable } from "./bench/anchors";
 import { benchDisputes, coverTable, movesTable, scaleTable } from "./bench/disputeBench";
+import { cliProgram, runScript } from "../core/chain/cliOptions";
 import { LOCAL_PARAMETERS } from "../core/chain/deploy";
 import { benchNodeThroughput } from "./bench/nodeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
 
-async function main(): Promise<void> {
-  const quick = process.argv.includes("--quick");
+async function main(quick: boolean): Promise<void> {
   const options = { quick };
   const started = Date.now();
   console.log(`# Refute benchmarks${quick ? " (quick)" : ""}\n`);
@@ -59,7 +59,9 @@ async function main(): Promise<void> {
   console.log(`(${report.seconds.toFixed(1)} s; results in bench-results/)`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runScript((io) =>
+  cliProgram("npm run bench --", io)
+    .description("Measures Refute and prints markdown tables; results also go to bench-results/.")
+    .option("--quick", "a smoke run: fewer repetitions and sizes")
+    .action((o: { quick?: boolean }) => main(o.quick === true)),
+);

@@ -8,6 +8,7 @@
  *   npm run build:model -- --out D # writes elsewhere
  */
 import path from "node:path";
+import { cliProgram, runScript } from "../core/chain/cliOptions";
 import { initKeccak } from "../core/keccak";
 import { type MnistSplit, loadMnist } from "../core/mnist";
 import { type ImportedModel, MODEL_FOLDER_FILES, importModel, writeModelFolder } from "../core/modelImport/importModel";
@@ -72,10 +73,10 @@ export function importReferenceModel(floatOnnx: Uint8Array, config = REFERENCE_M
 }
 
 if (require.main === module) {
-  const outIndex = process.argv.indexOf("--out");
-  const outDir = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]) : MNIST_MODEL_DIR;
-  buildReferenceModel(outDir, REFERENCE_MODEL_CONFIG, (line) => console.log(line)).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runScript((io) =>
+    cliProgram("npm run build:model --", io)
+      .description("Trains the MNIST reference MLP (seeded) and writes its model folder: float.onnx, integer.onnx and descriptor.json.")
+      .option("--out <dir>", "where to write the model folder", MNIST_MODEL_DIR)
+      .action(async (o: { out: string }) => void (await buildReferenceModel(path.resolve(o.out), REFERENCE_MODEL_CONFIG, io.out))),
+  );
 }

@@ -7,7 +7,7 @@
  *   npm run deploy -- --rpc-url URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
  */
 import path from "node:path";
-import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runProgram } from "../core/chain/cliOptions";
+import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runMain, runProgram } from "../core/chain/cliOptions";
 import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, type DeployProfile, deploySystem, parameterRuleProblems } from "../core/chain/deploy";
 import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
@@ -113,6 +113,4 @@ async function deploy(options: DeployOptions, io: CliIo): Promise<void> {
   io.out(outFile);
 }
 
-if (require.main === module) {
-  deployCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code));
-}
+if (require.main === module) runMain(deployCli);

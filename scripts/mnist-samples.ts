@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { cliProgram, runScript } from "../core/chain/cliOptions";
 import { type Digit, MNIST_PIXELS, loadMnist } from "../core/mnist";
 import { writeNpy } from "../core/modelImport/npy";
 import { REFERENCE_MODEL_CONFIG } from "./build-reference-model";
@@ -33,11 +33,13 @@ export function writeMnistSamples(outDir: string): void {
 }
 
 if (require.main === module) {
-  const { values } = parseArgs({ options: { out: { type: "string" } } });
-  if (!values.out) {
-    console.error("Usage: npm run mnist:samples -- --out DIR");
-    process.exit(2);
-  }
-  writeMnistSamples(path.resolve(values.out));
-  console.log(`wrote ${MNIST_SAMPLE_FILES.join(", ")} to ${path.resolve(values.out)}`);
+  runScript((io) =>
+    cliProgram("npm run mnist:samples --", io)
+      .description("Writes MNIST digits as sample files for npm run model -- import: calibration and held-out images (.npy) and the held-out labels.")
+      .requiredOption("--out <dir>", "where to write calibration.npy, held-out.npy and held-out-labels.json")
+      .action((o: { out: string }) => {
+        writeMnistSamples(path.resolve(o.out));
+        io.out(`wrote ${MNIST_SAMPLE_FILES.join(", ")} to ${path.resolve(o.out)}`);
+      }),
+  );
 }

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { cliProgram, runScript } from "../core/chain/cliOptions";
 import { writeFloatOnnx } from "../core/onnx/floatOnnxWriter";
 import { Rng } from "../core/rng";
 import { type TrainingConfig, trainMlp } from "./lib/mlpTrainer";
@@ -56,10 +56,10 @@ export function trainIris(outDir: string, log: (line: string) => void = () => {}
 }
 
 if (require.main === module) {
-  const { values } = parseArgs({ options: { out: { type: "string" } } });
-  if (!values.out) {
-    console.error("Usage: npm run train:iris -- --out DIR");
-    process.exit(2);
-  }
-  trainIris(path.resolve(values.out), (line) => console.log(line));
+  runScript((io) =>
+    cliProgram("npm run train:iris --", io)
+      .description("Trains the iris classifier (4-16-3, seeded) and writes float.onnx with its calibration and held-out samples.")
+      .requiredOption("--out <dir>", "where to write float.onnx, calibration.csv, held-out.csv and held-out-labels.csv")
+      .action((o: { out: string }) => trainIris(path.resolve(o.out), io.out)),
+  );
 }

@@ -91,3 +91,21 @@ export async function runProgram(build: (exit: (code: number) => void) => Comman
     return 1;
   }
 }
+
+/** The process's own streams. */
+export const CONSOLE_IO: CliIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
+
+/**
+ * Runs a command line as a program's main: `run` on the process's arguments and streams, then exit
+ * with its status at once (idle HTTP keep-alive sockets would otherwise hold the process for seconds;
+ * stdout and stderr are synchronous for files and pipes, so nothing written is lost).
+ */
+export function runMain(run: (argv: readonly string[], io: CliIo) => Promise<number>): void {
+  void run(process.argv.slice(2), CONSOLE_IO).then((code) => process.exit(code));
+}
+
+/** A one-command script's main: the program `build` makes (on the process's streams), run by runProgram. */
+export function runScript(build: (io: CliIo) => Command): void {
+  runMain((argv, io) => runProgram(() => build(io), argv, io));
+}
+
