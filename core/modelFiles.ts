@@ -5,6 +5,7 @@ import { type ModelCommitment, commitModel } from "./commitments";
 import type { IntegerModel } from "./model";
 import type { ModelDescriptor } from "./modelDescriptor";
 import { readIntegerModel } from "./onnx/integerGraph";
+import { PACKAGE_ROOT } from "./packageRoot";
 
 /**
  * A model folder as scripts/build-reference-model.ts writes it: integer.onnx (the canonical integer
@@ -13,7 +14,7 @@ import { readIntegerModel } from "./onnx/integerGraph";
  */
 
 /** The reference MNIST model shipped with the repository. */
-export const MNIST_MODEL_DIR = path.resolve(__dirname, "..", "models", "mnist-mlp");
+export const MNIST_MODEL_DIR = path.join(PACKAGE_ROOT, "models", "mnist-mlp");
 
 export interface ModelFiles {
   readonly dir: string;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Abi, Hex } from "viem";
+import { PACKAGE_ROOT } from "../packageRoot";
 
 /**
  * Compiled Hardhat artifacts read at run time: the one place that knows where `hardhat compile`
@@ -8,8 +9,8 @@ import type { Abi, Hex } from "viem";
  * (core/chain/deploy.ts) both read contracts through it.
  */
 
-/** The repository root (where hardhat.config.ts lives). */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The repository root (where hardhat.config.ts lives), or the installed package's. */
+export const REPO_ROOT = PACKAGE_ROOT;
 /** Where `hardhat compile` writes artifacts. */
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, "artifacts");
 
