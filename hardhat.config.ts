@@ -2,6 +2,7 @@ import path from "node:path";
 import { HardhatUserConfig, subtask, task, types } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
+import "./tasks"; // refute:deploy, refute:post, refute:wait, refute:deploy-consumer, refute:call (tasks/)
 
 /** The one Solidity version of the project, compiled offline by the npm `solc` package. */
 const SOLC_VERSION = "0.8.30";

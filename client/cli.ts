@@ -6,6 +6,7 @@
  *   npm run cli -- status 1 --rpc-url URL --deployment deployment.json
  *   npm run cli -- wait 1 --final --rpc-url URL --deployment deployment.json
  *   npm run cli -- finalize 1 --rpc-url URL --private-key 0x… --deployment deployment.json
+ *   npm run cli -- expire 1 --rpc-url URL --private-key 0x… --deployment deployment.json
  *   npm run cli -- credits 0xAccount --rpc-url URL --deployment deployment.json
  *   npm run cli -- withdraw --rpc-url URL --private-key 0x… --deployment deployment.json
  */
@@ -107,6 +108,12 @@ function buildProgram(io: CliIo): Command {
   command("cancel", "cancel an open job of yours; its fee is credited back", "sends")
     .argument("<jobId>")
     .action((id: string, o: Values) => cancel(jobId(id), o, io));
+  command("expire", "close a job nobody took before its expiry; its fee is credited to the requester (anyone may)", "sends")
+    .argument("<jobId>")
+    .action((id: string, o: Values) => expire(jobId(id), o, io));
+  command("reclaim", "reopen a job whose node missed its delivery deadline; the node's collateral goes to the requester (anyone may)", "sends")
+    .argument("<jobId>")
+    .action((id: string, o: Values) => reclaim(jobId(id), o, io));
   command("credits", "what each contract owes the account: market, staking, dispute game, example consumer (wei)", "reads")
     .argument("<address>")
     .action((a: string, o: Values) => credits(account("credits")(a), o, io));
@@ -261,6 +268,22 @@ async function cancel(jobId: bigint, values: Values, io: CliIo): Promise<void> {
   const txHash = await client.cancelJob(jobId);
   io.err(`cancelled job ${jobId} in ${txHash}; its fee is credited to you (npm run cli -- withdraw)`);
   io.out(JSON.stringify(toJsonValue({ jobId, txHash, status: "Cancelled" })));
+}
+
+async function expire(jobId: bigint, values: Values, io: CliIo): Promise<void> {
+  const c = connectionOf(values, true);
+  const client = await connect(c, readDeployment(c.deployment));
+  const r = await client.expire(jobId);
+  io.err(`expired job ${jobId} in ${r.txHash}; its fee of ${r.refunded} wei is credited to the requester ${r.requester} (npm run cli -- withdraw)`);
+  io.out(JSON.stringify(toJsonValue({ jobId, ...r, status: "Expired" })));
+}
+
+async function reclaim(jobId: bigint, values: Values, io: CliIo): Promise<void> {
+  const c = connectionOf(values, true);
+  const client = await connect(c, readDeployment(c.deployment));
+  const r = await client.reclaim(jobId);
+  io.err(`reclaimed job ${jobId} in ${r.txHash}: node ${r.formerNode} missed its deadline, ${r.compensation} wei of its collateral goes to the requester ${r.requester}; the job is open again until ${isoTime(r.expiresAt)}`);
+  io.out(JSON.stringify(toJsonValue({ jobId, ...r, status: "Open" })));
 }
 
 async function changeStake(cmd: "stake" | "unstake", wei: bigint, values: Values, io: CliIo): Promise<void> {

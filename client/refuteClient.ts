@@ -4,7 +4,7 @@ import { toHex } from "../core/bytes";
 import { RefuteContractError, decodeError } from "../core/chain/contractError";
 import type { Deployment } from "../core/chain/deployment";
 import type { RefutePublicClient, RefuteWalletClient } from "../core/chain/rpcClients";
-import { type Finality, type Job, JobStatus, NOT_DUE_ERRORS, applyJobEvent, finalityAt, toJobArgument, toJobEvent } from "../core/jobState";
+import { type Finality, type Job, JobStatus, NOT_DUE_ERRORS, applyJobEvent, finalityAt, mayExpire, mayReclaim, toJobArgument, toJobEvent } from "../core/jobState";
 import { ChainClock } from "../core/chain/chainTime";
 import { JobEndedError, RefuteClientError, WaitTimeoutError } from "./errors";
 import { type FinalResult, type JobResult, type JobState, finalResultOf, loadJob, softResultOf } from "./jobHistory";
@@ -12,7 +12,8 @@ import { type JobUpdate, type WatchJobOptions, watchJob } from "./watchJob";
 
 /**
  * The dapp SDK: post inference jobs to a Refute deployment, read and wait for their soft and final
- * results, watch them, finalise them, and read contract reverts as named errors. Everything it says
+ * results, watch them, finalise them, expire or reclaim them when nobody served them in time, and read
+ * contract reverts as named errors. Everything it says
  * about a job is rebuilt from the market's events and checked against the hash the market stores.
  *
  *   const client = new RefuteClient({ publicClient, walletClient, deployment });
@@ -22,7 +23,7 @@ import { type JobUpdate, type WatchJobOptions, watchJob } from "./watchJob";
 
 export interface RefuteClientParameters {
   readonly publicClient: RefutePublicClient;
-  /** Needed to post, finalise, cancel and withdraw; reading needs none. */
+  /** Needed to post, finalise, expire, reclaim, cancel and withdraw; reading needs none. */
   readonly walletClient?: RefuteWalletClient;
   readonly deployment: Deployment;
 }
@@ -122,6 +123,28 @@ export interface FinalizeReturnType {
   readonly txHash: Hash;
   readonly feePaid: boolean;
   readonly callbackSucceeded: boolean;
+}
+
+/** {@link RefuteClient.expire}'s answer. */
+export interface ExpireReturnType {
+  readonly txHash: Hash;
+  /** The fee credited back to the requester (see {@link RefuteClient.withdraw}), wei. */
+  readonly refunded: bigint;
+  /** The requester it was credited to. */
+  readonly requester: Address;
+}
+
+/** {@link RefuteClient.reclaim}'s answer. */
+export interface ReclaimReturnType {
+  readonly txHash: Hash;
+  /** The node that missed its delivery deadline. */
+  readonly formerNode: Address;
+  /** Its collateral, credited to the requester in the staking contract (see {@link RefuteClient.withdraw}), wei. */
+  readonly compensation: bigint;
+  /** The requester it was credited to. */
+  readonly requester: Address;
+  /** Until when (unix seconds) the reopened job may be taken by another node. */
+  readonly expiresAt: bigint;
 }
 
 const DEFAULT_TTL = 3_600n;
@@ -368,6 +391,59 @@ export class RefuteClient {
     return { txHash: receipt.transactionHash, feePaid: event.args.feePaid, callbackSucceeded: event.args.callbackSucceeded };
   }
 
+  /**
+   * Closes an open job nobody took before its expiry (anyone may; typically its requester, whose fee is
+   * then credited back: see {@link withdraw}). Refused with a RefuteClientError, before anything is sent,
+   * when the job is not open or may still be taken (until `expiresAt`, judged by the time a transaction
+   * sent now would see, as {@link finality} does). The call is simulated against the pending block first,
+   * so a try the chain's own clock does not agree with costs no gas and throws the market's
+   * `JobMarketNotExpired`.
+   */
+  async expire(jobId: bigint): Promise<ExpireReturnType> {
+    const { job } = await this.getJob(jobId);
+    if (job.status !== JobStatus.Open) throw new RefuteClientError(`expire: job ${jobId} is ${JobStatus[job.status]}, not Open (only a job nobody has taken expires)`);
+    const now = await this.clock.now();
+    if (!mayExpire(job, now)) {
+      throw new RefuteClientError(`expire: job ${jobId} may be taken until ${isoTime(job.expiresAt)} (${job.expiresAt - now} s from now); it can be expired after that`);
+    }
+    const receipt = await this.send("expire", async (w) => {
+      const call = { address: this.market, abi: jobMarketAbi, functionName: "expireJob", args: [jobId, toJobArgument(job)], account: w.account } as const;
+      await this.publicClient.simulateContract({ ...call, blockTag: "pending" });
+      const gas = await this.publicClient.estimateContractGas({ ...call, blockTag: "pending" });
+      return w.writeContract({ ...call, gas });
+    });
+    if (parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobExpired" }).length === 0) throw new RefuteClientError(`expire: no JobExpired event in ${receipt.transactionHash}`);
+    return { txHash: receipt.transactionHash, refunded: job.fee, requester: job.requester };
+  }
+
+  /**
+   * Reopens a taken job whose node missed its delivery deadline (anyone may): the node's collateral is
+   * credited to the requester as compensation (see {@link withdraw}) and the job is open again for
+   * another node until at least the deployment's reopening window from now. Refused with a
+   * RefuteClientError, before anything is sent, when the job is not taken or its node still has time
+   * (until its `deadline`, judged by the time a transaction sent now would see). The call is simulated
+   * against the pending block first, so a try the chain's own clock does not agree with costs no gas and
+   * throws the market's `JobMarketDeadlineNotReached`.
+   */
+  async reclaim(jobId: bigint): Promise<ReclaimReturnType> {
+    const { job } = await this.getJob(jobId);
+    if (job.status !== JobStatus.Taken) throw new RefuteClientError(`reclaim: job ${jobId} is ${JobStatus[job.status]}, not Taken (only a job whose node missed its delivery deadline can be reclaimed)`);
+    const now = await this.clock.now();
+    if (!mayReclaim(job, now)) {
+      throw new RefuteClientError(`reclaim: job ${jobId}'s node ${job.node} has until ${isoTime(job.deadline)} (${job.deadline - now} s from now) to deliver its result; it can be reclaimed after that`);
+    }
+    const receipt = await this.send("reclaim", async (w) => {
+      const call = { address: this.market, abi: jobMarketAbi, functionName: "reclaimJob", args: [jobId, toJobArgument(job)], account: w.account } as const;
+      await this.publicClient.simulateContract({ ...call, blockTag: "pending" });
+      const gas = await this.publicClient.estimateContractGas({ ...call, blockTag: "pending" });
+      return w.writeContract({ ...call, gas });
+    });
+    const [reopened] = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobReopened" });
+    const [compensated] = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "RequesterCompensated" });
+    if (!reopened || !compensated) throw new RefuteClientError(`reclaim: no JobReopened and RequesterCompensated events in ${receipt.transactionHash}`);
+    return { txHash: receipt.transactionHash, formerNode: reopened.args.formerNode, compensation: compensated.args.amount, requester: job.requester, expiresAt: BigInt(reopened.args.expiresAt) };
+  }
+
   /** A node operator's stake: free (may back new jobs), locked (collateral of jobs), unbonding and when it may be withdrawn (unix seconds, 0 when nothing unbonds). */
   async stakeOf(account: Address): Promise<StakeAccount> {
     const [free, locked, unbonding, unbondingReadyAt] = await this.publicClient.readContract({ address: this.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [account] });
@@ -436,6 +512,11 @@ export class RefuteClient {
   decodeError(e: unknown): Error {
     return decodeError(e);
   }
+}
+
+/** Unix seconds as an ISO 8601 time (UTC). */
+function isoTime(seconds: bigint): string {
+  return new Date(Number(seconds) * 1000).toISOString();
 }
 
 function inputHex(input: Int8Array | Uint8Array | Hex): Hex {

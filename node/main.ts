@@ -3,9 +3,11 @@ import { type ChainActor, send } from "../core/chain/actor";
 import { resolveServedModels } from "../core/chain/registeredModels";
 import { modelShape } from "../core/model";
 import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
-import { field } from "../core/service/config";
+import { ConfigError, field } from "../core/service/config";
 import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
 import type { Logger } from "../core/service/logger";
+import { Earnings } from "./earnings";
+import { parseMinFees } from "./feePolicy";
 import { NodeOperator } from "./nodeOperator";
 import { type ServedModel, describeCheat, parseCheatMode } from "./resultComputer";
 
@@ -17,10 +19,15 @@ import { type ServedModel, describeCheat, parseCheatMode } from "./resultCompute
 const schema = {
   ...COMMON_CONFIG,
   ...modelConfig("serve"),
-  stake: field.ether().optional().describe("top the free stake up to this many ETH at start"),
+  stake: field.ether().optional().describe("Top the free stake up to this many ETH at start"),
   executionProviders: field.list(field.string()).default(["cpu"]).describe("onnxruntime execution providers, in order of preference"),
   cheat: field.string().default("none").describe("FOR DEMOS AND TESTS: none, wrong-output, wrong-layer:<l> or lazy"),
-  share: field.string({ pattern: /^\d+\/\d+$/ }).optional().describe("take only jobs with (jobId + earlier attempts) % n = k, given as k/n (several nodes sharing a load; a new job has no earlier attempt, a reopened one moves to the next node)"),
+  minFee: field.ether().default(0n).describe("Take only jobs whose fee is at least this many ETH (every model without a --min-fees entry)"),
+  minFees: field
+    .list(field.string())
+    .optional()
+    .describe("Per-model minimum fees overriding --min-fee, modelId=amount (e.g. 2=0.01,3=0.5eth); each id must be a model the node serves"),
+  share: field.string({ pattern: /^\d+\/\d+$/ }).optional().describe("Take only jobs with (jobId + earlier attempts) % n = k, given as k/n (several nodes sharing a load; a new job has no earlier attempt, a reopened one moves to the next node)"),
 };
 
 void runDaemon({
@@ -28,19 +35,25 @@ void runDaemon({
   usage: "refute-node: serves inference jobs, submits results with their trace commitments, defends its results in disputes",
   command: "npm run node --",
   schema,
-  async start(actor, config, metrics, log) {
+  async start(daemonActor, config, metrics, log) {
     const cheat = parseCheatMode(config.cheat);
     if (cheat.kind !== "none") {
       log.warn("!!! THIS NODE CHEATS ON PURPOSE: it submits false results and will be slashed. For demos and tests only. !!!", { cheat: describeCheat(cheat) });
     }
     const share = config.share?.split("/").map(Number);
-    if (share && !(share[1] > 0 && share[0] < share[1])) throw new Error(`share must be k/n with 0 ≤ k < n, got ${config.share}`);
+    if (share && !(share[1] > 0 && share[0] < share[1])) throw new ConfigError([{ key: "share", message: `must be k/n with 0 ≤ k < n, got ${config.share}` }]);
     const models = await Promise.all(
-      (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async ({ modelId, files, source }) => {
+      (await resolveServedModels(daemonActor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async ({ modelId, files, source }) => {
         log.info("serving model", { modelId, source, dir: files.dir, root: files.root, parameters: files.descriptor.parameterCount });
         return { modelId, model: files.model, commitment: files.commitment, runner: await OrtTraceRunner.load(files.onnx, { executionProviders: [...config.executionProviders] }) };
       }),
     );
+    const minFees = asConfigProblem("minFees", () => parseMinFees(config.minFees ?? [], models.map((m) => m.modelId)));
+    log.info("minimum fees", { minFee: config.minFee, minFees: Object.fromEntries([...minFees].map(([id, wei]) => [String(id), wei])) });
+    // Every transaction from here on goes through `earnings.actor`, whose receipts it counts (the stake too).
+    const earnings = new Earnings(daemonActor, metrics);
+    await earnings.start();
+    const actor = earnings.actor;
     if (config.stake !== undefined) {
       const { staking } = actor.deployment.contracts;
       const [free] = await actor.publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "accountOf", args: [actor.walletClient.account.address] });
@@ -50,7 +63,7 @@ void runDaemon({
       }
     }
     await warnIfStakeTooSmall(actor, models, log);
-    return new NodeOperator(actor, { models, cheat, share: share && { index: share[0], of: share[1] } }, metrics);
+    return new NodeOperator(actor, { models, cheat, share: share && { index: share[0], of: share[1] }, minFee: config.minFee, minFees, earnings }, metrics);
   },
 });
 
@@ -68,5 +81,14 @@ async function warnIfStakeTooSmall(actor: ChainActor, models: readonly ServedMod
     const floor = actor.deployment.parameters.minCollateral;
     const smallest = forModel > floor ? forModel : floor;
     if (free < smallest) log.warn("free stake cannot cover the smallest collateral of a served model: every job of it will be skipped (stake with --stake)", { modelId, free, smallestCollateral: smallest });
+  }
+}
+
+/** `read`'s value; its error as bad configuration of `key` (exit status 2, like every configuration problem). */
+function asConfigProblem<T>(key: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new ConfigError([{ key, message: (e as Error).message.replace(/^--[a-z-]+: /, "") }]);
   }
 }

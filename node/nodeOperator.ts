@@ -5,17 +5,23 @@ import type { IndexedJob } from "../core/chain/chainIndex";
 import { ChainWorker } from "../core/chain/chainWorker";
 import type { GameState } from "../core/dispute/gameState";
 import type { DisputeTrace } from "../core/dispute/planner";
-import { JobStatus, mayFinalize, maySubmit, mayTake } from "../core/jobState";
+import { type Job, JobStatus, mayFinalize, mayReclaim, maySubmit, mayTake } from "../core/jobState";
 import type { Metrics } from "../core/service/metrics";
+import { Earnings } from "./earnings";
+import { type FeePolicy, minFeeFor } from "./feePolicy";
 import { type CheatMode, type ComputedResult, type ServedModel, computeResult } from "./resultComputer";
 
 /**
- * The operator daemon's work: take open jobs of the models it serves, compute and submit results with
- * their trace roots, finalise them after their windows; as the asserter in every game on its results
- * it defends the trace it submitted (core/chain/chainWorker.ts plays, reports and withdraws). A
- * restarted node recomputes each trace from the job's input. Windows are judged by the time a
- * transaction sent now would see (core/jobState.ts nextBlockTime), so its results are finalised on a
- * chain that mines only on demand too, with nobody else sending a transaction.
+ * The operator daemon's work: take open jobs of the models it serves whose fee reaches its minimum,
+ * compute and submit results with their trace roots, finalise them after their windows, reclaim jobs
+ * of its models whose node missed the delivery deadline (then take them as any open job); as the
+ * asserter in every game on its results it defends the trace it submitted (core/chain/chainWorker.ts
+ * plays, reports and withdraws). It counts what it earns and spends from receipts and events
+ * (node/earnings.ts). A restarted node recomputes each trace from the job's input. Windows are judged
+ * by the time a transaction sent now would see (core/jobState.ts nextBlockTime), so its results are
+ * finalised on a chain that mines only on demand too, with nobody else sending a transaction; the
+ * actions that wait for a time (finalise, reclaim) are simulated against the pending block first, so a
+ * premature try costs no gas.
  */
 
 export interface NodeOptions {
@@ -26,12 +32,24 @@ export interface NodeOptions {
    * moves on to the next node); all jobs by default.
    */
   readonly share?: { readonly index: number; readonly of: number };
+  /** The smallest fee a job must offer to be taken, wei, for every model (default 0). */
+  readonly minFee?: bigint;
+  /** Per-model minimum fees, wei, overriding {@link minFee}. */
+  readonly minFees?: ReadonlyMap<bigint, bigint>;
+  /**
+   * Counts the node's earnings; the node sends its transactions through `earnings.actor` (then `actor`
+   * should be that too). Made here when absent; pass one made before the node's first transaction (the
+   * stake at start) so that it counts it.
+   */
+  readonly earnings?: Earnings;
 }
 
 export class NodeOperator extends ChainWorker {
   private readonly results = new Map<string, ComputedResult>();
-  /** The job attempts skipped for want of free stake (logged once each). */
+  /** The job attempts skipped for want of free stake, and the jobs skipped for their fee (logged once each). */
   private readonly skipped = new Set<string>();
+  private readonly fees: FeePolicy;
+  private readonly earnings: Earnings;
   /** The stake as read in the last round, for the status endpoint. */
   private stake?: { free: bigint; locked: bigint; unbonding: bigint };
   private readonly models = new Map<bigint, ServedModel>();
@@ -42,11 +60,15 @@ export class NodeOperator extends ChainWorker {
     private readonly options: NodeOptions,
     metrics: Metrics,
   ) {
-    super(actor, "asserter", ["market", "game", "staking"], metrics);
+    const earnings = options.earnings ?? new Earnings(actor, metrics);
+    super(earnings.actor, "asserter", ["market", "game", "staking"], metrics);
+    this.earnings = earnings;
+    this.fees = { minFee: options.minFee ?? 0n, perModel: options.minFees ?? new Map() };
     for (const m of options.models) this.models.set(m.modelId, m);
     this.counters = {
       taken: metrics.counter("jobs_taken_total", "Jobs this node took"),
-      skipped: metrics.counter("jobs_skipped_total", "Jobs of a served model this node could not take", ["reason"]),
+      skipped: metrics.counter("jobs_skipped_total", "Jobs of a served model this node did not take (reason: fee below its minimum, or stake)", ["reason"]),
+      reclaimed: metrics.counter("jobs_reclaimed_total", "Jobs whose node missed its delivery deadline that this node reclaimed"),
       submitted: metrics.counter("results_submitted_total", "Results this node submitted", ["cheated"]),
       finalized: metrics.counter("jobs_finalized_total", "Results of this node it finalised"),
       inference: metrics.histogram("inference_seconds", "Time to run the model and commit the trace", [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10]),
@@ -62,6 +84,8 @@ export class NodeOperator extends ChainWorker {
       cheat: this.options.cheat.kind,
       stake: this.stake,
       models: [...this.models.keys()],
+      minFees: Object.fromEntries([...this.models.keys()].map((id) => [String(id), minFeeFor(this.fees, id)])),
+      earnings: this.earnings.summary(),
       jobs: mine.map((j) => ({ jobId: j.jobId, status: JobStatus[j.job.status], attempt: j.job.attempt, deadline: j.job.deadline })),
       games: this.myGames(),
     };
@@ -70,6 +94,7 @@ export class NodeOperator extends ChainWorker {
   protected async work(now: bigint): Promise<void> {
     const [free, locked, unbonding] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
     this.stake = { free, locked, unbonding };
+    await this.attempt("earnings", () => this.earnings.update(this.index.syncedTo, (jobId) => this.index.job(jobId)?.job.fee));
     for (const job of [...this.index.jobs()]) {
       // A finalised result can no longer be disputed: its trace is not needed again.
       if (job.job.status === JobStatus.Finalized) this.results.delete(`${job.jobId}/${job.job.attempt}`);
@@ -88,7 +113,8 @@ export class NodeOperator extends ChainWorker {
     const { jobId, job } = indexed;
     const served = this.models.get(job.modelId);
     const mine = this.isMe(job.node);
-    if (mayTake(job, now) && served && this.inShare(jobId + job.attempt) && !this.index.isBarred(jobId, this.me)) {
+    if (mayTake(job, now) && this.wouldServe(jobId, job)) {
+      if (this.feeTooLow(jobId, job)) return;
       const [free] = await this.actor.publicClient.readContract({ address: this.actor.deployment.contracts.staking, abi: stakingAbi, functionName: "accountOf", args: [this.me] });
       if (free < job.collateral) {
         const key = `${jobId}/${job.attempt}`;
@@ -126,7 +152,35 @@ export class NodeOperator extends ChainWorker {
       if (!sent) return;
       this.counters.finalized.inc();
       this.actor.log.info("finalised result", { jobId, attempt: job.attempt, fee: job.fee });
+    } else if (mayReclaim(job, now) && this.wouldServe(jobId, job) && !this.feeTooLow(jobId, job)) {
+      // Its node missed the delivery deadline: reopen it (the node's collateral goes to the requester) and take it.
+      // Sent only once the chain's own clock is past the deadline (simulated against the pending block).
+      const sent = await this.sendWhenDue({ address: this.market, abi: jobMarketAbi, functionName: "reclaimJob", args: [jobId, job] });
+      if (!sent) return;
+      this.counters.reclaimed.inc();
+      this.actor.log.info("reclaimed job: its node missed the delivery deadline", { jobId, modelId: job.modelId, formerNode: job.node, attempt: job.attempt, deadline: job.deadline, collateral: job.collateral, gasUsed: sent.gasUsed });
+      await this.index.sync();
+      const reopened = this.index.job(jobId);
+      if (reopened && mayTake(reopened.job, now)) await this.handleJob(reopened, now);
     }
+  }
+
+  /** A job of a model this node serves, in its share, that it was not barred from. */
+  private wouldServe(jobId: bigint, job: Job): boolean {
+    return this.models.has(job.modelId) && this.inShare(jobId + job.attempt) && !this.index.isBarred(jobId, this.me);
+  }
+
+  /** Whether the job's fee is below this node's minimum for its model; logged and counted once per job. */
+  private feeTooLow(jobId: bigint, job: Job): boolean {
+    const minFee = minFeeFor(this.fees, job.modelId);
+    if (job.fee >= minFee) return false;
+    const key = `${jobId}/fee`;
+    if (!this.skipped.has(key)) {
+      this.skipped.add(key);
+      this.counters.skipped.inc({ reason: "fee" });
+      this.actor.log.info("skipped job: fee below this node's minimum", { jobId, modelId: job.modelId, fee: job.fee, minFee });
+    }
+    return true;
   }
 
   /** The result of `attempt` of a job: computed once, then from memory (or recomputed after a restart). */

@@ -7,22 +7,13 @@
  *   npm run deploy -- --rpc-url URL --out d.json --param challengeWindow=3600 --param minCollateral=0.05eth
  */
 import path from "node:path";
-import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runMain, runProgram } from "../core/chain/cliOptions";
-import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, type DeployProfile, deploySystem, parameterRuleProblems } from "../core/chain/deploy";
-import { type DeploymentParameters, PARAMETER_NAMES, writeDeployment } from "../core/chain/deployment";
+import { type CliIo, PRIVATE_KEY_ENV, cliProgram, privateKeyOption, required, runMain, runProgram } from "../core/chain/cliOptions";
+import { DEFAULT_DEPLOY_PROFILE, DEPLOY_PROFILES, deploySystem } from "../core/chain/deploy";
+import { PROFILE_NAMES, deployParameters, localProfileNote, parseParamOverrides, profileTable } from "../core/chain/deployOptions";
+import { writeDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
-import { hasUnit } from "../core/amount";
 
-const PROFILE_NAMES = Object.keys(DEPLOY_PROFILES) as DeployProfile[];
-
-/** The profiles' values side by side, one parameter a line. */
-function profileTable(): string {
-  const width = Math.max(...PARAMETER_NAMES.map((n) => n.length)) + 2;
-  const cell = (v: string) => v.padStart(20);
-  const head = `  ${"".padEnd(width)}${PROFILE_NAMES.map((p) => cell(p === DEFAULT_DEPLOY_PROFILE ? `${p} (default)` : p)).join("")}`;
-  const rows = PARAMETER_NAMES.map((n) => `  ${n.padEnd(width)}${PROFILE_NAMES.map((p) => cell(String(DEPLOY_PROFILES[p].parameters[n]))).join("")}`);
-  return [head, ...rows].join("\n");
-}
+export { deployParameters, parseParamOverrides };
 
 /** What --help prints after the options: the profiles' values and the contracts' rules. */
 const DEPLOY_HELP_AFTER = `
@@ -39,36 +30,6 @@ Local development: run a chain with \`npm run chain\` (\`npx hardhat node --bloc
 a block every second besides one per transaction; the daemons and the SDK also work on a plain
 \`npx hardhat node\`, which mines only when a transaction arrives), then
   npm run deploy -- --rpc-url http://127.0.0.1:8545 --private-key <a key hardhat node prints> --profile local`;
-
-/**
- * The parameters a deployment gets: the profile's, with the overrides; throws UsageError naming an
- * unknown profile or a broken rule between the values (before anything is sent).
- */
-export function deployParameters(profile: string | undefined, overrides: Partial<DeploymentParameters>): { profile: DeployProfile; parameters: DeploymentParameters } {
-  const name = (profile ?? DEFAULT_DEPLOY_PROFILE) as DeployProfile;
-  if (!Object.hasOwn(DEPLOY_PROFILES, name)) throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(", ")}, got ${JSON.stringify(profile)}`);
-  const parameters = { ...DEPLOY_PROFILES[name].parameters, ...overrides };
-  const problems = parameterRuleProblems(parameters);
-  if (problems.length > 0) throw new UsageError(`the parameters break the contracts' rules (profile ${name}${Object.keys(overrides).length ? " with --param overrides" : ""}): ${problems.join("; ")}`);
-  return { profile: name, parameters };
-}
-
-/** `NAME=VALUE` overrides as parameters; names and values checked. */
-export function parseParamOverrides(values: readonly string[]): Partial<DeploymentParameters> {
-  const out: Partial<Record<keyof DeploymentParameters, bigint>> = {};
-  for (const v of values) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(v);
-    if (!m) throw new UsageError(`--param must be NAME=VALUE, got ${JSON.stringify(v)}`);
-    const [, name, value] = m;
-    if (!(PARAMETER_NAMES as readonly string[]).includes(name)) throw new UsageError(`--param ${name}: unknown parameter; known: ${PARAMETER_NAMES.join(", ")}`);
-    // A bare integer is the parameter's own unit (seconds, gas, basis points, wei); an amount names its unit.
-    out[name as keyof DeploymentParameters] = hasUnit(value) ? parseEthAmount(`--param ${name}`, value) : parseUint(`--param ${name}`, value);
-  }
-  return out;
-}
-
-/** The chain id of `npx hardhat node` (and of the in-process Hardhat network). */
-const HARDHAT_CHAIN_ID = 31337;
 
 interface DeployOptions {
   readonly rpcUrl?: string;
@@ -104,9 +65,8 @@ async function deploy(options: DeployOptions, io: CliIo): Promise<void> {
   const clients = await connectRpc(rpc, { pollingIntervalMs: 500 });
   const walletClient = walletFor(clients, key);
   io.err(`deploying to chain ${clients.chain.id} at ${rpc} from ${walletClient.account.address} with the ${profile} profile: challenge window ${parameters.challengeWindow} s`);
-  if (clients.chain.id === HARDHAT_CHAIN_ID && profile !== "local") {
-    io.err(`note: a result becomes final ${parameters.challengeWindow} s after it is submitted; for local development deploy with --profile local (${DEPLOY_PROFILES.local.parameters.challengeWindow} s)`);
-  }
+  const note = localProfileNote(clients.chain.id, profile, parameters);
+  if (note !== undefined) io.err(note);
   const deployment = await deploySystem({ publicClient: clients.publicClient, walletClient, parameters, onProgress: io.err });
   writeDeployment(outFile, deployment);
   io.err(`wrote ${outFile}`);

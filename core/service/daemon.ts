@@ -147,8 +147,14 @@ export async function runDaemon<S extends typeof COMMON_CONFIG>(def: DaemonDefin
     // A signal during the start stops the retries; the shutdown exits then.
     if (shutdown.stopping) return;
     log.error("startup failed", { error: e });
-    process.stderr.write(`${def.service}: cannot start: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}\n`);
     shutdown.dispose();
+    // A value that only the start could check (against the chain or the models) is bad configuration too.
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${def.service}: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`${def.service}: cannot start: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}\n`);
     process.exitCode = 1;
   }
 }

@@ -171,6 +171,26 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
       expect(again.stderr.trim()).to.equal("nothing to withdraw");
     });
 
+    it("expire closes a job nobody took once its time is up, crediting its fee; reclaim refuses a job that is not Taken", async () => {
+      const requester = chain.accounts[3];
+      const post = await cliInProcess(["post", ...base, "--private-key", requester.privateKey, "--digit", "1", "--ttl", "5"]);
+      expect(post.code, post.stderr).to.equal(0);
+      const jobId = String(JSON.parse(post.stdout).jobId);
+      const early = await cliInProcess(["expire", jobId, ...base, "--private-key", requester.privateKey]);
+      expect(early.code).to.equal(1);
+      expect(early.stderr).to.match(new RegExp(`^error: expire: job ${jobId} may be taken until .* s from now\\); it can be expired after that`));
+      const notTaken = await cliInProcess(["reclaim", jobId, ...base, "--private-key", requester.privateKey]);
+      expect(notTaken.code).to.equal(1);
+      expect(notTaken.stderr).to.equal(`error: reclaim: job ${jobId} is Open, not Taken (only a job whose node missed its delivery deadline can be reclaimed)`);
+      await clients.publicClient.request({ method: "evm_increaseTime", params: [10] } as never);
+      await clients.publicClient.request({ method: "evm_mine", params: [] } as never);
+      // Anyone may expire it: here another account does, and the fee goes to the requester.
+      const expired = await cliInProcess(["expire", jobId, ...base, "--private-key", chain.accounts[4].privateKey]);
+      expect(expired.code, expired.stderr).to.equal(0);
+      expect(JSON.parse(expired.stdout)).to.deep.include({ jobId, status: "Expired", refunded: "1000000000000000", requester: requester.address });
+      expect(JSON.parse((await cliInProcess(["credits", requester.address, ...base])).stdout).market).to.equal("1000000000000000");
+    });
+
     it("credits needs one address and withdraw a key", async () => {
       const r = await cliInProcess(["credits", "0x1234", ...base]);
       expect(r.code).to.equal(2);
@@ -225,7 +245,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
       const help = await cliInProcess(["--help"]);
       expect(help.code).to.equal(0);
       expect(help.stdout).to.match(/^Usage: npm run cli -- \[options\] \[command\]/);
-      for (const command of ["post", "status", "wait", "finalize", "cancel", "credits", "withdraw", "stake", "unstake", "withdraw-stake", "stake-of"]) expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, "m"));
+      for (const command of ["post", "status", "wait", "finalize", "cancel", "expire", "reclaim", "credits", "withdraw", "stake", "unstake", "withdraw-stake", "stake-of"]) expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, "m"));
       const waitHelp = await cliInProcess(["wait", "--help"]);
       expect(waitHelp.code).to.equal(0);
       expect(waitHelp.stdout).to.match(/^Usage: npm run cli -- wait \[options\] <jobId>/).and.to.match(/--finalize/);

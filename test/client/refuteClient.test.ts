@@ -10,7 +10,7 @@ import { type LocalChain, startLocalChain } from "../../core/chain/localChain";
 import { type RefuteWalletClient, type RpcClients, connectRpc, walletFor } from "../../core/chain/rpcClients";
 import { initKeccak } from "../../core/keccak";
 import { JobStatus, toJobArgument } from "../../core/jobState";
-import { JobEndedError, JobHashMismatchError, JobHistoryError, JobNotFoundError, RefuteClient, RefuteContractError, WaitTimeoutError, heldOutDigit } from "../../client";
+import { JobEndedError, JobHashMismatchError, JobHistoryError, JobNotFoundError, RefuteClient, RefuteClientError, RefuteContractError, WaitTimeoutError, heldOutDigit } from "../../client";
 import { eventually } from "../helpers/eventually";
 import { ViemNode } from "../helpers/viemNode";
 import { rejection } from "../helpers/expectThrows";
@@ -261,6 +261,64 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
       expect(e).to.be.instanceOf(WaitTimeoutError);
       expect(e.message).to.equal(`timed out after 300 ms waiting for the soft result of job ${jobId}: it is Open`);
       await client.cancelJob(jobId);
+    });
+  });
+
+  describe("expire and reclaim (anyone may, once due)", () => {
+    const iso = (t: bigint) => new Date(Number(t) * 1000).toISOString().replace(/[.]/g, "\\.");
+    const anyone = () => new RefuteClient({ publicClient: clients.publicClient, walletClient: user, deployment: d });
+    const sender = async (hash: Hex) => (await clients.publicClient.getTransaction({ hash })).from.toLowerCase();
+
+    it("expire is refused while the job may still be taken, then closes it and credits the fee back to the requester", async () => {
+      const { jobId, job } = await client.postJob({ input: three().input, fee: FEE, collateral: COLLATERAL, ttlSeconds: 60n });
+      const blockBefore = await clients.publicClient.getBlockNumber();
+      const early = await rejection(anyone().expire(jobId));
+      expect(early).to.be.instanceOf(RefuteClientError);
+      expect(early.message).to.match(new RegExp(`^expire: job ${jobId} may be taken until ${iso(job.expiresAt)} \\(\\d+ s from now\\); it can be expired after that$`));
+      expect(await clients.publicClient.getBlockNumber(), "nothing sent").to.equal(blockBefore);
+
+      await testClient.increaseTime({ seconds: 61 });
+      await testClient.mine({ blocks: 1 });
+      const before = await client.credits(requester.account.address);
+      const expired = await anyone().expire(jobId);
+      expect(expired).to.include({ refunded: FEE, requester: requester.account.address });
+      expect(await sender(expired.txHash)).to.equal(user.account.address.toLowerCase());
+      expect((await client.getJob(jobId)).job.status).to.equal(JobStatus.Expired);
+      expect((await client.credits(requester.account.address)).market).to.equal(before.market + FEE);
+
+      const again = await rejection(anyone().expire(jobId));
+      expect(again).to.be.instanceOf(RefuteClientError);
+      expect(again.message).to.equal(`expire: job ${jobId} is Expired, not Open (only a job nobody has taken expires)`);
+      await client.withdraw();
+    });
+
+    it("reclaim is refused while the node may still deliver, then reopens the job with the node's collateral credited to the requester", async () => {
+      const { jobId } = await client.postJob({ input: three().input, fee: FEE, collateral: COLLATERAL });
+      const notTaken = await rejection(anyone().reclaim(jobId));
+      expect(notTaken.message).to.equal(`reclaim: job ${jobId} is Open, not Taken (only a job whose node missed its delivery deadline can be reclaimed)`);
+      await viemNode.take(jobId);
+      const { job } = await client.getJob(jobId);
+      const blockBefore = await clients.publicClient.getBlockNumber();
+      const early = await rejection(anyone().reclaim(jobId));
+      expect(early).to.be.instanceOf(RefuteClientError);
+      expect(early.message).to.match(new RegExp(`^reclaim: job ${jobId}'s node ${node.account.address} has until ${iso(job.deadline)} \\(\\d+ s from now\\) to deliver its result; it can be reclaimed after that$`));
+      expect(await clients.publicClient.getBlockNumber(), "nothing sent").to.equal(blockBefore);
+
+      await testClient.increaseTime({ seconds: Number(d.parameters.deliveryWindow) + 1 });
+      await testClient.mine({ blocks: 1 });
+      const before = await client.credits(requester.account.address);
+      const reclaimed = await anyone().reclaim(jobId);
+      const block = await clients.publicClient.getTransactionReceipt({ hash: reclaimed.txHash }).then((r) => clients.publicClient.getBlock({ blockNumber: r.blockNumber }));
+      expect(reclaimed).to.deep.include({ formerNode: node.account.address, compensation: COLLATERAL, requester: requester.account.address });
+      expect(reclaimed.expiresAt >= block.timestamp + d.parameters.reopenWindow).to.equal(true);
+      expect(await sender(reclaimed.txHash)).to.equal(user.account.address.toLowerCase());
+      expect((await client.getJob(jobId)).job).to.include({ status: JobStatus.Open, missedDeadlines: 1n, expiresAt: reclaimed.expiresAt });
+      expect((await client.credits(requester.account.address)).staking).to.equal(before.staking + COLLATERAL);
+
+      const again = await rejection(anyone().reclaim(jobId));
+      expect(again.message).to.equal(`reclaim: job ${jobId} is Open, not Taken (only a job whose node missed its delivery deadline can be reclaimed)`);
+      await client.cancelJob(jobId);
+      await client.withdraw();
     });
   });
 
