@@ -52,6 +52,26 @@ library LibMerkle {
         return proof.length == depth && index >> depth == 0 && computeRoot(leaf, index, proof) == root;
     }
 
+    /// @notice Whether the root `next` is the root `prev` with leaf `index` set to `leaf`, where `prev`
+    ///         holds a zero word there: the prefix-root step of docs/commitments.md §5 (a trace's root
+    ///         with the values after `index` zero, extended by one value).
+    /// @dev The two trees differ only in leaf `index`, so the same siblings open both. False for a proof
+    ///      of any length but `depth` and for an index >= 2^depth. core/prefixTree.ts has the twin.
+    /// @param prev The root before: leaf `index` is zero.
+    /// @param next The root after: leaf `index` is `leaf`.
+    /// @param leaf The 32-byte word set at `index`.
+    /// @param index The leaf's position.
+    /// @param proof The siblings from the leaf upward, the same under both roots.
+    /// @param depth The depth of both trees, known to the verifier.
+    /// @return True when `next` extends `prev` by `leaf` at `index`.
+    function verifyExtension(bytes32 prev, bytes32 next, bytes32 leaf, uint256 index, bytes32[] calldata proof, uint256 depth)
+        internal
+        pure
+        returns (bool)
+    {
+        return verify(prev, bytes32(0), index, proof, depth) && computeRoot(leaf, index, proof) == next;
+    }
+
     /// @notice Depth of a tree of `leafCount` leaves: ceil(log2(leafCount)), 0 for one leaf.
     /// @dev Reverts with {LibMerkleEmptyTree} for zero leaves. Equals the bit length of leafCount - 1.
     /// @param leafCount The number of leaves, at least one.

@@ -29,6 +29,15 @@ contract MerkleHarness {
         return LibMerkle.verify(root, leaf, index, proof, depth);
     }
 
+    /// @notice {LibMerkle.verifyExtension}.
+    function verifyExtension(bytes32 prev, bytes32 next, bytes32 leaf, uint256 index, bytes32[] calldata proof, uint256 depth)
+        external
+        pure
+        returns (bool)
+    {
+        return LibMerkle.verifyExtension(prev, next, leaf, index, proof, depth);
+    }
+
     /// @notice {LibMerkle.depthFor}.
     function depthFor(uint256 leafCount) external pure returns (uint256) {
         return LibMerkle.depthFor(leafCount);
