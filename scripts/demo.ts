@@ -88,7 +88,7 @@ function narrate(name: string, r: LogRecord): void {
     case "staked":
       return say(who, dim(`staked ${formatEther(BigInt(String(f.wei)))} ETH`));
     default:
-      if (r.level === "warn" || r.level === "error") say(who, yellow(`${r.level}: ${r.msg}${f.error ? ` (${shortError(f.error)})` : ""}`));
+      if (r.level === "warn" || r.level === "error") say(who, yellow(`${r.level}: ${r.msg}${f.action ? ` [${String(f.action)}]` : ""}${f.error ? ` (${shortError(f.error)})` : ""}`));
   }
 }
 

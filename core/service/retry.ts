@@ -12,18 +12,13 @@ import {
   SocketClosedError,
   TimeoutError,
   WebSocketRequestError,
-  withRetry as viemWithRetry,
 } from "viem";
+import { sleepUnlessStopped } from "./lifecycle";
 
 /**
  * Retries with exponential backoff for calls to a chain: a transport failure (connection
  * refused, timeout, rate limit, a node's internal error) is tried again, a contract revert or
  * any other error is not. The daemons wrap each RPC read and each transaction in `withRetry`.
- *
- * The loop and its abortable waits are viem's own `withRetry` (the one its transports use); what
- * is ours is which errors are worth another attempt — a revert often arrives as an internal RPC
- * error — the backoff with jitter, a log line per retry and a final error that names the
- * operation and counts the attempts.
  */
 
 export interface RetryInfo {
@@ -51,7 +46,9 @@ export interface RetryOptions {
   readonly isRetryable?: (error: unknown) => boolean;
   /** Called before each wait (to log it). */
   readonly onRetry?: (info: RetryInfo) => void;
-  /** No further attempt once aborted (the daemon is stopping); a wait ends at once. */
+  /** Default: a timer that ends early when `signal` aborts. */
+  readonly sleep?: (ms: number) => Promise<unknown>;
+  /** No further attempt once aborted (the daemon is stopping). */
   readonly signal?: AbortSignal;
   /** Names the operation in the final error ("getBlock", "submit job 0x…"). */
   readonly label?: string;
@@ -76,36 +73,21 @@ export class RetryError extends Error {
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const { retries, signal, label = "operation", isRetryable = defaultIsRetryable, onRetry } = options;
+  const sleep = options.sleep ?? ((ms: number) => sleepUnlessStopped(ms, signal));
   if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`withRetry: retries must be a non-negative integer, got ${retries}`);
-  let attempt = 0;
-  let last: unknown;
-  const failedAfter = (verb: string) => new RetryError(`${label} ${verb} after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${describe(last)}`, attempt, last);
-  try {
-    return await viemWithRetry(
-      async () => {
-        attempt++;
-        try {
-          return await fn(attempt);
-        } catch (error) {
-          last = error;
-          throw error;
-        }
-      },
-      {
-        retryCount: retries,
-        signal,
-        shouldRetry: ({ error }) => isRetryable(error),
-        delay: ({ count, error }) => {
-          const delayMs = backoffDelay(count + 1, options);
-          onRetry?.({ attempt: count + 1, delayMs, error });
-          return delayMs;
-        },
-      },
-    );
-  } catch (error) {
-    if (attempt > 0 && signal?.aborted && isRetryable(last)) throw failedAfter("stopped");
-    if (error !== last || !isRetryable(error)) throw error;
-    throw failedAfter("failed");
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      const attempts = `${attempt} attempt${attempt === 1 ? "" : "s"}`;
+      if (attempt > retries) throw new RetryError(`${label} failed after ${attempts}: ${describe(error)}`, attempt, error);
+      if (signal?.aborted) throw new RetryError(`${label} stopped after ${attempts}: ${describe(error)}`, attempt, error);
+      const delayMs = backoffDelay(attempt, options);
+      onRetry?.({ attempt, delayMs, error });
+      await sleep(delayMs);
+      if (signal?.aborted) throw new RetryError(`${label} stopped after ${attempts}: ${describe(error)}`, attempt, error);
+    }
   }
 }
 

@@ -42,9 +42,9 @@ function failing(errors: unknown[]) {
 }
 
 function recorder() {
+  const sleeps: number[] = [];
   const retries: RetryInfo[] = [];
-  // The waits, as announced before each (viem's withRetry then waits them).
-  return { retries, sleeps: () => retries.map((i) => i.delayMs), onRetry: (i: RetryInfo) => void retries.push(i) };
+  return { sleeps, retries, sleep: async (ms: number) => void sleeps.push(ms), onRetry: (i: RetryInfo) => void retries.push(i) };
 }
 
 describe("core/service/retry", () => {
@@ -62,18 +62,18 @@ describe("core/service/retry", () => {
     it("succeeds after k failures, waiting the backoff delays in between", async () => {
       const { fn, calls } = failing([httpError(), new TimeoutError({ body: {}, url: URL_ }), rpcError(429)]);
       const r = recorder();
-      const result = await withRetry(fn, { retries: 5, baseMs: 100, maxMs: 1_000, random: () => 0.5, onRetry: r.onRetry });
+      const result = await withRetry(fn, { retries: 5, baseMs: 100, maxMs: 1_000, random: () => 0.5, sleep: r.sleep, onRetry: r.onRetry });
       expect(result).to.equal("done");
       expect(calls).to.deep.equal([1, 2, 3, 4]);
-      expect(r.sleeps()).to.deep.equal([75, 150, 300]);
+      expect(r.sleeps).to.deep.equal([75, 150, 300]);
       expect(r.retries.map(({ attempt, delayMs }) => [attempt, delayMs])).to.deep.equal([[1, 75], [2, 150], [3, 300]]);
       expect(r.retries[2].error).to.be.instanceOf(RpcRequestError);
     });
 
     it("does not wait when the first attempt succeeds", async () => {
       const r = recorder();
-      expect(await withRetry(async () => 7, { retries: 3, baseMs: 1, maxMs: 1, onRetry: r.onRetry })).to.equal(7);
-      expect(r.sleeps()).to.be.empty;
+      expect(await withRetry(async () => 7, { retries: 3, baseMs: 1, maxMs: 1, sleep: r.sleep })).to.equal(7);
+      expect(r.sleeps).to.be.empty;
     });
 
     it("rethrows a viem revert at once, as it is, though an internal RPC error lies under it", async () => {
@@ -81,17 +81,17 @@ describe("core/service/retry", () => {
       const { fn, calls } = failing([httpError(503), revert]);
       const r = recorder();
       let error: unknown;
-      await withRetry(fn, { retries: 5, baseMs: 10, maxMs: 10, onRetry: r.onRetry }).catch((e) => (error = e));
+      await withRetry(fn, { retries: 5, baseMs: 10, maxMs: 10, sleep: r.sleep }).catch((e) => (error = e));
       expect(error).to.equal(revert);
       expect(calls).to.deep.equal([1, 2]);
-      expect(r.sleeps()).to.have.length(1);
+      expect(r.sleeps).to.have.length(1);
     });
 
     it("rethrows our own errors at once", async () => {
       const own = new RangeError("model not registered");
       const { fn, calls } = failing([own]);
       let error: unknown;
-      await withRetry(fn, { retries: 5, baseMs: 10, maxMs: 10, onRetry: recorder().onRetry }).catch((e) => (error = e));
+      await withRetry(fn, { retries: 5, baseMs: 10, maxMs: 10, sleep: recorder().sleep }).catch((e) => (error = e));
       expect(error).to.equal(own);
       expect(calls).to.deep.equal([1]);
     });
@@ -101,13 +101,13 @@ describe("core/service/retry", () => {
       const { fn, calls } = failing([httpError(), httpError(), httpError(), last]);
       const r = recorder();
       let error: unknown;
-      await withRetry(fn, { retries: 3, baseMs: 100, maxMs: 250, jitter: false, onRetry: r.onRetry, label: "getBlockNumber" }).catch((e) => (error = e));
+      await withRetry(fn, { retries: 3, baseMs: 100, maxMs: 250, jitter: false, sleep: r.sleep, label: "getBlockNumber" }).catch((e) => (error = e));
       expect(error).to.be.instanceOf(RetryError);
       expect((error as RetryError).message).to.equal("getBlockNumber failed after 4 attempts: HttpRequestError: HTTP request failed.");
       expect((error as RetryError).attempts).to.equal(4);
       expect((error as RetryError).cause).to.equal(last);
       expect(calls).to.deep.equal([1, 2, 3, 4]);
-      expect(r.sleeps()).to.deep.equal([100, 200, 250]);
+      expect(r.sleeps).to.deep.equal([100, 200, 250]);
     });
 
     it("with retries 0, one attempt", async () => {
@@ -120,7 +120,7 @@ describe("core/service/retry", () => {
 
     it("uses isRetryable when given", async () => {
       const { fn, calls } = failing([new Error("flaky"), new Error("flaky")]);
-      const result = await withRetry(fn, { retries: 2, baseMs: 1, maxMs: 1, onRetry: recorder().onRetry, isRetryable: (e) => (e as Error).message === "flaky" });
+      const result = await withRetry(fn, { retries: 2, baseMs: 1, maxMs: 1, sleep: recorder().sleep, isRetryable: (e) => (e as Error).message === "flaky" });
       expect(result).to.equal("done");
       expect(calls).to.have.length(3);
     });
@@ -205,8 +205,8 @@ describe("core/service/retry", () => {
       replies.push((res) => res.writeHead(503).end("busy"));
       replies.push((res, id) => result(res, id, { error: { code: -32005, message: "limit exceeded" } }));
       const r = recorder();
-      expect(await withRetry(read, { retries: 3, baseMs: 1, maxMs: 1, onRetry: r.onRetry })).to.equal(42n);
-      expect(r.sleeps()).to.have.length(2);
+      expect(await withRetry(read, { retries: 3, baseMs: 1, maxMs: 1, sleep: r.sleep })).to.equal(42n);
+      expect(r.sleeps).to.have.length(2);
     });
 
     it("does not retry a revert that the node reports as an internal error", async () => {
@@ -214,11 +214,11 @@ describe("core/service/retry", () => {
       replies.push((res, id) => result(res, id, revert));
       const r = recorder();
       let error: unknown;
-      await withRetry(read, { retries: 3, baseMs: 1, maxMs: 1, onRetry: r.onRetry }).catch((e) => (error = e));
+      await withRetry(read, { retries: 3, baseMs: 1, maxMs: 1, sleep: r.sleep }).catch((e) => (error = e));
       expect(error).to.be.instanceOf(ContractFunctionExecutionError);
       expect((error as ContractFunctionExecutionError).cause).to.be.instanceOf(ContractFunctionRevertedError);
       expect(((error as ContractFunctionExecutionError).cause as ContractFunctionRevertedError).reason).to.equal("job already taken");
-      expect(r.sleeps()).to.be.empty;
+      expect(r.sleeps).to.be.empty;
     });
 
     it("retries a refused connection", async () => {
