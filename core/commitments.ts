@@ -32,10 +32,16 @@ export function rowLeaves(nIn: number): number {
  * leaf of weights lines up with a leaf of inputs.
  */
 export function weightTree(layer: DenseLayer): MerkleTree {
-  const perRow = rowLeaves(layer.nIn) * WORD_BYTES;
-  const leaves = new Uint8Array(layer.nOut * perRow);
-  const bytes = int8Bytes(layer.weights);
-  for (let j = 0; j < layer.nOut; j++) leaves.set(bytes.subarray(j * layer.nIn, (j + 1) * layer.nIn), j * perRow);
+  return rowPaddedTree(layer.weights, layer.nOut, layer.nIn);
+}
+
+/** int8 `values` as `rows` rows of `rowLength`, each row in whole leaves of its own (the weight layout). */
+export function rowPaddedTree(values: Int8Array, rows: number, rowLength: number): MerkleTree {
+  if (rows * rowLength !== values.length) throw new RangeError(`${values.length} values are not ${rows} rows of ${rowLength}`);
+  const perRow = rowLeaves(rowLength) * WORD_BYTES;
+  const leaves = new Uint8Array(rows * perRow);
+  const bytes = int8Bytes(values);
+  for (let j = 0; j < rows; j++) leaves.set(bytes.subarray(j * rowLength, (j + 1) * rowLength), j * perRow);
   return MerkleTree.fromLeaves(leaves);
 }
 

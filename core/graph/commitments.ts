@@ -1,0 +1,106 @@
+import { activationTree, biasTree, rowPaddedTree } from "../commitments";
+import { keccak256 } from "../keccak";
+import { MerkleTree, WORD_BYTES } from "../merkle";
+import { PrefixTree } from "../prefixTree";
+import { encodeDescriptor } from "./descriptor";
+import type { GraphTrace, TraceTensor } from "./execute";
+import type { Constant, GraphProgram, Op } from "./program";
+import type { TraceEntry } from "./stages";
+
+/**
+ * The commitments of a graph program and of its runs (docs/graph-semantics.md §10, on top of
+ * docs/commitments.md): how tensors become leaves, the model root that binds every op and constant,
+ * and the trace root, a prefix commitment over the roots of the committed stages.
+ */
+
+/** The version word of the program header: a model root of another layout can never equal one of this. */
+export const GRAPH_COMMITMENT_VERSION = 1n;
+
+/**
+ * A committed tensor's tree: int8 elements 32 a leaf (as activations), int32 elements 8 a leaf,
+ * 4 bytes big-endian each (as biases).
+ */
+export function tensorTree(t: TraceTensor): MerkleTree {
+  return t instanceof Int8Array ? activationTree(t) : biasTree(t);
+}
+
+/**
+ * A constant's tree. int8 constants are rows over their first dimension (a weight tensor's output
+ * channel; a 1-D constant such as a table is one row), each row in whole leaves of its own, so a
+ * chunk of 32 terms of a reduction row reads one leaf of weights; int32 constants as biases.
+ */
+export function constantTree(c: Constant): MerkleTree {
+  if (c.dtype === "int32") return biasTree(c.data);
+  const rows = c.shape.length > 1 ? c.shape[0] : 1;
+  return rowPaddedTree(c.data, rows, c.data.length / rows);
+}
+
+/** The constants an op reads, in the order its descriptor names them. */
+export function constantsOf(op: Op): number[] {
+  switch (op.kind) {
+    case "dense":
+    case "conv":
+      return [op.weight, op.bias];
+    case "table":
+      return [op.table];
+    default:
+      return [];
+  }
+}
+
+export interface GraphModelCommitment {
+  /** One tree per constant, by constant id. */
+  readonly constants: readonly MerkleTree[];
+  /** Leaf 0: the header (version, input shape); leaf k: op k's hash (op k makes value k). */
+  readonly leaves: readonly Uint8Array[];
+  readonly tree: MerkleTree;
+  /** The model root. */
+  readonly root: Uint8Array;
+}
+
+/** keccak256 of 32-byte big-endian two's-complement words. */
+function hashWords(words: readonly bigint[]): Uint8Array {
+  const bytes = new Uint8Array(words.length * WORD_BYTES);
+  words.forEach((w, k) => {
+    let v = BigInt.asUintN(256, w);
+    for (let i = WORD_BYTES - 1; i >= 0; i--, v >>= 8n) bytes[k * WORD_BYTES + i] = Number(v & 0xffn);
+  });
+  return keccak256(bytes);
+}
+
+/**
+ * The model root: a tree over the header `keccak256(version, rank, dims…)` and, for each op in
+ * order, `keccak256(descriptor ‖ the roots of the constants it reads)`. Every field of every op,
+ * every constant byte and the input shape are bound by it.
+ */
+export function commitGraphModel(program: GraphProgram): GraphModelCommitment {
+  const constants = program.constants.map(constantTree);
+  const header = hashWords([GRAPH_COMMITMENT_VERSION, BigInt(program.inputShape.length), ...program.inputShape.map(BigInt)]);
+  const opHashes = program.ops.map((op) => keccak256(Buffer.concat([encodeDescriptor(op), ...constantsOf(op).map((c) => constants[c].root)])));
+  const leaves = [header, ...opHashes];
+  const tree = MerkleTree.fromLeaves(Buffer.concat(leaves));
+  return { constants, leaves, tree, root: tree.root };
+}
+
+export interface GraphTraceCommitment {
+  /** The committed tensors in trace order (views left out): what each is, and its tree. */
+  readonly committed: readonly { readonly entry: TraceEntry; readonly tree: MerkleTree }[];
+  /** The output value's tree (the program's last value, a view's too). */
+  readonly output: MerkleTree;
+  /**
+   * The prefix tree over the roots: leaf 0 the input, then every committed stage in trace order,
+   * then the output value again, so that the output root is always the last leaf whatever the
+   * last op is (a layout op's value is otherwise not committed).
+   */
+  readonly prefix: PrefixTree;
+  /** The trace root: the last prefix root. */
+  readonly root: Uint8Array;
+}
+
+/** The trace commitment of one run. */
+export function commitGraphTrace(trace: GraphTrace): GraphTraceCommitment {
+  const committed = trace.layout.flatMap((entry, i) => (entry.stage.committed ? [{ entry, tree: tensorTree(trace.tensors[i]) }] : []));
+  const output = activationTree(trace.values[trace.values.length - 1]);
+  const prefix = new PrefixTree([...committed.map((c) => c.tree.root), output.root]);
+  return { committed, output, prefix, root: prefix.root(prefix.length - 1) };
+}

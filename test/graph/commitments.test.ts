@@ -1,0 +1,118 @@
+import { expect } from "chai";
+import { biasTree, commitLayer, commitTrace, weightTree } from "../../core/commitments";
+import { executeProgram } from "../../core/graph/execute";
+import { commitGraphModel, commitGraphTrace, constantsOf, tensorTree } from "../../core/graph/commitments";
+import type { GraphProgram } from "../../core/graph/program";
+import { initKeccak } from "../../core/keccak";
+import { zeroRoot } from "../../core/merkle";
+import type { DenseLayer, IntegerModel } from "../../core/model";
+import { verifyExtension } from "../../core/prefixTree";
+import { runReference } from "../../core/referenceExecutor";
+import { Rng, randomInputs, randomProgram } from "./randomPrograms";
+
+/**
+ * The commitments of graph programs (core/graph/commitments.ts): a Dense program commits its
+ * weights, biases and activations exactly as today's Dense layer does; the model root moves with
+ * every descriptor field, constant byte and the input shape; the trace root with every committed
+ * element; and every prefix root extends the one before. GRAPH_COMMIT_SEED replays another seed.
+ */
+
+const SEED = Number(process.env.GRAPH_COMMIT_SEED ?? 0xc0441) >>> 0;
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+function denseLayer(rng: Rng): DenseLayer {
+  const nIn = rng.int(1, 90);
+  const nOut = rng.int(1, 20);
+  return {
+    op: "dense",
+    nIn,
+    nOut,
+    weights: rng.int8Array(nIn * nOut),
+    bias: Int32Array.from({ length: nOut }, () => rng.int(-50_000, 50_000)),
+    multiplier: rng.int(1, 2 ** 31 - 1),
+    shift: rng.int(20, 40),
+    clampLo: rng.int(-128, 0),
+    clampHi: rng.int(0, 127),
+  };
+}
+
+function denseProgram(layer: DenseLayer): GraphProgram {
+  return {
+    inputShape: [layer.nIn],
+    constants: [
+      { dtype: "int8", shape: [layer.nOut, layer.nIn], data: layer.weights },
+      { dtype: "int32", shape: [layer.nOut], data: layer.bias },
+    ],
+    ops: [{ kind: "dense", inputs: [0], weight: 0, bias: 1, multiplier: [layer.multiplier], shift: [layer.shift], clampLo: layer.clampLo, clampHi: layer.clampHi }],
+  };
+}
+
+describe(`graph commitments (core/graph/commitments.ts, seed ${SEED})`, () => {
+  before(() => initKeccak());
+
+  it("a Dense program's weight, bias and activation roots are today's Dense layer's", () => {
+    const rng = new Rng(SEED);
+    for (let k = 0; k < 30; k++) {
+      const layer = denseLayer(rng);
+      const program = denseProgram(layer);
+      const model = commitGraphModel(program);
+      expect(hex(model.constants[0].root), `weights ${k}`).to.equal(hex(weightTree(layer).root));
+      expect(hex(model.constants[1].root), `biases ${k}`).to.equal(hex(biasTree(layer.bias).root));
+      expect(hex(commitLayer(layer).descriptorHash)).to.not.equal(hex(model.leaves[1])); // another descriptor layout: never mistaken for one
+      const x = rng.int8Array(layer.nIn);
+      const graph = commitGraphTrace(executeProgram(program, x));
+      const today = commitTrace(runReference({ inputSize: layer.nIn, layers: [layer] } as IntegerModel, x));
+      // The input and the output value are committed as today's activations are.
+      expect(hex(graph.committed[0].tree.root)).to.equal(hex(today.activations[0].root));
+      expect(hex(graph.output.root)).to.equal(hex(today.activations[1].root));
+      expect(graph.committed.map((c) => c.entry.stage.name)).to.deep.equal(["out", "acc", "out"]);
+    }
+  });
+
+  it("the model root moves with every descriptor field, every constant byte and the input shape", () => {
+    const rng = new Rng(SEED ^ 1);
+    for (let k = 0; k < 40; k++) {
+      const program = randomProgram(rng);
+      const root = hex(commitGraphModel(program).root);
+      expect(hex(commitGraphModel(program).root)).to.equal(root);
+      // A constant byte.
+      const c = rng.int(0, program.constants.length - 1);
+      if (program.constants.length > 0) {
+        const constants = program.constants.map((x, i) => (i === c ? { ...x, data: x.data.map((v, j) => (j === 0 ? v ^ 1 : v)) } : x)) as GraphProgram["constants"];
+        expect(hex(commitGraphModel({ ...program, constants }).root), `constant ${c}`).to.not.equal(root);
+      }
+      // A descriptor field: the last op's first input, or its clamp when it has one.
+      const last = program.ops.length - 1;
+      const op = program.ops[last];
+      const changed = "clampLo" in op ? { ...op, clampLo: op.clampLo === -128 ? -127 : op.clampLo - 1 } : { ...op, inputs: op.inputs.map((v) => (v === 0 ? 1 : v - 1)) };
+      expect(hex(commitGraphModel({ ...program, ops: [...program.ops.slice(0, last), changed as typeof op] }).root), `op ${last}`).to.not.equal(root);
+      // The input shape.
+      expect(hex(commitGraphModel({ ...program, inputShape: [...program.inputShape, 1] }).root)).to.not.equal(root);
+      for (const o of program.ops) for (const id of constantsOf(o)) expect(id).to.be.lessThan(program.constants.length);
+    }
+  });
+
+  it("the trace root moves with every committed element; each prefix root extends the one before by its tensor's root", () => {
+    const rng = new Rng(SEED ^ 2);
+    for (let k = 0; k < 25; k++) {
+      const program = randomProgram(rng);
+      const x = randomInputs(rng, program, 1);
+      const run = executeProgram(program, x);
+      const commitment = commitGraphTrace(run);
+      const { prefix } = commitment;
+      expect(prefix.length).to.equal(commitment.committed.length + 1);
+      for (let i = 0; i < prefix.length; i++) {
+        const prev = i === 0 ? zeroRoot(prefix.depth) : prefix.root(i - 1);
+        expect(verifyExtension(prev, prefix.root(i), prefix.word(i), i, prefix.extensionProof(i), prefix.depth), `program ${k} leaf ${i}`).to.equal(true);
+      }
+      // Flip one element of a random committed tensor: its root and the trace root change.
+      const committedAt = run.layout.flatMap((e, i) => (e.stage.committed ? [i] : []));
+      const t = committedAt[rng.int(0, committedAt.length - 1)];
+      const tensor = run.tensors[t].slice() as typeof run.tensors[number];
+      tensor[rng.int(0, tensor.length - 1)] ^= 1;
+      expect(hex(tensorTree(tensor).root)).to.not.equal(hex(tensorTree(run.tensors[t]).root));
+      const tampered = commitGraphTrace({ ...run, tensors: run.tensors.map((v, i) => (i === t ? tensor : v)) });
+      expect(hex(tampered.root), `program ${k} tensor ${t}`).to.not.equal(hex(commitment.root));
+    }
+  });
+});
