@@ -4,7 +4,8 @@ import { MerkleTree, WORD_BYTES } from "../merkle";
 import { PrefixTree } from "../prefixTree";
 import { encodeDescriptor } from "./descriptor";
 import type { GraphTrace, TraceTensor } from "./execute";
-import type { Constant, GraphProgram, Op } from "./program";
+import type { Constant, GraphProgram, Op, Shape } from "./program";
+import { validateProgram } from "./validate";
 import type { TraceEntry } from "./stages";
 
 /**
@@ -58,25 +59,38 @@ export interface GraphModelCommitment {
   readonly root: Uint8Array;
 }
 
+/** Shapes as words: for each, its rank and then its dimensions. */
+function shapeWords(shapes: readonly Shape[]): Uint8Array {
+  return wordBytes(shapes.flatMap((s) => [BigInt(s.length), ...s.map(BigInt)]));
+}
+
 /** keccak256 of 32-byte big-endian two's-complement words. */
 function hashWords(words: readonly bigint[]): Uint8Array {
+  return keccak256(wordBytes(words));
+}
+
+/** 32-byte big-endian two's-complement words. */
+function wordBytes(words: readonly bigint[]): Uint8Array {
   const bytes = new Uint8Array(words.length * WORD_BYTES);
   words.forEach((w, k) => {
     let v = BigInt.asUintN(256, w);
     for (let i = WORD_BYTES - 1; i >= 0; i--, v >>= 8n) bytes[k * WORD_BYTES + i] = Number(v & 0xffn);
   });
-  return keccak256(bytes);
+  return bytes;
 }
 
 /**
  * The model root: a tree over the header `keccak256(version, rank, dims…)` and, for each op in
- * order, `keccak256(descriptor ‖ the roots of the constants it reads)`. Every field of every op,
- * every constant byte and the input shape are bound by it.
+ * order, `keccak256(descriptor ‖ the roots of the constants it reads ‖ the shapes of its inputs and
+ * of its value)`. Every field of every op, every constant byte and every shape are bound by it; the
+ * shapes follow from the input shape (validation derives them), and are in each op's leaf so that a
+ * step's index maps need no walk over the graph.
  */
 export function commitGraphModel(program: GraphProgram): GraphModelCommitment {
   const constants = program.constants.map(constantTree);
   const header = hashWords([GRAPH_COMMITMENT_VERSION, BigInt(program.inputShape.length), ...program.inputShape.map(BigInt)]);
-  const opHashes = program.ops.map((op) => keccak256(Buffer.concat([encodeDescriptor(op), ...constantsOf(op).map((c) => constants[c].root)])));
+  const shapes = validateProgram(program);
+  const opHashes = program.ops.map((op, k) => keccak256(Buffer.concat([encodeDescriptor(op), ...constantsOf(op).map((c) => constants[c].root), shapeWords([...op.inputs.map((v) => shapes[v]), shapes[k + 1]])])));
   const leaves = [header, ...opHashes];
   const tree = MerkleTree.fromLeaves(Buffer.concat(leaves));
   return { constants, leaves, tree, root: tree.root };

@@ -69,7 +69,7 @@ describe(`graph commitments (core/graph/commitments.ts, seed ${SEED})`, () => {
     }
   });
 
-  it("the model root moves with every descriptor field, every constant byte and the input shape", () => {
+  it("the model root moves with every descriptor field, every constant byte and every shape", () => {
     const rng = new Rng(SEED ^ 1);
     for (let k = 0; k < 40; k++) {
       const program = randomProgram(rng);
@@ -78,18 +78,26 @@ describe(`graph commitments (core/graph/commitments.ts, seed ${SEED})`, () => {
       // A constant byte.
       const c = rng.int(0, program.constants.length - 1);
       if (program.constants.length > 0) {
-        const constants = program.constants.map((x, i) => (i === c ? { ...x, data: x.data.map((v, j) => (j === 0 ? v ^ 1 : v)) } : x)) as GraphProgram["constants"];
-        expect(hex(commitGraphModel({ ...program, constants }).root), `constant ${c}`).to.not.equal(root);
+        // One element moved one step towards zero (the accumulator bound still holds).
+        const at = program.constants[c].data.findIndex((v) => v !== 0);
+        if (at >= 0) {
+          const constants = program.constants.map((x, i) => (i === c ? { ...x, data: x.data.map((v, j) => (j === at ? v - Math.sign(v) : v)) } : x)) as GraphProgram["constants"];
+          expect(hex(commitGraphModel({ ...program, constants }).root), `constant ${c}`).to.not.equal(root);
+        }
       }
-      // A descriptor field: the last op's first input, or its clamp when it has one.
-      const last = program.ops.length - 1;
-      const op = program.ops[last];
-      const changed = "clampLo" in op ? { ...op, clampLo: op.clampLo === -128 ? -127 : op.clampLo - 1 } : { ...op, inputs: op.inputs.map((v) => (v === 0 ? 1 : v - 1)) };
-      expect(hex(commitGraphModel({ ...program, ops: [...program.ops.slice(0, last), changed as typeof op] }).root), `op ${last}`).to.not.equal(root);
-      // The input shape.
-      expect(hex(commitGraphModel({ ...program, inputShape: [...program.inputShape, 1] }).root)).to.not.equal(root);
+      // A descriptor field: the clamp of the last op that has one.
+      const at = program.ops.map((o) => "clampLo" in o).lastIndexOf(true);
+      if (at >= 0) {
+        const op = program.ops[at] as Extract<GraphProgram["ops"][number], { clampLo: number }>;
+        const changed = { ...op, clampLo: op.clampLo === -128 ? -127 : op.clampLo - 1 };
+        expect(hex(commitGraphModel({ ...program, ops: program.ops.map((o, i) => (i === at ? changed : o)) }).root), `op ${at}`).to.not.equal(root);
+      }
       for (const o of program.ops) for (const id of constantsOf(o)) expect(id).to.be.lessThan(program.constants.length);
     }
+    // The input shape (and with it every shape after it).
+    const clampOnly = (shape: number[]): GraphProgram => ({ inputShape: shape, constants: [], ops: [{ kind: "clamp", inputs: [0], lo: 0, hi: 127 }] });
+    expect(hex(commitGraphModel(clampOnly([3])).root)).to.not.equal(hex(commitGraphModel(clampOnly([4])).root));
+    expect(hex(commitGraphModel(clampOnly([2, 3])).root)).to.not.equal(hex(commitGraphModel(clampOnly([3, 2])).root));
   });
 
   it("the trace root moves with every committed element; each prefix root extends the one before by its tensor's root", () => {
