@@ -5,8 +5,8 @@ import { PrefixTree } from "../prefixTree";
 import { encodeDescriptor } from "./descriptor";
 import type { GraphTrace, TraceTensor } from "./execute";
 import type { Constant, GraphProgram, Op, Shape } from "./program";
+import { type TraceEntry, opStages } from "./stages";
 import { validateProgram } from "./validate";
-import type { TraceEntry } from "./stages";
 
 /**
  * The commitments of a graph program and of its runs (docs/graph-semantics.md §10, on top of
@@ -59,6 +59,28 @@ export interface GraphModelCommitment {
   readonly root: Uint8Array;
 }
 
+/** What op k's model leaf hashes, field by field. */
+export interface OpLeaf {
+  readonly op: Op;
+  /** The roots of the constants it reads, in the order its descriptor names them. */
+  readonly constantRoots: readonly Uint8Array[];
+  /** The shapes of its inputs, then of its value. */
+  readonly shapes: readonly Shape[];
+  /** The trace leaf of its first committed stage (a layout op has none: the next op's). */
+  readonly firstLeaf: number;
+}
+
+/** The fields of every op's model leaf, in op order. */
+export function opLeaves(program: GraphProgram, constants: readonly MerkleTree[] = program.constants.map(constantTree)): OpLeaf[] {
+  const shapes = validateProgram(program);
+  let firstLeaf = 1; // leaf 0 of a trace is the input
+  return program.ops.map((op, k) => {
+    const leaf = { op, constantRoots: constantsOf(op).map((c) => constants[c].root), shapes: [...op.inputs.map((v) => shapes[v]), shapes[k + 1]], firstLeaf };
+    firstLeaf += opStages(op, shapes[k + 1]).filter((stage) => stage.committed).length;
+    return leaf;
+  });
+}
+
 /** Shapes as words: for each, its rank and then its dimensions. */
 function shapeWords(shapes: readonly Shape[]): Uint8Array {
   return wordBytes(shapes.flatMap((s) => [BigInt(s.length), ...s.map(BigInt)]));
@@ -82,15 +104,15 @@ function wordBytes(words: readonly bigint[]): Uint8Array {
 /**
  * The model root: a tree over the header `keccak256(version, rank, dims…)` and, for each op in
  * order, `keccak256(descriptor ‖ the roots of the constants it reads ‖ the shapes of its inputs and
- * of its value)`. Every field of every op, every constant byte and every shape are bound by it; the
- * shapes follow from the input shape (validation derives them), and are in each op's leaf so that a
- * step's index maps need no walk over the graph.
+ * of its value ‖ the trace leaf of its first committed stage)`. Every field of every op, every
+ * constant byte and every shape are bound by it. The shapes and the first leaf follow from the
+ * program (validation derives them); they are in each op's leaf so that the game can tell which op
+ * and stage a trace leaf is, and a step's index maps need no walk over the graph.
  */
 export function commitGraphModel(program: GraphProgram): GraphModelCommitment {
   const constants = program.constants.map(constantTree);
   const header = hashWords([GRAPH_COMMITMENT_VERSION, BigInt(program.inputShape.length), ...program.inputShape.map(BigInt)]);
-  const shapes = validateProgram(program);
-  const opHashes = program.ops.map((op, k) => keccak256(Buffer.concat([encodeDescriptor(op), ...constantsOf(op).map((c) => constants[c].root), shapeWords([...op.inputs.map((v) => shapes[v]), shapes[k + 1]])])));
+  const opHashes = opLeaves(program, constants).map((leaf) => keccak256(Buffer.concat([encodeDescriptor(leaf.op), ...leaf.constantRoots, shapeWords(leaf.shapes), wordBytes([BigInt(leaf.firstLeaf)])])));
   const leaves = [header, ...opHashes];
   const tree = MerkleTree.fromLeaves(Buffer.concat(leaves));
   return { constants, leaves, tree, root: tree.root };

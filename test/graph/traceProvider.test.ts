@@ -2,6 +2,8 @@ import { expect } from "chai";
 import { verifyProof, zeroRoot } from "../../core/merkle";
 import { initKeccak } from "../../core/keccak";
 import { verifyExtension } from "../../core/prefixTree";
+import { opLeaves } from "../../core/graph/commitments";
+import { opStages } from "../../core/graph/stages";
 import { GraphTraceProvider, TERMS_PER_CHUNK } from "../../core/graph/traceProvider";
 import { Rng, randomInputs, randomProgram } from "./randomPrograms";
 
@@ -51,6 +53,18 @@ describe(`graph trace provider (seed ${SEED})`, () => {
       }
     }
     expect(reduceLeaves).to.be.greaterThan(10);
+  });
+
+  it("each op's model leaf names the trace leaf of its first committed stage", () => {
+    const rng = new Rng(SEED ^ 2);
+    for (let k = 0; k < 20; k++) {
+      const program = randomProgram(rng);
+      const provider = GraphTraceProvider.fromInput(program, randomInputs(rng, program, 1));
+      opLeaves(program).forEach((leaf, i) => {
+        const first = opStages(leaf.op, leaf.shapes[leaf.shapes.length - 1]).find((s) => s.committed);
+        if (first !== undefined) expect(leaf.firstLeaf, `program ${k} op ${i}`).to.equal(provider.leafOf(i + 1, first.name));
+      });
+    }
     expect(TERMS_PER_CHUNK).to.equal(32);
   });
 
