@@ -150,7 +150,7 @@ function runInteger(model: IntegerModel, scales: readonly number[], x: ArrayLike
 }
 
 /** The two largest outputs at most one step apart (a single output is never a tie). */
-function isNearTie(out: Int8Array): boolean {
+export function isNearTie(out: Int8Array | Int32Array): boolean {
   if (out.length < 2) return false;
   let first = -Infinity;
   let second = -Infinity;
@@ -161,8 +161,8 @@ function isNearTie(out: Int8Array): boolean {
   return first - second <= 1;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
-const num = (x: number) => x.toPrecision(4);
+export const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+export const num = (x: number) => x.toPrecision(4);
 
 /**
  * The report as the lines a terminal prints: the headline numbers, then one aligned table row
