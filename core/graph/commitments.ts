@@ -64,7 +64,7 @@ export interface OpLeaf {
   readonly op: Op;
   /** The roots of the constants it reads, in the order its descriptor names them. */
   readonly constantRoots: readonly Uint8Array[];
-  /** The shapes of its inputs, then of its value. */
+  /** The shapes of its inputs, of its value, then of its constants in descriptor order (a Conv's kernel size is only there). */
   readonly shapes: readonly Shape[];
   /** The trace leaf of its first committed stage (a layout op has none: the next op's). */
   readonly firstLeaf: number;
@@ -75,7 +75,8 @@ export function opLeaves(program: GraphProgram, constants: readonly MerkleTree[]
   const shapes = validateProgram(program);
   let firstLeaf = 1; // leaf 0 of a trace is the input
   return program.ops.map((op, k) => {
-    const leaf = { op, constantRoots: constantsOf(op).map((c) => constants[c].root), shapes: [...op.inputs.map((v) => shapes[v]), shapes[k + 1]], firstLeaf };
+    const ids = constantsOf(op);
+    const leaf = { op, constantRoots: ids.map((c) => constants[c].root), shapes: [...op.inputs.map((v) => shapes[v]), shapes[k + 1], ...ids.map((c) => program.constants[c].shape)], firstLeaf };
     firstLeaf += opStages(op, shapes[k + 1]).filter((stage) => stage.committed).length;
     return leaf;
   });
@@ -103,8 +104,8 @@ function wordBytes(words: readonly bigint[]): Uint8Array {
 
 /**
  * The model root: a tree over the header `keccak256(version, rank, dims…)` and, for each op in
- * order, `keccak256(descriptor ‖ the roots of the constants it reads ‖ the shapes of its inputs and
- * of its value ‖ the trace leaf of its first committed stage)`. Every field of every op, every
+ * order, `keccak256(descriptor ‖ the roots of the constants it reads ‖ the shapes of its inputs, of
+ * its value and of its constants ‖ the trace leaf of its first committed stage)`. Every field of every op, every
  * constant byte and every shape are bound by it. The shapes and the first leaf follow from the
  * program (validation derives them); they are in each op's leaf so that the game can tell which op
  * and stage a trace leaf is, and a step's index maps need no walk over the graph.
