@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IStepVerifier} from "../interfaces/IStepVerifier.sol";
+import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
+
+/// @title PoolStepVerifier
+/// @notice The pooling family, docs/graph-semantics.md §5.1 and §11:
+///  - MaxPool (op 3): stage 0 `out` (reduce, max, int8);
+///  - AvgPool (op 4), GlobalAvgPool (op 5): stage 0 `sum` (reduce, sum, int32), stage 1 `out` (elementwise, int8).
+/// @dev Operands (core/graph/step.ts builds them; no constants, so ctx.constantRoots = []):
+///  - {foldInit}: [] (s_0 is −128 for a max, 0 for a sum);
+///  - {foldChunk} of row o, chunk k: inputs[t] = the input element of window term 32k + t, no weights; a window
+///    cell outside the image is a padded cell (bit t of `padded`): a max ignores it (padding never wins), a sum
+///    adds nothing for it (padded cells count as zeros, and the divisor is in the multiplier);
+///  - {step} of `out` element o: [sum[o]]; result clamp(requantise(sum, m, s), lo, hi).
+contract PoolStepVerifier is IStepVerifier {
+    /// @inheritdoc IStepVerifier
+    function opCodes() external pure returns (uint256[] memory codes) {
+        codes = new uint256[](3);
+        codes[0] = LibGraphStep.OP_MAX_POOL;
+        codes[1] = LibGraphStep.OP_AVG_POOL;
+        codes[2] = LibGraphStep.OP_GLOBAL_AVG_POOL;
+    }
+
+    /// @inheritdoc IStepVerifier
+    function stageKinds(bytes32[] calldata descriptor)
+        external
+        pure
+        returns (uint256[] memory kinds, uint256[] memory bits)
+    {
+        (kinds, bits) = _stages(_layout(descriptor));
+    }
+
+    /// @inheritdoc IStepVerifier
+    /// @dev operands = []; −128 for MaxPool, 0 for the sums.
+    function foldInit(StepContext calldata ctx, int256[] calldata operands) external pure returns (int256) {
+        uint256 code = _check(ctx, LibGraphStep.STAGE_REDUCE);
+        LibGraphStep.checkOperandCount(operands, 0);
+        return code == LibGraphStep.OP_MAX_POOL ? int256(-128) : int256(0);
+    }
+
+    /// @inheritdoc IStepVerifier
+    function foldChunk(
+        StepContext calldata ctx,
+        int256 accBefore,
+        int256[] calldata inputs,
+        int256[] calldata weights,
+        uint256 padded
+    ) external pure returns (int256) {
+        uint256 code = _check(ctx, LibGraphStep.STAGE_REDUCE);
+        if (code == LibGraphStep.OP_MAX_POOL) return LibGraphStep.foldMax(accBefore, inputs, weights, padded);
+        return LibGraphStep.foldSum(accBefore, inputs, weights, padded);
+    }
+
+    /// @inheritdoc IStepVerifier
+    /// @dev operands = [sum[element]], int32; no witness.
+    function step(StepContext calldata ctx, int256[] calldata operands, bytes32[] calldata witness)
+        external
+        pure
+        returns (int256)
+    {
+        uint256 code = _check(ctx, LibGraphStep.STAGE_ELEMENTWISE);
+        if (witness.length != 0) revert LibGraphStep.GraphStepWitnessLength(0, witness.length);
+        // AvgPool: multiplier, shift, lo, hi are words 13 … 16; GlobalAvgPool: words 3 … 6.
+        uint256 mAt = code == LibGraphStep.OP_AVG_POOL ? 13 : 3;
+        return LibGraphStep.requantisedOutput(ctx, operands, mAt, mAt + 1, 1, mAt + 2);
+    }
+
+    /// @dev MaxPool: out (reduce, int8); the averages: sum (reduce, int32), out (elementwise, int8).
+    function _stages(uint256 code) private pure returns (uint256[] memory kinds, uint256[] memory bits) {
+        uint256 n = code == LibGraphStep.OP_MAX_POOL ? 1 : 2;
+        kinds = new uint256[](n);
+        bits = new uint256[](n);
+        kinds[0] = LibGraphStep.STAGE_REDUCE;
+        bits[0] = n == 1 ? 8 : 32;
+        if (n == 2) (kinds[1], bits[1]) = (LibGraphStep.STAGE_ELEMENTWISE, 8);
+    }
+
+    /// @dev The descriptor, the constant roots, the element and the stage's kind; returns the op code.
+    function _check(StepContext calldata ctx, uint256 kind) private pure returns (uint256 code) {
+        code = _layout(ctx.descriptor);
+        LibGraphStep.checkConstantRoots(ctx, 0);
+        LibGraphStep.checkElement(ctx);
+        (uint256[] memory kinds,) = _stages(code);
+        LibGraphStep.checkStage(code, ctx.stage, kinds, kind);
+    }
+
+    /// @dev MaxPool: 3, [1, x], kernel ×2, strides ×2, pads ×4, dilations ×2 (13 words); AvgPool: the same
+    ///      and multiplier, shift, lo, hi (17 words); GlobalAvgPool: 5, [1, x], multiplier, shift, lo, hi (7 words).
+    function _layout(bytes32[] calldata d) private pure returns (uint256 code) {
+        code = LibGraphStep.opCode(d);
+        uint256 length;
+        if (code == LibGraphStep.OP_MAX_POOL) length = 13;
+        else if (code == LibGraphStep.OP_AVG_POOL) length = 17;
+        else if (code == LibGraphStep.OP_GLOBAL_AVG_POOL) length = 7;
+        else revert LibGraphStep.GraphStepUnsupportedOp(code);
+        LibGraphStep.checkFixed(d, code, length, 1);
+    }
+}
