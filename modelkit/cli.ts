@@ -10,7 +10,7 @@
  * found problems, 2 bad command line.
  */
 import { type Command, Option } from "commander";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseUint, privateKeyOption, runMain, runProgram } from "../core/chain/cliOptions";
@@ -24,6 +24,13 @@ import { formatReport } from "../core/modelImport/quantisationReport";
 import { readLabels, readSamples } from "../core/modelImport/samples";
 import { loadModelDir } from "../core/modelFiles";
 import { readFloatModel } from "../core/onnx/floatModel";
+import { formatGraphInspection, inspectGraphFolder } from "../core/graph/inspectGraphFolder";
+import { writeGraphModelFolder } from "../core/graph/modelFolder";
+import { sizeOf } from "../core/graph/program";
+import { validateProgram } from "../core/graph/validate";
+import { formatGraphReport } from "../core/modelImport/graph/graphReport";
+import { importGraphModel } from "../core/modelImport/graph/importGraphModel";
+import { readFloatGraph } from "../core/modelImport/graph/readFloatGraph";
 
 export type ModelCliIo = CliIo;
 
@@ -39,8 +46,8 @@ function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
 
   program
     .command("import")
-    .description("quantise a float ONNX model into a model folder (integer.onnx, descriptor.json, float.onnx) and print the quantisation report")
-    .argument("<float.onnx>", "the float model: a chain of Gemm/MatMul(+Add)/Relu/Flatten")
+    .description("quantise a float ONNX model into a model folder (integer.onnx or program.json, descriptor.json, float.onnx) and print the quantisation report")
+    .argument("<float.onnx>", "the float model: a chain of Gemm/MatMul(+Add)/Relu/Flatten (a Dense folder), or a graph with Conv, BatchNormalization, pools, Add, Mul, Clip, HardSigmoid, HardSwish and layout ops (a graph folder: program.json)")
     .requiredOption("--calibration <file>", "samples that calibrate the activation scales (.json rows, .csv or .npy; any shape per row, flattened)")
     .option("--held-out <file>", "samples the report evaluates instead of the calibration ones (same formats)")
     .option("--labels <file>", "class of each evaluated sample (.json, .csv or .npy integers): the report gives float and integer accuracy")
@@ -50,12 +57,14 @@ function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
     .action(async (file: string, o: { calibration: string; heldOut?: string; labels?: string; out: string; name?: string; force?: boolean }) => {
       await initKeccak();
       const floatOnnx = readFile(file, "float model");
+      const outDir = path.resolve(o.out);
+      if (!o.force && existsSync(path.join(outDir, "descriptor.json"))) throw new UsageError(`${outDir} already holds a model (descriptor.json); pass --force to overwrite it`);
+      // A chain of Dense layers becomes today's Dense folder; any other graph a graph program's folder.
+      if (!isDenseChain(floatOnnx)) return importGraph(file, floatOnnx, outDir, o, io);
       const float = inFile(file, () => readFloatModel(floatOnnx));
       const inputSize = float.inputSize;
       const calibration = readSamples(o.calibration, inputSize);
       const inputs = o.heldOut !== undefined ? readSamples(o.heldOut, inputSize) : calibration;
-      const outDir = path.resolve(o.out);
-      if (!o.force && existsSync(path.join(outDir, "descriptor.json"))) throw new UsageError(`${outDir} already holds a model (descriptor.json); pass --force to overwrite it`);
       const labels = o.labels !== undefined ? readLabels(o.labels, inputs.length, float.layers[float.layers.length - 1].nOut) : undefined;
       const imported = inFile(file, () => importModel(floatOnnx, { name: o.name ?? path.basename(outDir), calibration, evaluation: { inputs, labels, heldOut: o.heldOut !== undefined } }));
       writeModelFolder(outDir, imported);
@@ -67,9 +76,15 @@ function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
   program
     .command("inspect")
     .description("ops, shapes, parameters, model root, accumulator margins, quantisation constants, and whether a folder's files agree")
-    .argument("<folder|file.onnx>", "a model folder, an integer.onnx or a float ONNX file")
+    .argument("<folder|file.onnx>", "a model folder (Dense or graph), an integer.onnx or a float ONNX file")
     .action(async (target: string) => {
       await initKeccak();
+      if (existsSync(path.join(target, "program.json"))) {
+        const graph = await inspectGraphFolder(target);
+        for (const line of formatGraphInspection(graph)) io.out(line);
+        if (graph.problems.length > 0) exit(1);
+        return;
+      }
       const inspection = inspectPath(target);
       for (const line of formatInspection(inspection)) io.out(line);
       if (inspection.problems.length > 0) exit(1);
@@ -141,12 +156,56 @@ function inFile<T>(file: string, read: () => T): T {
   }
 }
 
+/** {@link inFile} for a read that resolves later. */
+async function inFileAsync<T>(file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** RPC clients for the deployment in `deploymentFile`, checked to be on the chain the RPC answers for. */
 async function connectDeployment(rpcUrl: string, deploymentFile: string) {
   const deployment = readDeployment(deploymentFile);
   const clients = await connectRpc(rpcUrl, { pollingIntervalMs: 200 });
   if (clients.chain.id !== deployment.chainId) throw new Error(`${deploymentFile} is for chain ${deployment.chainId}, ${rpcUrl} is chain ${clients.chain.id}`);
   return { clients, deployment };
+}
+
+/** True when the float model is a chain of Dense layers that today's importer reads (it refuses every other op). */
+function isDenseChain(floatOnnx: Uint8Array): boolean {
+  try {
+    readFloatModel(floatOnnx);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `import` for a graph: a graph program's folder (program.json, descriptor.json, float.onnx) and its report. */
+async function importGraph(file: string, floatOnnx: Uint8Array, outDir: string, o: { calibration: string; heldOut?: string; labels?: string; name?: string }, io: ModelCliIo): Promise<void> {
+  const float = inFile(file, () => readFloatGraph(floatOnnx));
+  const inputSize = float.input.shape.reduce((a, b) => a * b, 1);
+  const calibration = readSamples(o.calibration, inputSize);
+  const inputs = o.heldOut !== undefined ? readSamples(o.heldOut, inputSize) : calibration;
+  // The class count is the output's size, known once the program is built: labels are read first
+  // with any class index allowed, then checked against it.
+  const labels = o.labels !== undefined ? readLabels(o.labels, inputs.length, 2 ** 31) : undefined;
+  const report = await inFileAsync(file, () => importGraphModel(floatOnnx, { calibration, evaluation: { inputs, labels, heldOut: o.heldOut !== undefined } }));
+  const classes = sizeOf(validateProgram(report.program).at(-1)!);
+  const outOfRange = labels?.findIndex((l) => l >= classes) ?? -1;
+  if (outOfRange >= 0) throw new UsageError(`${o.labels}: label ${outOfRange} is ${labels![outOfRange]}; labels are class indices 0..${classes - 1}`);
+  const { agreement, accuracy, outputError } = report.report;
+  const descriptor = writeGraphModelFolder(outDir, report.program, {
+    name: o.name ?? path.basename(outDir),
+    meta: { inputScale: report.scales[0], outputScale: report.scales[report.scales.length - 1], agreement, ...(accuracy ? { accuracy } : {}), outputError },
+  });
+  writeFileSync(path.join(outDir, "float.onnx"), floatOnnx);
+  for (const warning of report.warnings) io.err(`warning: ${warning}`);
+  for (const line of formatGraphReport(report.report)) io.out(line);
+  io.out(`model root ${descriptor.root}`);
+  io.err(`wrote ${outDir} (a graph program: program.json)`);
 }
 
 if (require.main === module) runMain(runModelCli);

@@ -6,6 +6,7 @@ import { initKeccak } from "../../core/keccak";
 import { writeNpy } from "../../core/modelImport/npy";
 import { decodeModel, encodeModel } from "../../core/onnx/onnxProto";
 import { runModelCli } from "../../modelkit/cli";
+import { writeMnistSamples } from "../../scripts/mnist-samples";
 import { trainIris } from "../../scripts/train-iris";
 import { runInProcess } from "../helpers/inProcessCli";
 
@@ -41,6 +42,32 @@ describe("npm run model (modelkit/cli.ts)", () => {
     expect(inspected.out).to.include("files agree");
   });
 
+  it("imports the convolutional MNIST model (models/mnist-cnn) into a graph folder: integer accuracy within 0.5 points of float, and inspect runs both executors on it", async function () {
+    this.timeout(120_000);
+    writeMnistSamples(f("mnist"));
+    const samples = (name: string) => path.join(f("mnist"), name);
+    const cnn = path.join(__dirname, "../../models/mnist-cnn/float.onnx");
+    const imported = await run("import", cnn, "--calibration", samples("calibration.npy"), "--held-out", samples("held-out.npy"), "--labels", samples("held-out-labels.json"), "--out", f("cnn"));
+    expect(imported.status, imported.err).to.equal(0);
+    expect(imported.err).to.equal(`wrote ${f("cnn")} (a graph program: program.json)`);
+    const accuracy = (what: string) => Number(new RegExp(`${what} accuracy +(\\d+\\.\\d+) %`).exec(imported.out)?.[1]);
+    console.log(`      CNN held-out accuracy: float ${accuracy("float")} %, integer ${accuracy("integer")} %`);
+    expect(accuracy("integer")).to.be.at.least(98).and.at.least(accuracy("float") - 0.5);
+    expect(imported.out).to.match(/1 +conv +\/conv1\/Conv \+ \/bn1\/BatchNormalization \+ \/relu1\/Relu +\[8,28,28\]/);
+    const root = /model root (0x[0-9a-f]{64})/.exec(imported.out)?.[1];
+    expect(JSON.parse(readFileSync(f("cnn/descriptor.json"), "utf8"))).to.include({ format: "refute-graph-1", root, parameterCount: 29738 });
+
+    const inspected = await run("inspect", f("cnn"));
+    expect(inspected.status, inspected.err).to.equal(0);
+    expect(inspected.out).to.include(`model root   ${root}`).and.match(/files agree: .* onnxruntime and the reference executor agree on every committed tensor of 8 random inputs/);
+    const edited = JSON.parse(readFileSync(f("cnn/program.json"), "utf8"));
+    edited.ops[0].shift[0] += 1;
+    writeFileSync(f("cnn/program.json"), JSON.stringify(edited));
+    const tampered = await run("inspect", f("cnn"));
+    expect(tampered.status).to.equal(1);
+    expect(tampered.err, tampered.err).to.match(/program\.json commits to 0x[0-9a-f]{64}, descriptor\.json says 0x/);
+  });
+
   it("gives each bad input one clear line and a non-zero status", async () => {
     writeFileSync(f("short.json"), "[[5.1, 3.5, 1.4]]");
     writeFileSync(f("nan.csv"), "5.1,3.5,1.4,0.2\n4.9,NaN,1.4,0.2\n");
@@ -58,7 +85,7 @@ describe("npm run model (modelkit/cli.ts)", () => {
       ["a non-finite value", ["import", f("float.onnx"), "--calibration", f("nan.csv"), "--out", f("o2")], 1, /nan\.csv: row 1 has NaN at position 1: every value must be a finite number$/],
       ["a shape that does not match (.npy of rows of 5)", ["import", f("float.onnx"), "--calibration", f("wrong-shape.npy"), "--out", f("o3")], 1, /wrong-shape\.npy: row 0 has 5 values, the model expects 4$/],
       ["a file that is not ONNX", ["import", f("not-onnx.onnx"), "--calibration", f("two.csv"), "--out", f("o4")], 1, /^error: .*not-onnx\.onnx: malformed ONNX file: /],
-      ["an unsupported op", ["import", f("sigmoid.onnx"), "--calibration", f("two.csv"), "--out", f("o5")], 1, /^error: .*sigmoid\.onnx: node fc1\/add: op Sigmoid is not supported \(supported: Gemm, MatMul, Add, Relu, Flatten\)$/],
+      ["an unsupported op", ["import", f("sigmoid.onnx"), "--calibration", f("two.csv"), "--out", f("o5")], 1, /^error: .*sigmoid\.onnx: node fc1\/add: op Sigmoid is not supported \(supported: Conv, BatchNormalization, .*, Gemm, MatMul, Flatten, .*\)$/],
       ["a label out of range", ["import", f("float.onnx"), "--calibration", f("two.csv"), "--labels", f("labels-bad.json"), "--out", f("o6")], 1, /labels-bad\.json: label 1 is 7; labels are class indices 0\.\.2$/],
       ["a missing float model", ["import", f("nowhere.onnx"), "--calibration", f("two.csv"), "--out", f("o7")], 1, /^error: cannot read the float model .*nowhere\.onnx: ENOENT$/],
       ["no --calibration", ["import", f("float.onnx"), "--out", f("o8")], 2, /required option '--calibration <file>' not specified/],
