@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {OP_ADD, OP_MUL, OP_CLAMP, OP_TABLE} from "../lib/graph/GraphOpCodes.sol";
 import {IStepVerifier} from "../interfaces/IStepVerifier.sol";
 import {LibDenseStep} from "../lib/LibDenseStep.sol";
 import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
@@ -24,10 +25,10 @@ contract ElementwiseStepVerifier is IStepVerifier {
     /// @inheritdoc IStepVerifier
     function opCodes() external pure returns (uint256[] memory codes) {
         codes = new uint256[](4);
-        codes[0] = LibGraphStep.OP_ADD;
-        codes[1] = LibGraphStep.OP_MUL;
-        codes[2] = LibGraphStep.OP_CLAMP;
-        codes[3] = LibGraphStep.OP_TABLE;
+        codes[0] = OP_ADD;
+        codes[1] = OP_MUL;
+        codes[2] = OP_CLAMP;
+        codes[3] = OP_TABLE;
     }
 
     /// @inheritdoc IStepVerifier
@@ -66,9 +67,9 @@ contract ElementwiseStepVerifier is IStepVerifier {
     {
         uint256 code = _check(ctx, LibGraphStep.STAGE_ELEMENTWISE);
         bytes32[] calldata d = ctx.descriptor;
-        uint256 witnessWords = code == LibGraphStep.OP_TABLE ? 1 + TABLE_DEPTH : 0;
+        uint256 witnessWords = code == OP_TABLE ? 1 + TABLE_DEPTH : 0;
         if (witness.length != witnessWords) revert LibGraphStep.GraphStepWitnessLength(witnessWords, witness.length);
-        if (code == LibGraphStep.OP_ADD) {
+        if (code == OP_ADD) {
             // 6, [2, a, b], mA, sA, mB, sB, lo, hi
             LibGraphStep.checkOperandCount(operands, 2);
             int256 a = LibGraphStep.int8Operand(operands, 0);
@@ -77,7 +78,7 @@ contract ElementwiseStepVerifier is IStepVerifier {
                 + LibGraphStep.requantise(b, LibGraphStep.word(d, 6), LibGraphStep.word(d, 7));
             return LibGraphStep.clamp(q, LibGraphStep.word(d, 8), LibGraphStep.word(d, 9));
         }
-        if (code == LibGraphStep.OP_MUL) {
+        if (code == OP_MUL) {
             // 7, [2, a, b], m, s, lo, hi
             LibGraphStep.checkOperandCount(operands, 2);
             int256 a = LibGraphStep.int8Operand(operands, 0);
@@ -87,7 +88,7 @@ contract ElementwiseStepVerifier is IStepVerifier {
         }
         LibGraphStep.checkOperandCount(operands, 1);
         int256 x = LibGraphStep.int8Operand(operands, 0);
-        if (code == LibGraphStep.OP_CLAMP) {
+        if (code == OP_CLAMP) {
             // 8, [1, x], lo, hi
             return LibGraphStep.clamp(x, LibGraphStep.word(d, 3), LibGraphStep.word(d, 4));
         }
@@ -110,7 +111,7 @@ contract ElementwiseStepVerifier is IStepVerifier {
     /// @dev The descriptor, the constant roots, the element and the stage's kind; returns the op code.
     function _check(StepContext calldata ctx, uint256 kind) private pure returns (uint256 code) {
         code = _layout(ctx.descriptor);
-        LibGraphStep.checkConstantRoots(ctx, code == LibGraphStep.OP_TABLE ? 1 : 0);
+        LibGraphStep.checkConstantRoots(ctx, code == OP_TABLE ? 1 : 0);
         LibGraphStep.checkElement(ctx);
         (uint256[] memory kinds,) = _stages();
         LibGraphStep.checkStage(code, ctx.stage, kinds, kind);
@@ -119,10 +120,10 @@ contract ElementwiseStepVerifier is IStepVerifier {
     /// @dev Add: 10 words, Mul: 8, Clamp: 5, Table: 4 (see {step}); Add and Mul take two inputs.
     function _layout(bytes32[] calldata d) private pure returns (uint256 code) {
         code = LibGraphStep.opCode(d);
-        if (code == LibGraphStep.OP_ADD) LibGraphStep.checkFixed(d, code, 10, 2);
-        else if (code == LibGraphStep.OP_MUL) LibGraphStep.checkFixed(d, code, 8, 2);
-        else if (code == LibGraphStep.OP_CLAMP) LibGraphStep.checkFixed(d, code, 5, 1);
-        else if (code == LibGraphStep.OP_TABLE) LibGraphStep.checkFixed(d, code, 4, 1);
+        if (code == OP_ADD) LibGraphStep.checkFixed(d, code, 10, 2);
+        else if (code == OP_MUL) LibGraphStep.checkFixed(d, code, 8, 2);
+        else if (code == OP_CLAMP) LibGraphStep.checkFixed(d, code, 5, 1);
+        else if (code == OP_TABLE) LibGraphStep.checkFixed(d, code, 4, 1);
         else revert LibGraphStep.GraphStepUnsupportedOp(code);
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {OP_DENSE, OP_CONV} from "../lib/graph/GraphOpCodes.sol";
 import {IStepVerifier} from "../interfaces/IStepVerifier.sol";
 import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
 
@@ -18,8 +19,8 @@ contract MacStepVerifier is IStepVerifier {
     /// @inheritdoc IStepVerifier
     function opCodes() external pure returns (uint256[] memory codes) {
         codes = new uint256[](2);
-        codes[0] = LibGraphStep.OP_DENSE;
-        codes[1] = LibGraphStep.OP_CONV;
+        codes[0] = OP_DENSE;
+        codes[1] = OP_CONV;
     }
 
     /// @inheritdoc IStepVerifier
@@ -96,8 +97,8 @@ contract MacStepVerifier is IStepVerifier {
     {
         code = LibGraphStep.opCode(d);
         uint256 listAt; // the multiplier list's length word
-        if (code == LibGraphStep.OP_DENSE) listAt = 5;
-        else if (code == LibGraphStep.OP_CONV) listAt = 14;
+        if (code == OP_DENSE) listAt = 5;
+        else if (code == OP_CONV) listAt = 14;
         else revert LibGraphStep.GraphStepUnsupportedOp(code);
         uint256 length = d.length;
         // The shortest well-formed descriptor has one multiplier and one shift: listAt + 6 words.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {OP_MAX_POOL, OP_AVG_POOL, OP_GLOBAL_AVG_POOL} from "../lib/graph/GraphOpCodes.sol";
 import {IStepVerifier} from "../interfaces/IStepVerifier.sol";
 import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
 
@@ -18,9 +19,9 @@ contract PoolStepVerifier is IStepVerifier {
     /// @inheritdoc IStepVerifier
     function opCodes() external pure returns (uint256[] memory codes) {
         codes = new uint256[](3);
-        codes[0] = LibGraphStep.OP_MAX_POOL;
-        codes[1] = LibGraphStep.OP_AVG_POOL;
-        codes[2] = LibGraphStep.OP_GLOBAL_AVG_POOL;
+        codes[0] = OP_MAX_POOL;
+        codes[1] = OP_AVG_POOL;
+        codes[2] = OP_GLOBAL_AVG_POOL;
     }
 
     /// @inheritdoc IStepVerifier
@@ -37,7 +38,7 @@ contract PoolStepVerifier is IStepVerifier {
     function foldInit(StepContext calldata ctx, int256[] calldata operands) external pure returns (int256) {
         uint256 code = _check(ctx, LibGraphStep.STAGE_REDUCE);
         LibGraphStep.checkOperandCount(operands, 0);
-        return code == LibGraphStep.OP_MAX_POOL ? int256(-128) : int256(0);
+        return code == OP_MAX_POOL ? int256(-128) : int256(0);
     }
 
     /// @inheritdoc IStepVerifier
@@ -49,7 +50,7 @@ contract PoolStepVerifier is IStepVerifier {
         uint256 padded
     ) external pure returns (int256) {
         uint256 code = _check(ctx, LibGraphStep.STAGE_REDUCE);
-        if (code == LibGraphStep.OP_MAX_POOL) return LibGraphStep.foldMax(accBefore, inputs, weights, padded);
+        if (code == OP_MAX_POOL) return LibGraphStep.foldMax(accBefore, inputs, weights, padded);
         return LibGraphStep.foldSum(accBefore, inputs, weights, padded);
     }
 
@@ -63,13 +64,13 @@ contract PoolStepVerifier is IStepVerifier {
         uint256 code = _check(ctx, LibGraphStep.STAGE_ELEMENTWISE);
         if (witness.length != 0) revert LibGraphStep.GraphStepWitnessLength(0, witness.length);
         // AvgPool: multiplier, shift, lo, hi are words 13 … 16; GlobalAvgPool: words 3 … 6.
-        uint256 mAt = code == LibGraphStep.OP_AVG_POOL ? 13 : 3;
+        uint256 mAt = code == OP_AVG_POOL ? 13 : 3;
         return LibGraphStep.requantisedOutput(ctx, operands, mAt, mAt + 1, 1, mAt + 2);
     }
 
     /// @dev MaxPool: out (reduce, int8); the averages: sum (reduce, int32), out (elementwise, int8).
     function _stages(uint256 code) private pure returns (uint256[] memory kinds, uint256[] memory bits) {
-        uint256 n = code == LibGraphStep.OP_MAX_POOL ? 1 : 2;
+        uint256 n = code == OP_MAX_POOL ? 1 : 2;
         kinds = new uint256[](n);
         bits = new uint256[](n);
         kinds[0] = LibGraphStep.STAGE_REDUCE;
@@ -91,9 +92,9 @@ contract PoolStepVerifier is IStepVerifier {
     function _layout(bytes32[] calldata d) private pure returns (uint256 code) {
         code = LibGraphStep.opCode(d);
         uint256 length;
-        if (code == LibGraphStep.OP_MAX_POOL) length = 13;
-        else if (code == LibGraphStep.OP_AVG_POOL) length = 17;
-        else if (code == LibGraphStep.OP_GLOBAL_AVG_POOL) length = 7;
+        if (code == OP_MAX_POOL) length = 13;
+        else if (code == OP_AVG_POOL) length = 17;
+        else if (code == OP_GLOBAL_AVG_POOL) length = 7;
         else revert LibGraphStep.GraphStepUnsupportedOp(code);
         LibGraphStep.checkFixed(d, code, length, 1);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {OP_COMPUTE_MAX} from "../lib/graph/GraphOpCodes.sol";
 import {IStepVerifier} from "../interfaces/IStepVerifier.sol";
 import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
 
@@ -38,7 +39,7 @@ contract StepRouter is IStepVerifier {
         for (uint256 i; i < opCodes_.length; ++i) {
             uint256 code = opCodes_[i];
             IStepVerifier v = verifiers_[i];
-            if (code == 0 || code > LibGraphStep.OP_COMPUTE_MAX) revert StepRouterOpCodeOutOfRange(code);
+            if (code == 0 || code > OP_COMPUTE_MAX) revert StepRouterOpCodeOutOfRange(code);
             if (address(_verifiers[code]) != address(0)) revert StepRouterDuplicateOp(code);
             if (address(v).code.length == 0) revert StepRouterNotAContract(code, address(v));
             uint256[] memory claimed = v.opCodes();

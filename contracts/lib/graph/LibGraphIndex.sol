@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {OP_DENSE, OP_CONV, OP_MAX_POOL, OP_AVG_POOL, OP_GLOBAL_AVG_POOL, OP_ADD, OP_MUL, OP_CLAMP, OP_TABLE, OP_FLATTEN, OP_RESHAPE, OP_TRANSPOSE, OP_CONCAT, OP_SLICE, OP_LAYOUT_MIN, OP_LAYOUT_MAX} from "./GraphOpCodes.sol";
+
 /// @title LibGraphIndex
 /// @notice The index maps of graph programs on-chain (docs/graph-semantics.md, "Index maps on-chain"): which
 ///         elements a step must open, computed from the op's descriptor words and the shapes its model leaf
@@ -23,25 +25,6 @@ pragma solidity 0.8.30;
 ///  word is the array's length word) and must not be written.
 ///  Everything is pure and internal; a revert means the caller passed something malformed, never a false claim.
 library LibGraphIndex {
-    /// @notice Op codes (core/graph/program.ts OP_CODES), fixed forever.
-    uint256 internal constant OP_DENSE = 1;
-    uint256 internal constant OP_CONV = 2;
-    uint256 internal constant OP_MAX_POOL = 3;
-    uint256 internal constant OP_AVG_POOL = 4;
-    uint256 internal constant OP_GLOBAL_AVG_POOL = 5;
-    uint256 internal constant OP_ADD = 6;
-    uint256 internal constant OP_MUL = 7;
-    uint256 internal constant OP_CLAMP = 8;
-    uint256 internal constant OP_TABLE = 9;
-    uint256 internal constant OP_FLATTEN = 32;
-    uint256 internal constant OP_RESHAPE = 33;
-    uint256 internal constant OP_TRANSPOSE = 34;
-    uint256 internal constant OP_CONCAT = 35;
-    uint256 internal constant OP_SLICE = 36;
-    /// @notice Layout ops (views) take op codes 32 … 63.
-    uint256 internal constant OP_LAYOUT_MIN = 32;
-    uint256 internal constant OP_LAYOUT_MAX = 63;
-
     /// @notice The input index of a padded cell (a window cell outside the image): never an element to open.
     uint256 internal constant PADDED = type(uint256).max;
     /// @notice Terms of one chunk of a reduction row: one 32-byte leaf of weights.

@@ -5,26 +5,13 @@ import {IStepVerifier} from "../../interfaces/IStepVerifier.sol";
 import {LibDenseStep} from "../LibDenseStep.sol";
 
 /// @title LibGraphStep
-/// @notice What the step verifiers of graph programs share (docs/graph-semantics.md §11): the op codes, the
+/// @notice What the step verifiers of graph programs share (docs/graph-semantics.md §11): the
 ///         stage kinds, reading descriptor words, range checks with custom errors, the three folds of a chunk
 ///         and the requantise-and-clamp of an output stage.
 /// @dev Requantisation is {LibDenseStep.requantise}, the one Solidity implementation of the rounding rule;
 ///      this library checks every range first, with its own errors, so that one never reverts here. The
 ///      TypeScript twin of everything is core/graph/step.ts.
 library LibGraphStep {
-    /// @notice Op codes (core/graph/program.ts OP_CODES), fixed forever.
-    uint256 internal constant OP_DENSE = 1;
-    uint256 internal constant OP_CONV = 2;
-    uint256 internal constant OP_MAX_POOL = 3;
-    uint256 internal constant OP_AVG_POOL = 4;
-    uint256 internal constant OP_GLOBAL_AVG_POOL = 5;
-    uint256 internal constant OP_ADD = 6;
-    uint256 internal constant OP_MUL = 7;
-    uint256 internal constant OP_CLAMP = 8;
-    uint256 internal constant OP_TABLE = 9;
-    /// @notice Computing ops take codes 1 … 31 (layout ops, 32 … 63, are views: nothing to step).
-    uint256 internal constant OP_COMPUTE_MAX = 31;
-
     /// @notice A reduce stage: a fold over a row, dissected into chunks.
     uint256 internal constant STAGE_REDUCE = 1;
     /// @notice An elementwise stage: one step.
