@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { type ErrorFragment, Interface } from "ethers";
 import { ethers } from "hardhat";
 import type { GraphStepHarness, StepRouter } from "../../typechain-types";
@@ -12,6 +14,9 @@ import { GraphTraceProvider } from "../../core/graph/traceProvider";
 import { validateProgram } from "../../core/graph/validate";
 import { INT32_MAX, INT32_MIN, MULTIPLIER_MAX, SHIFT_MAX } from "../../core/intSemantics";
 import { initKeccak } from "../../core/keccak";
+import { loadMnist } from "../../core/mnist";
+import { importGraphModel } from "../../core/modelImport/graph/importGraphModel";
+import { quantiseInput } from "../../core/quantise";
 import { chunks, flipBit, hex } from "../helpers/bytes";
 import { Rng, describeProgram, randomInputs, randomProgram } from "./randomPrograms";
 
@@ -25,7 +30,9 @@ import { Rng, describeProgram, randomInputs, randomProgram } from "./randomProgr
  * GRAPH_STEP_SEED and GRAPH_STEP_PROGRAMS replay another seed or change the count.
  */
 const SEED = Number(process.env.GRAPH_STEP_SEED ?? 0x5733e9) >>> 0;
-const PROGRAMS = Number(process.env.GRAPH_STEP_PROGRAMS ?? 120);
+const PROGRAMS = Number(process.env.GRAPH_STEP_PROGRAMS ?? 300);
+/** Held-out digits whose CNN traces are checked. */
+const CNN_DIGITS = 12;
 /** Elements of each stage of each op (plus the first and the last, sometimes). */
 const ELEMENTS_PER_STAGE = 3;
 const GAS_LIMIT = 500_000;
@@ -156,20 +163,27 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
     console.log(`      graph step seed: ${SEED} (GRAPH_STEP_SEED=${SEED} replays it), ${PROGRAMS} programs`);
   });
 
-  it("on seeded random programs: every stage kind, every row start, every chunk of random rows and random elementwise steps agree with the trace", async function () {
-    const started = Date.now();
-    const rng = new Rng(SEED);
-    const cases: Case[] = [];
-    const programs: string[] = [];
-    const perKind = new Map<string, number>();
-    const features = new Set<string>();
-    const count = (key: string) => perKind.set(key, (perKind.get(key) ?? 0) + 1);
-    const stageKindChecks: { op: Op; label: string }[] = [];
+  /** The positions checked on one trace: what a test collects them into. */
+  interface Collection {
+    readonly rng: Rng;
+    readonly cases: Case[];
+    readonly perKind: Map<string, number>;
+    readonly features: Set<string>;
+    readonly stageKindChecks: { op: Op; label: string }[];
+  }
+  const collection = (seed: number): Collection => ({ rng: new Rng(seed), cases: [], perKind: new Map(), features: new Set(), stageKindChecks: [] });
 
-    for (let p = 0; p < PROGRAMS; p++) {
-      const program = randomProgram(rng);
-      programs.push(describeProgram(program));
-      const provider = GraphTraceProvider.fromInput(program, randomInputs(rng, program, 1));
+  /**
+   * Adds to `into` the cases of `provider`'s trace: for random elements of every stage of every
+   * computing op (sometimes the first and the last too), the row's start and every chunk of a
+   * reduce stage, or the elementwise step, each with the trace's value as the expected answer.
+   */
+  function collectCases(into: Collection, provider: GraphTraceProvider, where: string): void {
+    const { rng, cases, features, stageKindChecks } = into;
+    const count = (key: string) => into.perKind.set(key, (into.perKind.get(key) ?? 0) + 1);
+    const program = provider.program;
+    {
+      const p = where;
       const trace = provider.trace;
       const shapes = validateProgram(program);
       const trees = provider.model.constants;
@@ -177,13 +191,13 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
         if (isLayout(op)) return;
         const value = k + 1;
         const n = sizeOf(shapes[value]);
-        stageKindChecks.push({ op, label: `program ${p} v${value}` });
+        stageKindChecks.push({ op, label: `${p} v${value}` });
         opStages(op, shapes[value]).forEach((stage, s) => {
           const picks = new Set<number>();
           for (let e = 0; e < ELEMENTS_PER_STAGE; e++) picks.add(rng.int(0, n - 1));
           if (rng.float() < 0.3) picks.add(0).add(n - 1);
           for (const element of picks) {
-            const label = `seed ${SEED} program ${p} v${value} (${op.kind}) stage ${stage.name} element ${element}`;
+            const label = `${p} v${value} (${op.kind}) stage ${stage.name} element ${element}`;
             const ctx = S.stepContext(program, shapes, value, s, element, trees);
             const abi = abiCtx(ctx);
             const tensor = trace.tensors[trace.layout.findIndex((e) => e.value === value && e.stage.name === stage.name)];
@@ -229,8 +243,11 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
         });
       });
     }
+  }
 
-    // Stage kinds: the router's answer is opStages' for every op.
+  /** Checks the stage lists and every collected case on both sides; returns the disagreements and prints the tally. */
+  async function checkCollection(into: Collection, what: string, started: number): Promise<string[]> {
+    const { cases, perKind, features, stageKindChecks } = into;
     const kindProblems: string[] = [];
     for (const batch of chunks(stageKindChecks, 200)) {
       const [kinds, bits] = await harness.stageKindsBatch(router, batch.map((b) => words(b.op)));
@@ -240,14 +257,27 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
         if (JSON.stringify(got) !== JSON.stringify(want)) kindProblems.push(`${b.label} ${b.op.kind}: Solidity ${JSON.stringify(got)}, TypeScript ${JSON.stringify(want)}`);
       });
     }
-    expect(kindProblems.slice(0, 10), `seed ${SEED}: ${kindProblems.length} stage lists disagree`).to.deep.equal([]);
-
+    expect(kindProblems.slice(0, 10), `${what}: ${kindProblems.length} stage lists disagree`).to.deep.equal([]);
     const problems = await check(cases);
     const seconds = (Date.now() - started) / 1000;
     const table = [...perKind].sort().map(([k, v]) => `${k} ${v}`).join(", ");
-    console.log(`      ${cases.length} positions (${stageKindChecks.length} ops) checked in ${seconds.toFixed(1)} s: ${problems.length} mismatches`);
+    console.log(`      ${what}: ${cases.length} positions (${stageKindChecks.length} ops) checked in ${seconds.toFixed(1)} s: ${problems.length} mismatches`);
     console.log(`      ${table}`);
-    console.log(`      features: ${[...features].sort().join(", ")}`);
+    if (features.size > 0) console.log(`      features: ${[...features].sort().join(", ")}`);
+    return problems;
+  }
+
+  it("on seeded random programs: every stage kind, every row start, every chunk of random rows and random elementwise steps agree with the trace", async function () {
+    const started = Date.now();
+    const into = collection(SEED);
+    const programs: string[] = [];
+    for (let p = 0; p < PROGRAMS; p++) {
+      const program = randomProgram(into.rng);
+      programs.push(describeProgram(program));
+      collectCases(into, GraphTraceProvider.fromInput(program, randomInputs(into.rng, program, 1)), `seed ${SEED} program ${p}`);
+    }
+    const { cases, perKind, features } = into;
+    const problems = await checkCollection(into, `${PROGRAMS} random programs`, started);
     if (problems.length > 0) {
       const p = Number(/program (\d+)/.exec(problems[0])?.[1] ?? 0);
       expect.fail(`seed ${SEED} (GRAPH_STEP_SEED=${SEED} replays it): ${problems.length} of ${cases.length} positions disagree:\n  ${problems.slice(0, 10).join("\n  ")}\nprogram ${p}:\n${programs[p]}`);
@@ -256,6 +286,19 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
     for (const f of ["conv padded chunk", "maxPool padded chunk", "avgPool padded chunk", "conv per-channel requantisation", "mul broadcast", "operand behind a view"]) {
       expect(features.has(f), `seed ${SEED}: no ${f} among the random programs`).to.equal(true);
     }
+  });
+
+  it("on the convolutional MNIST model (models/mnist-cnn, imported): held-out digits' traces agree at every stage", async function () {
+    const started = Date.now();
+    const { train, test } = loadMnist();
+    const pixels = (digits: readonly { pixels: Float32Array }[]) => digits.map((d) => d.pixels);
+    const imported = await importGraphModel(readFileSync(path.join(__dirname, "../../models/mnist-cnn/float.onnx")), { calibration: pixels(train.slice(0, 200)) });
+    const into = collection(SEED ^ 0xc22);
+    const digits = test.slice(0, CNN_DIGITS);
+    digits.forEach((d, k) => collectCases(into, GraphTraceProvider.fromInput(imported.program, quantiseInput(d.pixels, imported.scales[0])), `CNN held-out digit ${k}`));
+    const problems = await checkCollection(into, `the CNN on ${digits.length} held-out digits`, started);
+    expect(problems.slice(0, 10), `${problems.length} of ${into.cases.length} positions disagree`).to.deep.equal([]);
+    for (const kind of ["conv", "maxPool", "dense"]) expect(into.perKind.get(`${kind} ${kind === "maxPool" ? "chunk" : "step"}`) ?? 0, kind).to.be.greaterThan(0);
   });
 
   // ---- refusals ----------------------------------------------------------------------------------
