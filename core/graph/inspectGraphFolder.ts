@@ -3,7 +3,7 @@ import { constantsOf } from "./commitments";
 import { executeProgram } from "./execute";
 import { type GraphModelFiles, readGraphModelFolder } from "./modelFolder";
 import { OrtGraphRunner } from "./ortGraphRunner";
-import { type Op, sizeOf } from "./program";
+import { type GraphProgram, type Op, sizeOf } from "./program";
 import { traceName } from "./stages";
 
 /**
@@ -29,16 +29,23 @@ export const INSPECTION_SEED = 0x1e5;
 
 export async function inspectGraphFolder(dir: string, inputs = 8): Promise<GraphInspection> {
   const files = readGraphModelFolder(dir);
-  const { program } = files;
+  const batch = new Rng(INSPECTION_SEED).int8Array(inputs * sizeOf(files.program.inputShape));
+  return { files, inputs, seed: INSPECTION_SEED, problems: await executorDisagreements(files.program, batch, inputs) };
+}
+
+/**
+ * Runs `batch` inputs (laid end to end) through onnxruntime and the reference executor and
+ * returns one line per disagreeing tensor, naming the input, the tensor and the first element
+ * (at most `limit` lines; none when the executors agree bit for bit).
+ */
+export async function executorDisagreements(program: GraphProgram, inputs: Int8Array, batch: number, limit = 10): Promise<string[]> {
   const n = sizeOf(program.inputShape);
-  const rng = new Rng(INSPECTION_SEED);
-  const batch = rng.int8Array(inputs * n);
   const runner = await OrtGraphRunner.create(program, { intraOpNumThreads: 1 });
   const problems: string[] = [];
   try {
-    const ort = await runner.runBatch(batch, inputs);
-    for (let b = 0; b < inputs && problems.length < 10; b++) {
-      const trace = executeProgram(program, batch.subarray(b * n, (b + 1) * n));
+    const ort = await runner.runBatch(inputs, batch);
+    for (let b = 0; b < batch && problems.length < limit; b++) {
+      const trace = executeProgram(program, inputs.subarray(b * n, (b + 1) * n));
       trace.tensors.forEach((mine, t) => {
         const theirs = ort[t].subarray(b * mine.length, (b + 1) * mine.length);
         const at = mine.findIndex((x, j) => x !== theirs[j]);
@@ -48,7 +55,7 @@ export async function inspectGraphFolder(dir: string, inputs = 8): Promise<Graph
   } finally {
     await runner.release();
   }
-  return { files, inputs, seed: INSPECTION_SEED, problems };
+  return problems.slice(0, limit);
 }
 
 const shape = (s: readonly number[]) => `[${s.join(",")}]`;

@@ -2,7 +2,12 @@ import { expect } from "chai";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { readFileSync } from "node:fs";
 import { executeProgram } from "../../core/graph/execute";
+import { executorDisagreements } from "../../core/graph/inspectGraphFolder";
+import { loadMnist } from "../../core/mnist";
+import { importGraphModel } from "../../core/modelImport/graph/importGraphModel";
+import { quantiseInput } from "../../core/quantise";
 import { programToJson } from "../../core/graph/json";
 import { OrtGraphRunner } from "../../core/graph/ortGraphRunner";
 import { type GraphProgram, sizeOf } from "../../core/graph/program";
@@ -13,10 +18,13 @@ import { Rng, describeProgram, randomInputs, randomProgram } from "./randomProgr
 /**
  * onnxruntime and the reference executor on seeded random graph programs: every tensor of
  * every trace (each stage of each value, views included), every input of the batch, must
- * agree bit for bit. GRAPH_DIFF_SEED and GRAPH_DIFF_PROGRAMS override the seed and count.
+ * agree bit for bit; and the same on the convolutional reference model's held-out digits.
+ * GRAPH_DIFF_SEED, GRAPH_DIFF_PROGRAMS and GRAPH_DIFF_DIGITS override the seed and the counts.
  */
 const SEED = Number(process.env.GRAPH_DIFF_SEED ?? 0x13c0de);
 const PROGRAMS = Number(process.env.GRAPH_DIFF_PROGRAMS ?? 1000);
+/** Held-out digits of the CNN compared (of 2,000: GRAPH_DIFF_DIGITS=2000 runs them all, about 35 s). */
+const DIGITS = Number(process.env.GRAPH_DIFF_DIGITS ?? 500);
 
 /** Features the random programs must reach, so that a change in the generator cannot quietly stop testing them. */
 function features(program: GraphProgram): string[] {
@@ -94,5 +102,19 @@ describe("graph programs: onnxruntime and the reference executor agree bit for b
     const must = ["dense", "conv", "maxPool", "avgPool", "globalAvgPool", "add", "mul", "clamp", "table", "flatten", "reshape", "transpose", "concat", "slice"];
     const mustFeatures = ["conv depthwise", "conv grouped", "conv dilated", "conv stride > kernel", "conv asymmetric pads", "conv per-channel requantisation", "maxPool padded", "avgPool padded", "add of two values (residual)", "mul broadcast", "slice negative step"];
     if (PROGRAMS >= 300) for (const f of [...must, ...mustFeatures]) expect(seen.get(f) ?? 0, `ops with ${f}`).to.be.at.least(5);
+  });
+
+  it(`on the convolutional MNIST model (models/mnist-cnn, imported) over ${DIGITS} of its held-out digits, every stage of every value`, async function () {
+    this.timeout(120_000);
+    const mnist = loadMnist();
+    const [train, test] = [mnist.train, mnist.test.slice(0, DIGITS)];
+    const { program, scales } = await importGraphModel(readFileSync(path.join(__dirname, "../../models/mnist-cnn/float.onnx")), { calibration: train.slice(0, 200).map((d) => d.pixels) });
+    const n = sizeOf(program.inputShape);
+    const inputs = new Int8Array(test.length * n);
+    test.forEach((d, k) => inputs.set(quantiseInput(d.pixels, scales[0]), k * n));
+    const started = Date.now();
+    const problems = await executorDisagreements(program, inputs, test.length);
+    console.log(`      the CNN on ${test.length} held-out digits: ${problems.length} disagreeing tensors, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(problems).to.deep.equal([]);
   });
 });
