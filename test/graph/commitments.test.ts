@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { biasTree, commitLayer, commitTrace, weightTree } from "../../core/commitments";
 import { executeProgram } from "../../core/graph/execute";
+import { denseModelProgram } from "../../core/graph/fromDense";
 import { commitGraphModel, commitGraphTrace, constantsOf, tensorTree } from "../../core/graph/commitments";
 import type { GraphProgram } from "../../core/graph/program";
 import { initKeccak } from "../../core/keccak";
@@ -36,16 +37,7 @@ function denseLayer(rng: Rng): DenseLayer {
   };
 }
 
-function denseProgram(layer: DenseLayer): GraphProgram {
-  return {
-    inputShape: [layer.nIn],
-    constants: [
-      { dtype: "int8", shape: [layer.nOut, layer.nIn], data: layer.weights },
-      { dtype: "int32", shape: [layer.nOut], data: layer.bias },
-    ],
-    ops: [{ kind: "dense", inputs: [0], weight: 0, bias: 1, multiplier: [layer.multiplier], shift: [layer.shift], clampLo: layer.clampLo, clampHi: layer.clampHi }],
-  };
-}
+const denseProgram = (layer: DenseLayer): GraphProgram => denseModelProgram({ inputSize: layer.nIn, layers: [layer] });
 
 describe(`graph commitments (core/graph/commitments.ts, seed ${SEED})`, () => {
   before(() => initKeccak());
