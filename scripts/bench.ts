@@ -12,6 +12,7 @@ import { cliProgram, runScript } from "../core/chain/cliOptions";
 import { LOCAL_PARAMETERS } from "../core/chain/deploy";
 import { benchNodeThroughput } from "./bench/nodeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
+import { benchGraphCommitment } from "./bench/graphCommitment";
 
 async function main(quick: boolean): Promise<void> {
   const options = { quick };
@@ -27,6 +28,10 @@ async function main(quick: boolean): Promise<void> {
   await section("keccak256", () => benchKeccak(options));
   await section("Merkle tree libraries", () => benchMerkleLibraries(options));
   const overhead = await section("Node: inference and trace commitment (onnxruntime CPU, default threads, batch 1)", () => benchTraceOverhead(options));
+  await section("Graph programs: trace commitment on top of onnxruntime (issue 13)", async () => {
+    const { table, results: rows, profile } = await benchGraphCommitment(options);
+    return { results: rows, table: `${table}\n\nWhere the trace root's time goes:\n\n${profile}` };
+  });
   await section("Node: jobs per second one operator sustains (MNIST, Hardhat network)", () => benchNodeThroughput(options));
   await section("Gas: one MNIST job, happy path (Hardhat network)", () => benchHappyPathGas());
   const disputes = await section("Disputes: the worst case per model, played automatically (Hardhat network)", async () => {

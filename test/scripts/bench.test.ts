@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "../../scripts/bench/commitmentBench";
 import { benchDisputes } from "../../scripts/bench/disputeBench";
 import { benchHappyPathGas } from "../../scripts/bench/gasBench";
+import { benchGraphCommitment } from "../../scripts/bench/graphCommitment";
 
 describe("npm run bench -- --quick (smoke run)", () => {
   it("measures keccak, the Merkle libraries (whose roots must agree) and the trace overhead", async () => {
@@ -13,6 +14,16 @@ describe("npm run bench -- --quick (smoke run)", () => {
     const overhead = await benchTraceOverhead(options);
     expect(overhead.results.map((r) => r.model)).to.deep.equal(["mnist-mlp 784-128-64-10", "wide MLP 4 × 512"]);
     for (const r of overhead.results) expect(r.inferenceMs).to.be.greaterThan(0);
+  });
+
+  it("measures the graph programs' trace commitment against onnxruntime: the CNN, the MobileNet-style model and a network of over 10M parameters", async function () {
+    this.timeout(120_000);
+    const { results, profiles } = await benchGraphCommitment({ quick: true });
+    expect(results.map((r) => r.model)).to.deep.equal(["mnist-cnn (LeNet, imported)", "mobilenet-style (imported)", "VGG-like 13 conv (random int8)"]);
+    expect(results[2].parameters).to.be.greaterThan(10_000_000);
+    for (const r of results) expect(r.inferenceMs > 0 && r.traceRootMs > 0 && r.leaves > 0, r.model).to.equal(true);
+    // The profile counts the hashes the trees need: one per inner node, at least one per two leaves.
+    for (const p of profiles) expect(p.hashes).to.be.at.least(p.leaves / 2);
   });
 
   it("measures the gas of the MNIST happy path, with and without a consumer callback", async () => {
