@@ -676,6 +676,75 @@ library LibGraphIndex {
         value = uint256(d[2 + slot]);
     }
 
+    /// @notice {viewSource} of many elements of one layout op's value: the descriptor and shapes are decoded and
+    ///         checked once, then each element is mapped (a step whose operands sit behind a view maps up to 32).
+    /// @param d The descriptor words.
+    /// @param shapeWords The shape words: the inputs', then the value's.
+    /// @param elements The view's elements.
+    /// @return slots Each element's input slot.
+    /// @return values Each element's input value id.
+    /// @return indices Each element's flat index in that input.
+    function viewSources(bytes32[] memory d, uint256[] memory shapeWords, uint256[] memory elements)
+        internal
+        pure
+        returns (uint256[] memory slots, uint256[] memory values, uint256[] memory indices)
+    {
+        opCode(d); // refuses an empty descriptor before anything else, as {viewSource}
+        uint256[][] memory s = decodeShapes(shapeWords);
+        uint256[3] memory how = _viewCheck(d, s);
+        uint256 count = elements.length;
+        slots = new uint256[](count);
+        indices = new uint256[](count);
+        _viewMapAll(d, s, how, elements, slots, indices);
+        values = new uint256[](count);
+        for (uint256 q; q < count;) {
+            values[q] = uint256(d[2 + slots[q]]);
+            unchecked {
+                ++q;
+            }
+        }
+    }
+
+    /// @dev {viewSources}' maps, in one pass: each element checked in range and mapped as {viewSource} maps it, the
+    ///      op's geometry (a Transpose's input strides, a Concat's inner size) computed once.
+    function _viewMapAll(
+        bytes32[] memory d,
+        uint256[][] memory s,
+        uint256[3] memory how,
+        uint256[] memory elements,
+        uint256[] memory slots,
+        uint256[] memory indices
+    ) private pure {
+        uint256 size = sizeOf(s[how[1]]);
+        uint256 code = how[0];
+        uint256[] memory inStrides = code == OP_TRANSPOSE ? _transposeStrides(s[0]) : new uint256[](0);
+        uint256 inner = code == OP_CONCAT ? _concatInner(s[how[1]], how[2]) : 1;
+        for (uint256 q; q < elements.length;) {
+            uint256 e = elements[q];
+            if (e >= size) revert GraphIndexElementOutOfRange(e, size);
+            if (code == OP_CONCAT) (slots[q], indices[q]) = _concatWith(s, how[1], how[2], inner, e);
+            else if (code == OP_TRANSPOSE) indices[q] = _transposeWith(d, s[1], inStrides, e);
+            else if (code == OP_SLICE) indices[q] = _slice(d, s, e);
+            else indices[q] = e;
+            unchecked {
+                ++q;
+            }
+        }
+    }
+
+    /// @dev {viewSources}' checks, as {viewSource} makes them: [the op code, the input count n (the value's shape is
+    ///      shape n), a Concat's axis].
+    function _viewCheck(bytes32[] memory d, uint256[][] memory s) private pure returns (uint256[3] memory how) {
+        uint256 code = opCode(d);
+        (how[0], how[1]) = (code, 1);
+        if (code == OP_CONCAT) (how[1], how[2]) = _concatCheck(d, s);
+        else if (code == OP_FLATTEN) _flatten(d, s);
+        else if (code == OP_RESHAPE) _reshape(d, s);
+        else if (code == OP_TRANSPOSE) _transposeCheck(d, s);
+        else if (code == OP_SLICE) _sliceCheck(d, s);
+        else revert GraphIndexWrongOp(code);
+    }
+
     /// @dev Flatten: 32, [1, x]. Shapes s, [size(s)].
     function _flatten(bytes32[] memory d, uint256[][] memory s) private pure {
         _checkFixed(d, OP_FLATTEN, 3, 1);
@@ -710,11 +779,14 @@ library LibGraphIndex {
     }
 
     /// @dev Output coordinates o → input index Σ_a o[a]·inStride[perm[a]].
-    function _transpose(bytes32[] memory d, uint256[][] memory s, uint256 i) private pure returns (uint256 index) {
-        uint256[] memory x = s[0];
-        uint256[] memory y = s[1];
+    function _transpose(bytes32[] memory d, uint256[][] memory s, uint256 i) private pure returns (uint256) {
+        return _transposeWith(d, s[1], _transposeStrides(s[0]), i);
+    }
+
+    /// @dev The row-major strides of the input `x` of a Transpose.
+    function _transposeStrides(uint256[] memory x) private pure returns (uint256[] memory inStrides) {
         uint256 r = x.length;
-        uint256[] memory inStrides = new uint256[](r);
+        inStrides = new uint256[](r);
         unchecked {
             uint256 st = 1;
             for (uint256 a = r; a > 0;) {
@@ -722,11 +794,23 @@ library LibGraphIndex {
                 inStrides[a] = st;
                 st *= x[a];
             }
-            for (uint256 a = r; a > 0;) {
-                --a;
-                uint256 coord = i % y[a];
-                i /= y[a];
-                index += coord * inStrides[uint256(d[4 + a])];
+        }
+    }
+
+    /// @dev {_transpose} of output element i of shape `y`, the input's strides given. The perm words d[4 …] are a
+    ///      permutation of 0 … r − 1 and every dimension of y is at least 1 ({_transposeCheck}): every read is in range.
+    function _transposeWith(bytes32[] memory d, uint256[] memory y, uint256[] memory inStrides, uint256 i)
+        private
+        pure
+        returns (uint256 index)
+    {
+        assembly ("memory-safe") {
+            for { let a := mload(y) } a {} {
+                let dim := mload(add(y, shl(5, a))) // y[a − 1]
+                let perm := mload(add(d, shl(5, add(a, 4)))) // d[4 + a − 1]
+                index := add(index, mul(mod(i, dim), mload(add(inStrides, shl(5, add(perm, 1))))))
+                i := div(i, dim)
+                a := sub(a, 1)
             }
         }
     }
@@ -760,11 +844,25 @@ library LibGraphIndex {
         pure
         returns (uint256 slot, uint256 index)
     {
-        uint256[] memory out = s[n];
+        return _concatWith(s, n, axis, _concatInner(s[n], axis), i);
+    }
+
+    /// @dev The elements of one step along `axis` of the output `out`: the product of the dimensions after it.
+    function _concatInner(uint256[] memory out, uint256 axis) private pure returns (uint256 inner) {
+        inner = 1;
         unchecked {
-            uint256 inner = 1;
             for (uint256 a = axis + 1; a < out.length; ++a) inner *= out[a];
-            uint256 along = out[axis];
+        }
+    }
+
+    /// @dev {_concat} of element i, `inner` given.
+    function _concatWith(uint256[][] memory s, uint256 n, uint256 axis, uint256 inner, uint256 i)
+        private
+        pure
+        returns (uint256 slot, uint256 index)
+    {
+        unchecked {
+            uint256 along = s[n][axis];
             uint256 c = (i / inner) % along;
             uint256 offset;
             while (c >= offset + s[slot][axis]) offset += s[slot++][axis];

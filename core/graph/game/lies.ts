@@ -1,0 +1,156 @@
+import { INT32_MAX, INT8_MAX } from "../../intSemantics";
+import { MerkleTree, WORD_BYTES } from "../../merkle";
+import { PrefixTree } from "../../prefixTree";
+import type { GraphModelCommitment } from "../commitments";
+import { type GraphTrace, type TraceTensor, runOp } from "../execute";
+import { opStages } from "../stages";
+import { step, stepContext } from "../step";
+import { GraphTraceProvider } from "../traceProvider";
+import { type GraphGameTrace, gameTraceOf, overrideTrace, tensorTreeOf } from "./gameTrace";
+import { leafInfo, programFacts } from "./stepOpenings";
+
+/**
+ * Lies about a graph program's run, as runs the planner plays consistently (the liar answers every
+ * question from its lie): the graph twin of core/dispute/lies.ts. Used by the game's actor tests
+ * and its worst-case measurements; a dishonest asserter commits to such a run, a dishonest
+ * challenger disputes an honest run from one.
+ */
+
+/** Where a lie is: trace leaf `leaf` (1 … n − 1; n − 1 is the output leaf), element `element`. */
+export interface LieSite {
+  readonly leaf: number;
+  readonly element: number;
+  /** The value claimed there; by default a nearby other value of the stage's type. */
+  readonly value?: number;
+  /**
+   * Recompute everything after the lie from it (the lie stays consistent to the output; it may
+   * still be masked before it, by a ReLU or a max-pool); otherwise only this one element is wrong.
+   */
+  readonly propagate?: boolean;
+}
+
+/** Another value than `y` of the type of `tensor`: y + 1, or y − 1 at the top of the range. */
+export function otherValue(y: number, tensor: TraceTensor): number {
+  const max = tensor instanceof Int8Array ? INT8_MAX : INT32_MAX;
+  return y < max ? y + 1 : y - 1;
+}
+
+/** The run `honest` with a lie at `site` (its trace rebuilt and recommitted). */
+export function lyingRun(honest: GraphTraceProvider, site: LieSite): GraphTraceProvider {
+  const { program, model } = honest;
+  const trace = honest.trace;
+  const { shapes } = programFacts(program);
+  const tensors = trace.tensors.slice();
+  const values = trace.values.slice();
+  const last = values.length - 1;
+  if (!Number.isSafeInteger(site.leaf) || site.leaf < 1 || site.leaf >= honest.leafCount) throw new RangeError(`leaf ${site.leaf} is not a disputable leaf of 1..${honest.leafCount - 1}`);
+  const output = site.leaf === honest.leafCount - 1;
+  if (output) {
+    const out = Int8Array.from(values[last]);
+    out[site.element] = site.value ?? otherValue(out[site.element], out);
+    values[last] = out;
+    return rebuilt(program, model, { tensors, layout: trace.layout, values });
+  }
+  const leaf = honest.leaf(site.leaf);
+  if (leaf.kind !== "stage") throw new RangeError(`leaf ${site.leaf} is not a stage`);
+  const at = trace.layout.indexOf(leaf.entry);
+  const lied = leaf.tensor.slice() as TraceTensor;
+  lied[site.element] = site.value ?? otherValue(lied[site.element], lied);
+  tensors[at] = lied;
+  if (!site.propagate) return rebuilt(program, model, { tensors, layout: trace.layout, values });
+  // The op's later stages at the same element (a requantisation of the lied accumulator), then every later op.
+  const v = leaf.entry.value;
+  const stages = opStages(program.ops[v - 1], shapes[v]);
+  const first = at - stages.findIndex((s) => s.name === leaf.entry.stage.name);
+  for (let s = at - first + 1; s < stages.length; s++) {
+    const next = tensors[first + s].slice() as TraceTensor;
+    next[site.element] = step(stepContext(program, shapes, v, s, site.element, model.constants), [tensors[first + s - 1][site.element]]);
+    tensors[first + s] = next;
+  }
+  values[v] = tensors[first + stages.length - 1] as Int8Array;
+  let position = first + stages.length;
+  for (let u = v + 1; u < values.length; u++) {
+    const op = program.ops[u - 1];
+    const out = runOp(program, op, op.inputs.map((w) => values[w]), op.inputs.map((w) => shapes[w]), shapes[u]);
+    out.forEach((t, s) => (tensors[position + s] = t));
+    position += out.length;
+    values[u] = out[out.length - 1] as Int8Array;
+  }
+  return rebuilt(program, model, { tensors, layout: trace.layout, values });
+}
+
+function rebuilt(program: GraphTraceProvider["program"], model: GraphModelCommitment, trace: GraphTrace): GraphTraceProvider {
+  return GraphTraceProvider.fromTrace(program, trace, model);
+}
+
+/**
+ * How a liar about a reduce element makes the running folds s_0 … s_R' of its row, whose last must
+ * be its claim (the element in its tree):
+ * - "jumpLast": the folds recomputed from the (agreed) inputs, the claim only at the end;
+ * - "jumpFirst": the whole difference from s_1 on (a max: the claim from s_1 on);
+ * - "spread": the difference spread evenly over the chunks (a max: as jumpFirst);
+ * - "outOfRange": s_1 outside the stage's type.
+ */
+export type FoldLie = "jumpLast" | "jumpFirst" | "spread" | "outOfRange";
+
+/** `base` answering folds that end at its claimed elements, made as `how`. */
+export function withFolds(base: GraphGameTrace, how: FoldLie): GraphGameTrace {
+  return overrideTrace(base, {
+    partialFolds(i, o) {
+      const folds = [...base.partialFolds(i, o)];
+      const R = folds.length - 1;
+      const claimed = base.element(i, o);
+      if (folds[R] === claimed) return folds;
+      const isMax = leafInfo(base.program, base.leafCount, i).bits === 8; // the only int8 reduce stage is a max
+      const delta = claimed - folds[R];
+      return folds.map((s, k) => {
+        if (k === 0) return s;
+        if (k === R) return claimed;
+        switch (how) {
+          case "jumpLast":
+            return s;
+          case "jumpFirst":
+            return isMax ? claimed : s + delta;
+          case "spread":
+            return isMax ? claimed : s + Math.round((delta * k) / R);
+          case "outOfRange":
+            return k === 1 ? (isMax ? 128 : 2 ** 31) : s;
+        }
+      });
+    },
+  });
+}
+
+/**
+ * The honest run with a non-zero padding element in leaf i's tensor tree: element `position` (at or
+ * past the tensor's size, inside its tree) holds `value`; the tree, the prefix roots and the trace
+ * root recomputed. The challenger names that element, and the asserter loses at once.
+ */
+export function withPadding(honest: GraphTraceProvider, i: number, position: number, value = 1): GraphGameTrace {
+  const base = gameTraceOf(honest);
+  const { bits, elements } = leafInfo(honest.program, honest.leafCount, i);
+  const perLeaf = bits === 8 ? 32 : 8;
+  const honestTree = tensorTreeOf(honest, i);
+  const capacity = perLeaf * 2 ** honestTree.depth;
+  if (!(position >= elements && position < capacity)) throw new RangeError(`element ${position} is not padding of leaf ${i} (${elements} elements in a tree of ${capacity})`);
+  const leafCount = Math.max(honestTree.leafCount, Math.floor(position / perLeaf) + 1);
+  const bytes = new Uint8Array(leafCount * WORD_BYTES);
+  for (let k = 0; k < honestTree.leafCount; k++) bytes.set(honestTree.leaf(k), k * WORD_BYTES);
+  // int8: byte position; int32: the element's lowest byte (big-endian), so the element reads `value & 0xff`.
+  bytes[bits === 8 ? position : 4 * position + 3] = value & 0xff;
+  const tree = MerkleTree.fromLeaves(bytes);
+  const prefix = new PrefixTree(Array.from({ length: honest.leafCount }, (_, k) => (k === i ? tree.root : honest.extension(k).value)));
+  return overrideTrace(base, {
+    traceRoot: prefix.root(honest.leafCount - 1),
+    prefixRoot: (k) => prefix.root(k),
+    extension: (k) => ({ value: prefix.word(k), index: k, proof: prefix.extensionProof(k) }),
+    rootUnder: (j, k) => ({ value: prefix.word(j), index: j, proof: prefix.openingProof(j, k) }),
+    tensorNode: (k, height, index) => (k === i ? tree.node(height, index) : base.tensorNode(k, height, index)),
+    tensorLeaf: (k, leaf) => (k === i ? { value: tree.leaf(leaf), index: leaf, proof: tree.proof(leaf) } : base.tensorLeaf(k, leaf)),
+  });
+}
+
+/** A run's answers with a lie at `site` and folds made as `how`. */
+export function liar(honest: GraphTraceProvider, site: LieSite, how: FoldLie = "jumpLast"): GraphGameTrace {
+  return withFolds(gameTraceOf(lyingRun(honest, site)), how);
+}
