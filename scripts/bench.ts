@@ -13,6 +13,7 @@ import { LOCAL_PARAMETERS } from "../core/chain/deploy";
 import { benchNodeThroughput } from "./bench/nodeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
 import { benchGraphCommitment } from "./bench/graphCommitment";
+import { benchGraphDisputes, graphDisputeMoves } from "./bench/graphDisputeBench";
 
 async function main(quick: boolean): Promise<void> {
   const options = { quick };
@@ -42,6 +43,11 @@ async function main(quick: boolean): Promise<void> {
     results: disputes.map((r) => ({ model: r.name, ...r.cover })),
     table: coverTable(disputes, LOCAL_PARAMETERS.coverGasPrice),
   }));
+  await section("Graph programs: the worst-case dispute per op kind (Hardhat network)", async () => {
+    const { table, results: runs } = await benchGraphDisputes(options);
+    const moves = runs.map((r) => `${r.model}, the worst game of each row move by move:\n\n${graphDisputeMoves(r)}`).join("\n\n");
+    return { results: runs, table: `${table}\n\n${moves}` };
+  });
   if (!options.quick) await section("Scale: the largest model served and disputed end to end", async () => ({ results: disputes.filter((r) => r.serve), table: scaleTable(disputes) }));
   await section("Against the anchors", async () => anchorsTable(overhead[0], disputes[0]));
   const outDir = path.join(__dirname, "..", "bench-results");

@@ -11,7 +11,20 @@ import path from "node:path";
 import { ARTIFACTS_DIR, REPO_ROOT, readArtifact } from "../core/chain/artifacts";
 
 /** The contracts whose ABIs processes and the SDK use. */
-export const ABI_CONTRACTS = ["JobMarket", "Staking", "ModelRegistry", "DisputeGame", "DigitClassifier"] as const;
+export const ABI_CONTRACTS = [
+  "JobMarket",
+  "Staking",
+  "ModelRegistry",
+  "DisputeGame",
+  "DigitClassifier",
+  // The graph programs' dispute game (docs/dispute-game.md, "Graph programs"): the game, its step runner, the router and its verifiers.
+  "GraphDisputeGame",
+  "GraphStepRunner",
+  "StepRouter",
+  "MacStepVerifier",
+  "PoolStepVerifier",
+  "ElementwiseStepVerifier",
+] as const;
 export type AbiContract = (typeof ABI_CONTRACTS)[number];
 
 /** Where the generated files live. */

@@ -4,12 +4,24 @@ import { stakingAbi } from "./Staking";
 import { modelRegistryAbi } from "./ModelRegistry";
 import { disputeGameAbi } from "./DisputeGame";
 import { digitClassifierAbi } from "./DigitClassifier";
+import { graphDisputeGameAbi } from "./GraphDisputeGame";
+import { graphStepRunnerAbi } from "./GraphStepRunner";
+import { stepRouterAbi } from "./StepRouter";
+import { macStepVerifierAbi } from "./MacStepVerifier";
+import { poolStepVerifierAbi } from "./PoolStepVerifier";
+import { elementwiseStepVerifierAbi } from "./ElementwiseStepVerifier";
 
 export { jobMarketAbi } from "./JobMarket";
 export { stakingAbi } from "./Staking";
 export { modelRegistryAbi } from "./ModelRegistry";
 export { disputeGameAbi } from "./DisputeGame";
 export { digitClassifierAbi } from "./DigitClassifier";
+export { graphDisputeGameAbi } from "./GraphDisputeGame";
+export { graphStepRunnerAbi } from "./GraphStepRunner";
+export { stepRouterAbi } from "./StepRouter";
+export { macStepVerifierAbi } from "./MacStepVerifier";
+export { poolStepVerifierAbi } from "./PoolStepVerifier";
+export { elementwiseStepVerifierAbi } from "./ElementwiseStepVerifier";
 
 /** Every generated ABI by contract name. */
 export const REFUTE_ABIS = {
@@ -18,4 +30,10 @@ export const REFUTE_ABIS = {
   ModelRegistry: modelRegistryAbi,
   DisputeGame: disputeGameAbi,
   DigitClassifier: digitClassifierAbi,
+  GraphDisputeGame: graphDisputeGameAbi,
+  GraphStepRunner: graphStepRunnerAbi,
+  StepRouter: stepRouterAbi,
+  MacStepVerifier: macStepVerifierAbi,
+  PoolStepVerifier: poolStepVerifierAbi,
+  ElementwiseStepVerifier: elementwiseStepVerifierAbi,
 } as const;

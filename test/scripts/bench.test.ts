@@ -3,6 +3,7 @@ import { benchKeccak, benchMerkleLibraries, benchTraceOverhead } from "../../scr
 import { benchDisputes } from "../../scripts/bench/disputeBench";
 import { benchHappyPathGas } from "../../scripts/bench/gasBench";
 import { benchGraphCommitment } from "../../scripts/bench/graphCommitment";
+import { benchGraphDisputes } from "../../scripts/bench/graphDisputeBench";
 
 describe("npm run bench -- --quick (smoke run)", () => {
   it("measures keccak, the Merkle libraries (whose roots must agree) and the trace overhead", async () => {
@@ -43,5 +44,22 @@ describe("npm run bench -- --quick (smoke run)", () => {
     // The MNIST model's longest dispute: layer 1 (the deepest tree, the most partial sums).
     expect(results[0].layer).to.equal(1);
     expect(results[0].transactions).to.equal(9);
+  });
+  it("plays the graph programs' worst-case dispute per op kind of the CNN through the viem client: the honest challenger wins each", async function () {
+    this.timeout(60_000);
+    const { results, table } = await benchGraphDisputes({ quick: true });
+    expect(results.map((r) => r.model)).to.deep.equal(["mnist-cnn (LeNet, imported)"]);
+    const [cnn] = results;
+    expect(cnn.opKinds).to.include.members(["conv", "maxPool", "dense"]);
+    for (const g of cnn.games) {
+      expect(g.asserterWon, `${g.kind}: ${g.where}`).to.equal(false);
+      expect(g.reason, `${g.kind}: ${g.where}`).to.equal("StepFailed");
+      expect(g.stepMatchesHonest, `${g.kind}: the step's value is the honest run's`).to.equal(true);
+      expect(g.moves[0].name).to.equal("open");
+      expect(g.moves.at(-1)!.name).to.equal("step");
+      expect(g.totalGas).to.equal(g.moves.reduce((a, m) => a + m.gas, 0n));
+    }
+    expect(cnn.rows.map((r) => r.kind)).to.deep.equal([...cnn.opKinds, "output"]);
+    expect(table).to.contain("| lie in |");
   });
 });
