@@ -65,7 +65,7 @@ contract PoolStepVerifier is IStepVerifier {
         if (witness.length != 0) revert LibGraphStep.GraphStepWitnessLength(0, witness.length);
         // AvgPool: multiplier, shift, lo, hi are words 13 … 16; GlobalAvgPool: words 3 … 6.
         uint256 mAt = code == OP_AVG_POOL ? 13 : 3;
-        return LibGraphStep.requantisedOutput(ctx, operands, mAt, mAt + 1, 1, mAt + 2);
+        return LibGraphStep.requantisedOutput(ctx, operands, mAt, mAt + 2);
     }
 
     /// @dev MaxPool: out (reduce, int8); the averages: sum (reduce, int32), out (elementwise, int8).

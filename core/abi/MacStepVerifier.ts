@@ -106,27 +106,6 @@ export const macStepVerifierAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "opCode",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "word",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
-      }
-    ],
-    "name": "GraphStepDescriptorMalformed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
         "name": "element",
         "type": "uint256"
       },
@@ -229,16 +208,22 @@ export const macStepVerifierAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "multipliers",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "shifts",
+        "name": "channels",
         "type": "uint256"
       }
     ],
-    "name": "GraphStepRequantLists",
+    "name": "GraphStepRequantChannels",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "channel",
+        "type": "uint256"
+      }
+    ],
+    "name": "GraphStepRequantOpening",
     "type": "error"
   },
   {
@@ -379,6 +364,11 @@ export const macStepVerifierAbi = [
       }
     ],
     "name": "LibDenseStepShiftOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "LibMerkleEmptyTree",
     "type": "error"
   },
   {

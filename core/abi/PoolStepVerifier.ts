@@ -21,22 +21,6 @@ export const poolStepVerifierAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "elements",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "channels",
-        "type": "uint256"
-      }
-    ],
-    "name": "GraphStepChannels",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
         "name": "terms",
         "type": "uint256"
       }

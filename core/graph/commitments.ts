@@ -36,6 +36,49 @@ export function constantTree(c: Constant): MerkleTree {
   return rowPaddedTree(c.data, rows, c.data.length / rows);
 }
 
+/**
+ * A Dense or Conv op's per-channel requantisation as a constant derived from the op (docs/graph-semantics.md
+ * §7, §10): an int32 [L, 2] of (multiplier, shift) for each output channel c, committed as int32 constants
+ * are (8 values a leaf: channels 4q … 4q + 3 in leaf q), so that a step opens the one pair it needs. None for
+ * one pair for the whole tensor, which the descriptor holds itself, nor for any other op.
+ */
+export function requantConstant(op: Op): Constant | undefined {
+  if ((op.kind !== "dense" && op.kind !== "conv") || op.multiplier.length <= 1) return undefined;
+  const channels = op.multiplier.length;
+  if (op.shift.length !== channels) throw new RangeError(`${op.kind}: ${channels} multipliers but ${op.shift.length} shifts`);
+  const data = new Int32Array(2 * channels);
+  for (let c = 0; c < channels; c++) {
+    const [m, s] = [op.multiplier[c], op.shift[c]];
+    if (!Number.isSafeInteger(m) || !Number.isSafeInteger(s) || (m | 0) !== m || (s | 0) !== s) throw new RangeError(`${op.kind}: channel ${c}'s multiplier ${m} and shift ${s} must be int32`);
+    data[2 * c] = m;
+    data[2 * c + 1] = s;
+  }
+  return { dtype: "int32", shape: [channels, 2], data };
+}
+
+const REQUANT_TREES = new WeakMap<Op, MerkleTree | null>();
+
+/** The tree of the op's {@link requantConstant} (cached per op object), or undefined when it has none. */
+export function requantTree(op: Op): MerkleTree | undefined {
+  let tree = REQUANT_TREES.get(op);
+  if (tree === undefined) {
+    const c = requantConstant(op);
+    tree = c ? constantTree(c) : null;
+    REQUANT_TREES.set(op, tree);
+  }
+  return tree ?? undefined;
+}
+
+/**
+ * The roots of the constants an op reads, in the order its model leaf holds them: those its descriptor
+ * names ({@link constantsOf}), then its derived {@link requantConstant}'s. `constantTrees` by constant id.
+ */
+export function constantRootsOf(program: GraphProgram, op: Op, constantTrees?: readonly MerkleTree[]): Uint8Array[] {
+  const roots = constantsOf(op).map((c) => (constantTrees ? constantTrees[c] : constantTree(program.constants[c])).root);
+  const requant = requantTree(op);
+  return requant ? [...roots, requant.root] : roots;
+}
+
 /** The constants an op reads, in the order its descriptor names them. */
 export function constantsOf(op: Op): number[] {
   switch (op.kind) {
@@ -62,9 +105,9 @@ export interface GraphModelCommitment {
 /** What op k's model leaf hashes, field by field. */
 export interface OpLeaf {
   readonly op: Op;
-  /** The roots of the constants it reads, in the order its descriptor names them. */
+  /** The roots of the constants it reads, in the order its descriptor names them, then its derived requantisation constant's (constantRootsOf). */
   readonly constantRoots: readonly Uint8Array[];
-  /** The shapes of its inputs, of its value, then of its constants in descriptor order (a Conv's kernel size is only there). */
+  /** The shapes of its inputs, of its value, then of its constants in the order of constantRoots (a Conv's kernel size is only there). */
   readonly shapes: readonly Shape[];
   /** The trace leaf of its first committed stage (a layout op has none: the next op's). */
   readonly firstLeaf: number;
@@ -76,7 +119,9 @@ export function opLeaves(program: GraphProgram, constants: readonly MerkleTree[]
   let firstLeaf = 1; // leaf 0 of a trace is the input
   return program.ops.map((op, k) => {
     const ids = constantsOf(op);
-    const leaf = { op, constantRoots: ids.map((c) => constants[c].root), shapes: [...op.inputs.map((v) => shapes[v]), shapes[k + 1], ...ids.map((c) => program.constants[c].shape)], firstLeaf };
+    const requant = requantConstant(op);
+    const constantShapes = [...ids.map((c) => program.constants[c].shape), ...(requant ? [requant.shape] : [])];
+    const leaf = { op, constantRoots: constantRootsOf(program, op, constants), shapes: [...op.inputs.map((v) => shapes[v]), shapes[k + 1], ...constantShapes], firstLeaf };
     firstLeaf += opStages(op, shapes[k + 1]).filter((stage) => stage.committed).length;
     return leaf;
   });
@@ -104,7 +149,8 @@ function wordBytes(words: readonly bigint[]): Uint8Array {
 
 /**
  * The model root: a tree over the header `keccak256(version, rank, dims…)` and, for each op in
- * order, `keccak256(descriptor ‖ the roots of the constants it reads ‖ the shapes of its inputs, of
+ * order, `keccak256(descriptor ‖ the roots of the constants it reads (a per-channel Dense or Conv: and of its
+ * derived requantisation constant) ‖ the shapes of its inputs, of
  * its value and of its constants ‖ the trace leaf of its first committed stage)`. Every field of every op, every
  * constant byte and every shape are bound by it. The shapes and the first leaf follow from the
  * program (validation derives them); they are in each op's leaf so that the game can tell which op

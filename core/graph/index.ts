@@ -10,7 +10,7 @@ export { type Reduction, type ReducingOp, reductionOf, foldTerms, foldRow } from
 export { type ViewMap, viewMap, resolveElement } from "./views";
 export { type GraphTrace, type TraceTensor, executeProgram, runOp } from "./execute";
 export { GRAPH_INPUT_NAME, GRAPH_PRODUCER, buildGraphOnnx } from "./onnxGraph";
-export { DESCRIPTOR_FIELDS, descriptorWords, encodeDescriptor, decodeDescriptor } from "./descriptor";
+export { DESCRIPTOR_FIELDS, opFields, descriptorWords, encodeDescriptor, decodeDescriptor } from "./descriptor";
 export { type GraphProgramJson, programToJson, programFromJson } from "./json";
 export { tableOf, realFunctionTable, hardSigmoidTable, hardSwishTable } from "./tables";
 export { windowOutputSize, window2d, type Window2d, broadcastShape, broadcastIndexMap } from "./geometry";

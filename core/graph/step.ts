@@ -1,6 +1,6 @@
 import { INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, MULTIPLIER_MAX, SHIFT_MAX, SHIFT_MIN, clamp, requantise } from "../intSemantics";
-import { type MerkleTree, verifyProof } from "../merkle";
-import { constantTree, constantsOf } from "./commitments";
+import { type MerkleTree, treeDepth, verifyProof } from "../merkle";
+import { constantRootsOf, constantTree, requantTree } from "./commitments";
 import { type GraphTrace, runOp } from "./execute";
 import { broadcastIndexMap } from "./geometry";
 import { type GraphProgram, type Op, type Shape, OP_CODES, isLayout, sizeOf } from "./program";
@@ -55,7 +55,10 @@ function refuse(error: string, ...args: (number | bigint)[]): never {
 /** Where a step is, and the op it belongs to (IStepVerifier.StepContext with the op decoded). */
 export interface StepContext {
   readonly op: Op;
-  /** Roots of the op's constants in descriptor order (constantsOf): Dense, Conv: weight, bias; Table: the table. */
+  /**
+   * Roots of the op's constants in model-leaf order (constantRootsOf): Dense, Conv: weight, bias (and with
+   * per-channel requantisation, its derived constant); Table: the table.
+   */
   readonly constantRoots: readonly Uint8Array[];
   /** The stage's index in opStages(op). */
   readonly stage: number;
@@ -83,7 +86,7 @@ export function stageKinds(op: Op): { kinds: number[]; bits: number[] } {
 /** The checks every entry makes, in the Solidity order; returns the stage. */
 function checkContext(ctx: StepContext, kind: number): Stage {
   const stages = stagesOf(ctx.op);
-  const constants = constantsOf(ctx.op).length;
+  const constants = constantRootCount(ctx.op);
   if (ctx.constantRoots.length !== constants) refuse("GraphStepConstantRoots", constants, ctx.constantRoots.length);
   if (!(ctx.element < ctx.elements)) refuse("GraphStepElementOutOfRange", ctx.element, ctx.elements);
   const code = OP_CODES[ctx.op.kind];
@@ -91,6 +94,29 @@ function checkContext(ctx: StepContext, kind: number): Stage {
   const actual = stageKinds(ctx.op).kinds[ctx.stage];
   if (actual !== kind) refuse("GraphStepWrongStageKind", code, ctx.stage, actual);
   return stages[ctx.stage];
+}
+
+/** The number of constant roots of an op: its descriptor's constants, and a per-channel Dense/Conv's requantisation constant. */
+function constantRootCount(op: Op): number {
+  switch (op.kind) {
+    case "dense":
+    case "conv":
+      return requantChannels(op) > 1 ? 3 : 2;
+    case "table":
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/** L, the number of (multiplier, shift) pairs of a requantised output (1: one for the whole tensor). */
+function requantChannels(op: Op): number {
+  return (op.kind === "dense" || op.kind === "conv") ? op.multiplier.length : 1;
+}
+
+/** The depth of the tree of a per-channel requantisation constant of L channels: ⌈L/4⌉ leaves. */
+export function requantDepth(channels: number): number {
+  return treeDepth(Math.ceil(channels / 4));
 }
 
 const isInt8 = (v: number | bigint): boolean => v >= INT8_MIN && v <= INT8_MAX;
@@ -183,14 +209,18 @@ function runOnOneElement(op: Op, xs: readonly number[]): number {
 /**
  * IStepVerifier.step: element ctx.element of an elementwise stage.
  *  - the `out` stage of Dense, Conv, AvgPool, GlobalAvgPool: operands [acc] → clamp(requantise(acc, m_c, s_c), lo, hi),
- *    c = element / (elements / channels) with per-channel lists, 0 with one pair;
+ *    c = element / (elements / L) with L > 1 channels, and (m_c, s_c) read from the witness [leaf ⌊c/4⌋ of the
+ *    op's requantisation constant, its siblings] checked against constantRoots[2] ({@link requantWitness});
+ *    with one pair, the descriptor's and no witness;
  *  - Add, Mul: [a, b]; Clamp: [x];
  *  - Table: [x], witness [leaf ⌊(x+128)/32⌋ of the table's tree, its 3 siblings] checked against constantRoots[0].
  */
 export function step(ctx: StepContext, operands: readonly (number | bigint)[], witness: readonly Uint8Array[] = []): number {
   checkContext(ctx, STAGE_ELEMENTWISE);
   const op = ctx.op;
-  const witnessWords = op.kind === "table" ? 1 + TABLE_DEPTH : 0;
+  const channels = requantChannels(op);
+  if (channels > 1 && ctx.elements % channels !== 0) refuse("GraphStepChannels", ctx.elements, channels);
+  const witnessWords = op.kind === "table" ? 1 + TABLE_DEPTH : channels > 1 ? 1 + requantDepth(channels) : 0;
   if (witness.length !== witnessWords) refuse("GraphStepWitnessLength", witnessWords, witness.length);
   switch (op.kind) {
     case "dense":
@@ -199,15 +229,20 @@ export function step(ctx: StepContext, operands: readonly (number | bigint)[], w
     case "globalAvgPool": {
       checkCount(operands, 1);
       const acc = operand(operands, 0, 32);
-      const multipliers = typeof op.multiplier === "number" ? [op.multiplier] : op.multiplier;
-      const shifts = typeof op.shift === "number" ? [op.shift] : op.shift;
-      const channels = multipliers.length;
-      let c = 0;
+      let m: number;
+      let s: number;
       if (channels > 1) {
-        if (ctx.elements % channels !== 0) refuse("GraphStepChannels", ctx.elements, channels);
-        c = Math.floor(ctx.element / (ctx.elements / channels));
+        const c = Math.floor(ctx.element / (ctx.elements / channels));
+        const [leaf, ...proof] = witness;
+        if (!verifyProof(ctx.constantRoots[2], leaf, c >> 2, proof, requantDepth(channels))) refuse("GraphStepRequantOpening", c);
+        const view = new DataView(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+        m = view.getInt32(8 * (c & 3), false);
+        s = view.getInt32(8 * (c & 3) + 4, false);
+      } else {
+        m = typeof op.multiplier === "number" ? op.multiplier : op.multiplier[0];
+        s = typeof op.shift === "number" ? op.shift : op.shift[0];
       }
-      const q = requantiseChecked(acc, multipliers[c], shifts[c]);
+      const q = requantiseChecked(acc, m, s);
       checkClamp(op.clampLo, op.clampHi);
       return clamp(q, op.clampLo, op.clampHi);
     }
@@ -295,8 +330,7 @@ export function stepContext(program: GraphProgram, shapes: readonly Shape[], val
   const op = opOf(program, value);
   stageOf(program, shapes, value, stage);
   checkElementIndex(shapes, value, element);
-  const root = (c: number) => (constantTrees ? constantTrees[c] : constantTree(program.constants[c])).root;
-  return { op, constantRoots: constantsOf(op).map(root), stage, element, elements: sizeOf(shapes[value]) };
+  return { op, constantRoots: constantRootsOf(program, op, constantTrees), stage, element, elements: sizeOf(shapes[value]) };
 }
 
 /**
@@ -378,6 +412,20 @@ export function chunkOperands(program: GraphProgram, trace: GraphTrace, sources:
     return readSource(program, trace, s);
   });
   return { inputs, weights: sources.weights.map((s) => readSource(program, trace, s)), padded };
+}
+
+/**
+ * The witness of element `element` of a Dense or Conv `out` stage of `elements` elements with per-channel
+ * requantisation: leaf ⌊c/4⌋ of the op's requantisation constant's tree (core/graph/commitments.ts
+ * requantConstant: channels 4q … 4q + 3, (m, s) each, in leaf q), c = element / (elements / L), and its
+ * siblings, from the leaf up; none for one pair (or any other op).
+ */
+export function requantWitness(op: Op, element: number, elements: number): Uint8Array[] {
+  const tree = requantTree(op);
+  if (!tree) return [];
+  const channels = requantChannels(op);
+  const c = Math.floor(element / (elements / channels));
+  return [tree.leaf(c >> 2), ...tree.proof(c >> 2)];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { INT8_MAX, INT8_MIN, INT32_MAX, MULTIPLIER_MAX, SHIFT_MAX, SHIFT_MIN } from "../intSemantics";
-import { DESCRIPTOR_FIELDS } from "./descriptor";
+import { opFields } from "./descriptor";
 import { broadcastShape, everyWindowTouchesInput, window2d } from "./geometry";
 import { type Constant, type GraphProgram, type Op, OP_CODES, type Shape, sizeOf } from "./program";
 
@@ -62,7 +62,7 @@ function checkOp(program: GraphProgram, op: Op, v: number, shapes: Shape[]): Sha
   };
   if (typeof kind !== "string" || !(kind in OP_CODES)) fail(`unknown op kind ${JSON.stringify(kind)}`);
   // The descriptor encoding is the op: a field it does not carry would escape the commitment.
-  const known = new Set(["kind", ...DESCRIPTOR_FIELDS[op.kind].map(([name]) => name)]);
+  const known = new Set(["kind", ...opFields(op.kind)]);
   for (const key of Object.keys(op)) if (!known.has(key)) fail(`field ${JSON.stringify(key)} is not part of a ${op.kind} descriptor`);
   const inputs = op.inputs;
   if (!Array.isArray(inputs)) fail("inputs must be a list of value ids");

@@ -2,8 +2,9 @@ import { expect } from "chai";
 import { biasTree, commitLayer, commitTrace, weightTree } from "../../core/commitments";
 import { executeProgram } from "../../core/graph/execute";
 import { denseModelProgram } from "../../core/graph/fromDense";
-import { commitGraphModel, commitGraphTrace, constantsOf, tensorTree } from "../../core/graph/commitments";
-import type { GraphProgram } from "../../core/graph/program";
+import { commitGraphModel, commitGraphTrace, constantTree, constantsOf, opLeaves, requantConstant, tensorTree } from "../../core/graph/commitments";
+import { encodeDescriptor } from "../../core/graph/descriptor";
+import type { GraphProgram, Op } from "../../core/graph/program";
 import { initKeccak } from "../../core/keccak";
 import { zeroRoot } from "../../core/merkle";
 import type { DenseLayer, IntegerModel } from "../../core/model";
@@ -90,6 +91,33 @@ describe(`graph commitments (core/graph/commitments.ts, seed ${SEED})`, () => {
     const clampOnly = (shape: number[]): GraphProgram => ({ inputShape: shape, constants: [], ops: [{ kind: "clamp", inputs: [0], lo: 0, hi: 127 }] });
     expect(hex(commitGraphModel(clampOnly([3])).root)).to.not.equal(hex(commitGraphModel(clampOnly([4])).root));
     expect(hex(commitGraphModel(clampOnly([2, 3])).root)).to.not.equal(hex(commitGraphModel(clampOnly([3, 2])).root));
+  });
+
+  it("per-channel requantisation is a derived constant: its root and shape in the op's leaf, the descriptor of one size whatever the channel count", () => {
+    const conv = (channels: number, m = (c: number) => (1 << 20) + c): GraphProgram => ({
+      inputShape: [1, 2, 2],
+      constants: [
+        { dtype: "int8", shape: [channels, 1, 1, 1], data: new Int8Array(channels).fill(1) },
+        { dtype: "int32", shape: [channels], data: new Int32Array(channels) },
+      ],
+      ops: [{ kind: "conv", inputs: [0], weight: 0, bias: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], groups: 1, multiplier: Array.from({ length: channels }, (_, c) => m(c)), shift: new Array(channels).fill(30), clampLo: -128, clampHi: 127 }],
+    });
+    const sizes = [2, 64, 512, 4096].map((channels) => {
+      const program = conv(channels);
+      const [leaf] = opLeaves(program);
+      const requant = requantConstant(program.ops[0])!;
+      expect(requant.shape).to.deep.equal([channels, 2]);
+      expect(leaf.constantRoots.map(hex)).to.deep.equal([...program.constants.map((c) => hex(constantTree(c).root)), hex(constantTree(requant).root)]);
+      expect(leaf.shapes.slice(-1)).to.deep.equal([[channels, 2]]);
+      return encodeDescriptor(leaf.op).length;
+    });
+    expect(new Set(sizes).size).to.equal(1);
+    // One channel's multiplier moves the model root; a single pair has no derived constant.
+    const root = hex(commitGraphModel(conv(512)).root);
+    expect(hex(commitGraphModel(conv(512, (c) => (1 << 20) + c + (c === 300 ? 1 : 0))).root)).to.not.equal(root);
+    const [single] = opLeaves(conv(1));
+    expect(single.constantRoots.length).to.equal(2);
+    expect(requantConstant(single.op as Op)).to.equal(undefined);
   });
 
   it("the trace root moves with every committed element; each prefix root extends the one before by its tensor's root", () => {

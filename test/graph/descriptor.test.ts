@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { DESCRIPTOR_FIELDS, decodeDescriptor, descriptorWords, encodeDescriptor } from "../../core/graph/descriptor";
+import { decodeDescriptor, descriptorWords, encodeDescriptor, opFields } from "../../core/graph/descriptor";
+import { requantConstant } from "../../core/graph/commitments";
 import { programFromJson, programToJson } from "../../core/graph/json";
 import { OP_CODES, OP_KINDS, type Op, opKindOf } from "../../core/graph/program";
 import { validateProgram } from "../../core/graph/validate";
@@ -28,9 +29,9 @@ describe("graph op descriptors", () => {
         const bytes = encodeDescriptor(op);
         if (bytes.length % 32 !== 0 || descriptorWords(op)[0] !== BigInt(OP_CODES[op.kind])) wrong.push(`${label}: not op code + words`);
         // every field of the op is in the encoding (nothing escapes the commitment), and comes back equal
-        const fields = ["kind", ...DESCRIPTOR_FIELDS[op.kind].map(([name]) => name)].sort().join();
+        const fields = ["kind", ...opFields(op.kind)].sort().join();
         if (Object.keys(op).sort().join() !== fields) wrong.push(`${label}: fields ${Object.keys(op).sort()} ≠ encoded ${fields}`);
-        const back = decodeDescriptor(bytes);
+        const back = decodeDescriptor(bytes, requantConstant(op)?.data);
         if (canonical(back) !== canonical(op)) wrong.push(`${label}: decoded ${canonical(back)}`);
         if (!Buffer.from(encodeDescriptor(back)).equals(Buffer.from(bytes))) wrong.push(`${label}: re-encoding differs`);
         seen.add(op.kind);
@@ -49,11 +50,29 @@ describe("graph op descriptors", () => {
 
   it("writes words big-endian two's complement: a conv descriptor by hand", () => {
     const op: Op = { kind: "conv", inputs: [3], weight: 4, bias: 5, strides: [1, 2], pads: [0, 1, 2, 3], dilations: [1, 1], groups: 8, multiplier: [1073741824], shift: [31], clampLo: -128, clampHi: 127 };
-    expect(descriptorWords(op)).to.deep.equal([2n, 1n, 3n, 4n, 5n, 1n, 2n, 0n, 1n, 2n, 3n, 1n, 1n, 8n, 1n, 1073741824n, 1n, 31n, -128n, 127n]);
+    expect(descriptorWords(op)).to.deep.equal([2n, 1n, 3n, 4n, 5n, 1n, 2n, 0n, 1n, 2n, 3n, 1n, 1n, 8n, 1n, 1073741824n, 31n, -128n, 127n]);
     const bytes = encodeDescriptor(op);
-    expect(bytes.length).to.equal(20 * 32);
-    expect(Buffer.from(bytes.subarray(18 * 32, 19 * 32)).toString("hex")).to.equal("ff".repeat(31) + "80"); // −128
+    expect(bytes.length).to.equal(19 * 32);
+    expect(Buffer.from(bytes.subarray(17 * 32, 18 * 32)).toString("hex")).to.equal("ff".repeat(31) + "80"); // −128
     expect(Buffer.from(bytes.subarray(0, 32)).toString("hex")).to.equal("00".repeat(31) + "02");
+  });
+
+  it("holds only the channel count of per-channel requantisation: the pairs are the op's derived constant", () => {
+    const channels = 512;
+    const op: Op = { kind: "dense", inputs: [1], weight: 0, bias: 1, multiplier: Array.from({ length: channels }, (_, c) => 1000 + c), shift: Array.from({ length: channels }, (_, c) => 20 + (c % 9)), clampLo: 0, clampHi: 127 };
+    expect(descriptorWords(op)).to.deep.equal([1n, 1n, 1n, 0n, 1n, 512n, 0n, 127n]);
+    const requant = requantConstant(op)!;
+    expect(requant.shape).to.deep.equal([channels, 2]);
+    expect([...requant.data.subarray(0, 4)]).to.deep.equal([1000, 20, 1001, 21]);
+    const bytes = encodeDescriptor(op);
+    expect(decodeDescriptor(bytes, requant.data)).to.deep.equal(op);
+    expect(() => decodeDescriptor(bytes)).to.throw(RangeError, /512 requantisation channels: their pairs are in its derived constant/);
+    expect(() => decodeDescriptor(bytes, requant.data.subarray(2))).to.throw(RangeError, /1022 values, 512 channels make 1024/);
+    expect(requantConstant({ ...op, multiplier: [7], shift: [9] })).to.equal(undefined);
+    expect(() => encodeDescriptor({ ...op, shift: [1] })).to.throw(TypeError, /two lists of the same length/);
+    const zero = encodeDescriptor({ ...op, multiplier: [7], shift: [9] });
+    zero[5 * 32 + 31] = 0;
+    expect(() => decodeDescriptor(zero)).to.throw(RangeError, /channel count is 0/);
   });
 
   it("two ops that differ in one field have different bytes", () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { GraphIndexHarness } from "../../typechain-types";
-import { commitGraphModel, constantTree, constantsOf, opLeaves } from "../../core/graph/commitments";
+import { commitGraphModel, constantTree, constantsOf, opLeaves, requantConstant } from "../../core/graph/commitments";
 import { descriptorWords } from "../../core/graph/descriptor";
 import { broadcastIndexMap } from "../../core/graph/geometry";
 import { type Constant, type GraphProgram, type Op, type Shape, isLayout, sizeOf } from "../../core/graph/program";
@@ -55,7 +55,8 @@ function shapeWordsOf(shapes: readonly Shape[]): bigint[] {
 function opCase(program: GraphProgram, shapes: readonly Shape[], k: number, label: string): OpCase {
   const op = program.ops[k];
   const leaf = [...op.inputs.map((v) => shapes[v]), shapes[k + 1]];
-  const constants = constantsOf(op).map((c) => program.constants[c].shape);
+  const requant = requantConstant(op);
+  const constants = [...constantsOf(op).map((c) => program.constants[c].shape), ...(requant ? [requant.shape] : [])];
   return { program, shapes, k, op, label: `${label} op ${k} (${op.kind})`, descriptor: descriptorHex(op), shapeWords: shapeWordsOf([...leaf, ...constants]), leafShapeWords: shapeWordsOf(leaf) };
 }
 
@@ -446,8 +447,8 @@ describe("LibGraphIndex: the index maps on-chain agree with core/graph bit for b
     });
 
     it("descriptors of the wrong length, arity or field range", async () => {
-      await expect(h.chunkTerms(conv.descriptor.slice(0, -1), conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexDescriptorLength").withArgs(2, 20, 19);
-      await expect(h.chunkTerms([...conv.descriptor, word(0n)], conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexDescriptorLength").withArgs(2, 20, 21);
+      await expect(h.chunkTerms(conv.descriptor.slice(0, -1), conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexDescriptorLength").withArgs(2, 19, 18);
+      await expect(h.chunkTerms([...conv.descriptor, word(0n)], conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexDescriptorLength").withArgs(2, 19, 20);
       const twoInputs = [...add.descriptor];
       twoInputs[1] = word(3n);
       await expect(h.elementInputs(twoInputs, add.shapeWords, 0)).to.be.revertedWithCustomError(h, "GraphIndexArity").withArgs(6, 3);
@@ -457,9 +458,12 @@ describe("LibGraphIndex: the index maps on-chain agree with core/graph bit for b
       const zeroStride = [...maxPool.descriptor];
       zeroStride[5] = word(0n);
       await expect(h.chunkTerms(zeroStride, maxPool.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexField").withArgs(3, 5, 0);
-      const longList = [...conv.descriptor];
-      longList[14] = word(100n);
-      await expect(h.chunkTerms(longList, conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexListLength").withArgs(2, 14, 100, 20);
+      const channels = [...conv.descriptor];
+      channels[14] = word(100n); // 100 channels: no inline pair, so two words too many
+      await expect(h.chunkTerms(channels, conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexDescriptorLength").withArgs(2, 17, 19);
+      const noChannels = [...conv.descriptor];
+      noChannels[14] = word(0n);
+      await expect(h.chunkTerms(noChannels, conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexField").withArgs(2, 14, 0);
       const notPerm = [...transpose.descriptor];
       notPerm[5] = notPerm[4];
       await expect(h.viewSource(notPerm, transpose.shapeWords, 0)).to.be.revertedWithCustomError(h, "GraphIndexField").withArgs(34, 5, 2);
@@ -473,6 +477,22 @@ describe("LibGraphIndex: the index maps on-chain agree with core/graph bit for b
       badAxis[5] = word(3n);
       await expect(h.viewSource(badAxis, concat.shapeWords, 0)).to.be.revertedWithCustomError(h, "GraphIndexField").withArgs(35, 5, 3);
       await expect(h.inputValue(add.descriptor, 2)).to.be.revertedWithCustomError(h, "GraphIndexSlotOutOfRange").withArgs(2, 2);
+    });
+
+    it("a per-channel Dense or Conv: the requantisation constant's shape [L, 2] after the weight's and the bias's", async () => {
+      const op = { ...(conv.op as Extract<Op, { kind: "conv" }>), multiplier: new Array(8).fill(1 << 20), shift: new Array(8).fill(30) };
+      const perChannel = opCase({ ...program, ops: program.ops.map((o, k) => (k === 0 ? op : o)) }, shapes, 0, "per-channel");
+      expect(perChannel.descriptor.length).to.equal(17);
+      expect(perChannel.shapeWords.slice(-3)).to.deep.equal([2n, 8n, 2n]);
+      await h.chunkTerms(perChannel.descriptor, perChannel.shapeWords, 0, 0);
+      await expect(h.chunkTerms(perChannel.descriptor, perChannel.leafShapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexShapeCount").withArgs(2, 5, 2);
+      await expect(h.chunkTerms(perChannel.descriptor, conv.shapeWords, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexShapeCount").withArgs(2, 5, 4);
+      const wide = [...perChannel.shapeWords];
+      wide[wide.length - 1] = 3n;
+      await expect(h.chunkTerms(perChannel.descriptor, wide, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexShapeMismatch").withArgs(2, 4, 1, 2, 3);
+      const fewer = [...perChannel.shapeWords];
+      fewer[fewer.length - 2] = 4n;
+      await expect(h.chunkTerms(perChannel.descriptor, fewer, 0, 0)).to.be.revertedWithCustomError(h, "GraphIndexShapeMismatch").withArgs(2, 4, 0, 8, 4);
     });
 
     it("shapes that are malformed or do not fit the op", async () => {

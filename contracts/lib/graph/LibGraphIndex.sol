@@ -436,10 +436,12 @@ library LibGraphIndex {
         }
     }
 
-    /// @dev Dense: 1, [1, x], weight, bias, [L, m…], [L', s…], lo, hi. Shapes [nIn], [nOut] (+ [nOut, nIn], [nOut]).
+    /// @dev Dense: 1, [1, x], weight, bias, L, [m, s if L = 1], lo, hi. Shapes [nIn], [nOut] (+ [nOut, nIn], [nOut],
+    ///      and [L, 2] for L > 1).
     function _dense(bytes32[] memory d, uint256[][] memory s, Reduction memory g) private pure {
-        _checkRequantised(d, OP_DENSE, 5);
-        _shapeCount(OP_DENSE, s.length, 1, 2, false);
+        uint256 channels = _checkRequantised(d, OP_DENSE, 5);
+        _shapeCount(OP_DENSE, s.length, 1, channels > 1 ? 3 : 2, false);
+        _requantShape(OP_DENSE, s, channels);
         uint256 nIn = _rank(OP_DENSE, s, 0, 1)[0];
         uint256 nOut = _rank(OP_DENSE, s, 1, 1)[0];
         if (s.length > 2) {
@@ -452,11 +454,12 @@ library LibGraphIndex {
         g.rowLeaves = (nIn + CHUNK_TERMS - 1) / CHUNK_TERMS;
     }
 
-    /// @dev Conv: 2, [1, x], weight, bias, sH, sW, pT, pL, pB, pR, dH, dW, groups, [L, m…], [L', s…], lo, hi.
-    ///      Shapes [C, H, W], [M, OH, OW], [M, C/G, kH, kW], [M].
+    /// @dev Conv: 2, [1, x], weight, bias, sH, sW, pT, pL, pB, pR, dH, dW, groups, L, [m, s if L = 1], lo, hi.
+    ///      Shapes [C, H, W], [M, OH, OW], [M, C/G, kH, kW], [M] (and [L, 2] for L > 1).
     function _conv(bytes32[] memory d, uint256[][] memory s, Reduction memory g) private pure {
-        _checkRequantised(d, OP_CONV, 14);
-        _shapeCount(OP_CONV, s.length, 1, 2, true);
+        uint256 channels = _checkRequantised(d, OP_CONV, 14);
+        _shapeCount(OP_CONV, s.length, 1, channels > 1 ? 3 : 2, true);
+        _requantShape(OP_CONV, s, channels);
         uint256[] memory x = _rank(OP_CONV, s, 0, 3);
         uint256[] memory y = _rank(OP_CONV, s, 1, 3);
         uint256[] memory w = _rank(OP_CONV, s, 2, 4);
@@ -545,15 +548,23 @@ library LibGraphIndex {
         return room < span ? 0 : (room - span) / s + 1;
     }
 
-    /// @dev Dense/Conv structure: exactly the fixed words before the multiplier list (at `listAt`), two lists, and
-    ///      two clamp words; one input.
-    function _checkRequantised(bytes32[] memory d, uint256 code, uint256 listAt) private pure {
+    /// @dev Dense/Conv structure: exactly the fixed words before the requantisation channel count L (at `listAt`),
+    ///      then the multiplier and the shift when L = 1 (none for L > 1: they are the op's requantisation
+    ///      constant), and two clamp words; one input. Returns L.
+    function _checkRequantised(bytes32[] memory d, uint256 code, uint256 listAt) private pure returns (uint256 channels) {
         uint256 length = d.length;
-        if (length < listAt + 6) revert GraphIndexDescriptorLength(code, listAt + 6, length);
+        if (length < listAt + 3) revert GraphIndexDescriptorLength(code, listAt + 3, length);
         if (uint256(d[1]) != 1) revert GraphIndexArity(code, uint256(d[1]));
-        uint256 shiftsAt = _listEnd(d, code, listAt);
-        uint256 loAt = _listEnd(d, code, shiftsAt);
+        channels = _field(d, code, listAt, 1);
+        uint256 loAt = channels == 1 ? listAt + 3 : listAt + 1;
         if (loAt + 2 != length) revert GraphIndexDescriptorLength(code, loAt + 2, length);
+    }
+
+    /// @dev With L > 1 channels and the constants' shapes given, the requantisation constant's shape (shape 4) is [L, 2].
+    function _requantShape(uint256 code, uint256[][] memory s, uint256 channels) private pure {
+        if (channels == 1 || s.length < 5) return;
+        _expectDim(code, s, 4, 0, channels, 2);
+        _expectDim(code, s, 4, 1, 2, 2);
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IStepVerifier} from "../../interfaces/IStepVerifier.sol";
 import {LibDenseStep} from "../LibDenseStep.sol";
+import {LibMerkle} from "../LibMerkle.sol";
 
 /// @title LibGraphStep
 /// @notice What the step verifiers of graph programs share (docs/graph-semantics.md §11): the
@@ -25,12 +26,10 @@ library LibGraphStep {
     error GraphStepUnsupportedOp(uint256 opCode);
     /// @notice The descriptor has `actual` words; its fields make `expected`.
     error GraphStepDescriptorLength(uint256 opCode, uint256 expected, uint256 actual);
-    /// @notice A list length at word `word` runs past the descriptor's `length` words.
-    error GraphStepDescriptorMalformed(uint256 opCode, uint256 word, uint256 length);
     /// @notice The op's inputs list has `inputs` entries, not the op's arity.
     error GraphStepArity(uint256 opCode, uint256 inputs);
-    /// @notice Per-channel requantisation lists that are empty or of different lengths.
-    error GraphStepRequantLists(uint256 multipliers, uint256 shifts);
+    /// @notice A requantisation channel count of 0 (it is 1, or one per output channel).
+    error GraphStepRequantChannels(uint256 channels);
     /// @notice A requantisation multiplier outside 0 … 2^31 − 1.
     error GraphStepMultiplierOutOfRange(int256 multiplier);
     /// @notice A requantisation shift outside 1 … 62.
@@ -67,6 +66,9 @@ library LibGraphStep {
     error GraphStepWitnessLength(uint256 expected, uint256 actual);
     /// @notice The witness does not open the leaf that holds table entry `entry` under the table's root.
     error GraphStepTableOpening(uint256 entry);
+    /// @notice The witness does not open the leaf that holds channel `channel`'s multiplier and shift under the
+    ///         root of the op's requantisation constant.
+    error GraphStepRequantOpening(uint256 channel);
 
     // ------------------------------------------------------------------------------------------------
     // Descriptor words
@@ -195,34 +197,64 @@ library LibGraphStep {
         y = q < lo ? lo : q > hi ? hi : q;
     }
 
-    /// @notice The output stage of a requantised reduction: clamp(requantise(acc, m_c, s_c), lo, hi), with the
-    ///         descriptor's multipliers from word `mAt`, shifts from word `sAt`, and c the element's channel.
-    /// @dev operands = [acc] (int32). channel c = 0 for one pair, else element / (elements / channels), which
-    ///      needs channels to divide elements ({GraphStepChannels}).
-    /// @param ctx The step's context (element, elements and the descriptor).
+    /// @notice The output stage of a requantised reduction with one pair for the whole tensor:
+    ///         clamp(requantise(acc, m, s), lo, hi), the multiplier at descriptor word `mAt`, the shift after it.
+    /// @dev operands = [acc] (int32).
+    /// @param ctx The step's context (the descriptor).
     /// @param operands [acc].
-    /// @param mAt Index of the first multiplier word.
-    /// @param sAt Index of the first shift word.
-    /// @param channels The multiplier (and shift) count: 1, or one per output channel.
+    /// @param mAt Index of the multiplier word (the shift follows).
     /// @param loAt Index of the clampLo word (clampHi follows).
     /// @return The int8 output element.
-    function requantisedOutput(
+    function requantisedOutput(IStepVerifier.StepContext calldata ctx, int256[] calldata operands, uint256 mAt, uint256 loAt)
+        internal
+        pure
+        returns (int256)
+    {
+        checkOperandCount(operands, 1);
+        int256 acc = int32Operand(operands, 0);
+        bytes32[] calldata d = ctx.descriptor;
+        return clamp(requantise(acc, word(d, mAt), word(d, mAt + 1)), word(d, loAt), word(d, loAt + 1));
+    }
+
+    /// @notice The depth of the tree of a requantisation constant of `channels` channels: ⌈channels/4⌉ leaves.
+    /// @param channels The channel count, at least 1.
+    /// @return The depth.
+    function requantDepth(uint256 channels) internal pure returns (uint256) {
+        return LibMerkle.depthFor((channels - 1) / 4 + 1);
+    }
+
+    /// @notice The output stage of a requantised reduction with one pair per output channel:
+    ///         clamp(requantise(acc, m_c, s_c), lo, hi), c = element / (elements / channels), (m_c, s_c) read from
+    ///         the witness: leaf ⌊c/4⌋ of the op's requantisation constant (an int32 [channels, 2], 8 values a
+    ///         leaf: m_c at slot 2(c mod 4), s_c after it) and its siblings, checked against ctx.constantRoots[2].
+    /// @dev Checks, in order: channels divide elements ({GraphStepChannels}), the witness has
+    ///      1 + depth words ({GraphStepWitnessLength}), operands = [acc] (int32), the opening
+    ///      ({GraphStepRequantOpening}), then the ranges of m_c, s_c and the clamp bounds.
+    /// @param ctx The step's context (element, elements, constant roots and the descriptor).
+    /// @param operands [acc].
+    /// @param witness [leaf ⌊c/4⌋, its siblings from the leaf up].
+    /// @param channels The channel count, at least 2.
+    /// @param loAt Index of the clampLo word (clampHi follows).
+    /// @return The int8 output element.
+    function requantisedOutputOpened(
         IStepVerifier.StepContext calldata ctx,
         int256[] calldata operands,
-        uint256 mAt,
-        uint256 sAt,
+        bytes32[] calldata witness,
         uint256 channels,
         uint256 loAt
     ) internal pure returns (int256) {
+        if (ctx.elements % channels != 0) revert GraphStepChannels(ctx.elements, channels);
+        uint256 depth = requantDepth(channels); // channels ≤ elements
+        if (witness.length != 1 + depth) revert GraphStepWitnessLength(1 + depth, witness.length);
         checkOperandCount(operands, 1);
         int256 acc = int32Operand(operands, 0);
-        uint256 c;
-        if (channels > 1) {
-            if (ctx.elements % channels != 0) revert GraphStepChannels(ctx.elements, channels);
-            c = ctx.element / (ctx.elements / channels);
-        }
+        uint256 c = ctx.element / (ctx.elements / channels);
+        bytes32 leaf = witness[0];
+        if (!LibMerkle.verify(ctx.constantRoots[2], leaf, c >> 2, witness[1:], depth)) revert GraphStepRequantOpening(c);
+        uint256 slot = (c & 3) << 1;
+        int256 q = requantise(acc, LibDenseStep.biasAt(leaf, slot), LibDenseStep.biasAt(leaf, slot + 1));
         bytes32[] calldata d = ctx.descriptor;
-        return clamp(requantise(acc, word(d, mAt + c), word(d, sAt + c)), word(d, loAt), word(d, loAt + 1));
+        return clamp(q, word(d, loAt), word(d, loAt + 1));
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { descriptorWords } from "../descriptor";
 import { broadcastIndexMap } from "../geometry";
 import { type GraphProgram, type Op, type Shape, isLayout, sizeOf } from "../program";
 import { type ReducingOp, reductionOf } from "../reductions";
-import { CHUNK_TERMS, STAGE_REDUCE, foldChunk, foldInit, stageKinds, step, stepContext, tableWitness } from "../step";
+import { CHUNK_TERMS, STAGE_REDUCE, foldChunk, foldInit, stageKinds, step, requantWitness, stepContext, tableWitness } from "../step";
 import { validateProgram } from "../validate";
 import { viewMap } from "../views";
 import type { GraphGameTrace } from "./gameTrace";
@@ -166,7 +166,8 @@ export interface PlannedStep {
  * The openings of the step at `at`, built from `trace` exactly as GraphStepRunner reads them: every
  * view on an operand's way and the op that computed its committed value (model leaves), every
  * committed tensor read (its root under P_{i−1}, the leaves holding the operands), the weight and
- * bias leaves of a chunk, a Table's witness; and the value computed from them.
+ * bias leaves of a chunk, a Table's witness or the requantisation pair of a per-channel Dense or Conv
+ * `out` element; and the value computed from them.
  */
 export function planStep(trace: GraphGameTrace, at: StepAt): PlannedStep {
   const { program } = trace;
@@ -220,7 +221,7 @@ export function planStep(trace: GraphGameTrace, at: StepAt): PlannedStep {
         const positions = op.kind === "add" || op.kind === "mul" ? op.inputs.map((v) => broadcastIndexMap(shapes[v], shapes[info.opValue])(e)) : [e];
         operands = positions.map((p, k) => reader.valueElement(op.inputs[k], p));
       }
-      const w = op.kind === "table" ? tableWitness(program, op, operands[0], trace.model.constants[op.table]) : [];
+      const w = op.kind === "table" ? tableWitness(program, op, operands[0], trace.model.constants[op.table]) : requantWitness(op, e, info.elements);
       witness = w.map(toHex);
       value = step(ctx, operands, w);
     }
