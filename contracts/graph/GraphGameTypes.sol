@@ -50,7 +50,8 @@ struct TensorOpening {
 /// @param tensors The committed tensors the operands lie in, each opened under P_{i−1}, with the leaves read.
 /// @param weight A sum of products: the chunk's weight leaf under the weight constant's root; otherwise unused.
 /// @param bias A sum of products at chunk 0: the row's bias leaf under the bias constant's root; otherwise unused.
-/// @param witness What the op's verifier checks itself (a Table entry's leaf and siblings); otherwise empty.
+/// @param witness What the op's verifier checks itself (a Table entry's leaf and siblings; a per-channel Dense or
+///        Conv `out` element's requantisation leaf and siblings); otherwise empty.
 struct StepOpenings {
     OpOpening[] ops;
     TensorOpening[] tensors;

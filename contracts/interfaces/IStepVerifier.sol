@@ -22,7 +22,9 @@ pragma solidity 0.8.30;
 ///  - **Data-dependent openings stay inside the verifier.** A Table step reads the table at x + 128, a
 ///    position the game cannot know before x is opened; the verifier checks that entry itself against the
 ///    constant's root (`constantRoots`, the roots the descriptor hash commits next to the descriptor words,
-///    in descriptor order), from a leaf and proof in `witness`. Every other op has an empty witness.
+///    in descriptor order), from a leaf and proof in `witness`. The `out` step of a Dense or Conv with
+///    per-channel requantisation does the same for the channel's (multiplier, shift), a leaf of the op's
+///    requantisation constant (the root after the weight's and the bias's). Every other step has an empty witness.
 ///  - **Per-channel requantisation needs the element's channel**, the first coordinate of the op's output:
 ///    channel = element / (elements / channels). `elements` is the size of the stage's tensor, which the game
 ///    knows for every committed tensor (it opens elements of it), so no shape is needed on-chain.
@@ -31,8 +33,9 @@ pragma solidity 0.8.30;
 interface IStepVerifier {
     /// @notice Where in the trace a step is, and the op it belongs to.
     /// @param descriptor The op's canonical descriptor words (core/graph/descriptor.ts), op code first.
-    /// @param constantRoots Roots of the op's constants, one per constant id in the descriptor, in order
-    ///        (Dense, Conv: weight, bias; Table: table; others: none).
+    /// @param constantRoots Roots of the op's constants, one per constant id in the descriptor, in order, then a
+    ///        per-channel Dense's or Conv's requantisation constant (Dense, Conv: weight, bias[, requantisation];
+    ///        Table: table; others: none).
     /// @param stage The stage's index in the op's stage list (core/graph/stages.ts opStages).
     /// @param element The flat index of the disputed element of the stage's tensor (a reduce stage: the row).
     /// @param elements The number of elements of the stage's tensor (every stage has the op's output shape).
@@ -83,7 +86,8 @@ interface IStepVerifier {
     /// @notice Element `ctx.element` of elementwise stage `ctx.stage`, from its opened operands.
     /// @param ctx The step's context.
     /// @param operands The operands in the order the op's verifier documents.
-    /// @param witness Openings the verifier checks itself (a Table entry's leaf and proof); otherwise empty.
+    /// @param witness Openings the verifier checks itself (a Table entry's leaf and proof, a per-channel Dense's or
+    ///        Conv's requantisation leaf and proof); otherwise empty.
     /// @return result The element's value.
     function step(StepContext calldata ctx, int256[] calldata operands, bytes32[] calldata witness)
         external

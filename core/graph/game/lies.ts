@@ -4,7 +4,7 @@ import { PrefixTree } from "../../prefixTree";
 import type { GraphModelCommitment } from "../commitments";
 import { type GraphTrace, type TraceTensor, runOp } from "../execute";
 import { opStages } from "../stages";
-import { step, stepContext } from "../step";
+import { requantWitness, step, stepContext } from "../step";
 import { GraphTraceProvider } from "../traceProvider";
 import { type GraphGameTrace, gameTraceOf, overrideTrace, tensorTreeOf } from "./gameTrace";
 import { leafInfo, programFacts } from "./stepOpenings";
@@ -64,7 +64,8 @@ export function lyingRun(honest: GraphTraceProvider, site: LieSite): GraphTraceP
   const first = at - stages.findIndex((s) => s.name === leaf.entry.stage.name);
   for (let s = at - first + 1; s < stages.length; s++) {
     const next = tensors[first + s].slice() as TraceTensor;
-    next[site.element] = step(stepContext(program, shapes, v, s, site.element, model.constants), [tensors[first + s - 1][site.element]]);
+    const ctx = stepContext(program, shapes, v, s, site.element, model.constants);
+    next[site.element] = step(ctx, [tensors[first + s - 1][site.element]], requantWitness(ctx.op, site.element, ctx.elements));
     tensors[first + s] = next;
   }
   values[v] = tensors[first + stages.length - 1] as Int8Array;
