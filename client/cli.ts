@@ -114,7 +114,7 @@ function buildProgram(io: CliIo): Command {
   command("reclaim", "reopen a job whose node missed its delivery deadline; the node's collateral goes to the requester (anyone may)", "sends")
     .argument("<jobId>")
     .action((id: string, o: Values) => reclaim(jobId(id), o, io));
-  command("credits", "what each contract owes the account: market, staking, dispute game, example consumer (wei)", "reads")
+  command("credits", "what each contract owes the account: market, staking, the Dense and the graph dispute games, example consumer (wei)", "reads")
     .argument("<address>")
     .action((a: string, o: Values) => credits(account("credits")(a), o, io));
   command("withdraw", "withdraw everything the contracts owe the key's account", "sends").action((o: Values) => withdraw(o, io));

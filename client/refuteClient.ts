@@ -1,5 +1,5 @@
 import { type Address, type Hash, type Hex, isHex, parseEventLogs, zeroAddress } from "viem";
-import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../core/abi";
+import { digitClassifierAbi, disputeGameAbi, graphDisputesAbi, jobMarketAbi, stakingAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
 import { RefuteContractError, decodeError } from "../core/chain/contractError";
 import type { Deployment } from "../core/chain/deployment";
@@ -114,6 +114,8 @@ export interface Credits {
   readonly market: bigint;
   readonly staking: bigint;
   readonly game: bigint;
+  /** The graph games' GraphDisputes (bonds and rewards of games on graph models). */
+  readonly graphGame: bigint;
   /** The deployment's example consumer (DigitClassifier.owed). */
   readonly consumer: bigint;
   readonly total: bigint;
@@ -192,16 +194,12 @@ export class RefuteClient {
   }
 
   /**
-   * The smallest collateral a job on `modelId` (default: the deployment's model) may ask for: the market's
-   * floor, or more for a model whose longest dispute costs the honest challenger more gas than the reward
-   * at the floor would cover (DisputeGame.minCollateralFor).
+   * The smallest collateral a job on `modelId` (default: the deployment's model) may ask for, as the market
+   * checks it (JobMarket.minCollateralOf): the market's floor, or more for a model whose longest dispute costs
+   * the honest challenger more gas than the reward at the floor would cover (a Dense or a graph model).
    */
   async minCollateral(modelId: bigint = this.deployment.model.id): Promise<bigint> {
-    const { modelRegistry, disputeGame } = this.deployment.contracts;
-    const [, , layerCount, , maxWidth] = await this.publicClient.readContract({ address: modelRegistry, abi: modelRegistryAbi, functionName: "modelShape", args: [modelId] });
-    const forModel = await this.publicClient.readContract({ address: disputeGame, abi: disputeGameAbi, functionName: "minCollateralFor", args: [BigInt(layerCount), BigInt(maxWidth)] });
-    const floor = this.deployment.parameters.minCollateral;
-    return forModel > floor ? forModel : floor;
+    return this.publicClient.readContract({ address: this.deployment.contracts.jobMarket, abi: jobMarketAbi, functionName: "minCollateralOf", args: [modelId] });
   }
 
   /** Posts a job with its fee; returns its id and the job as posted. */
@@ -478,13 +476,14 @@ export class RefuteClient {
   /**
    * What every contract of the deployment that pays by withdrawal owes `account`, wei: the market (fees of
    * cancelled or expired jobs, fees a node could not take at finalisation), staking (forfeited and slashed
-   * collateral: a requester's compensation), the dispute game (bonds and rewards) and the example consumer
+   * collateral: a requester's compensation), the dispute games (bonds and rewards: the Dense game and the graph
+   * games' GraphDisputes) and the example consumer
    * (what the DigitClassifier passed on to the account as the payer of its jobs).
    */
   async credits(account: Address): Promise<Credits> {
     const owed = await Promise.all(this.creditHolders().map((h) => this.publicClient.readContract({ address: h.address, abi: h.abi, functionName: h.view, args: [account] } as never) as Promise<bigint>));
-    const [market, staking, game, consumer] = owed;
-    return { market, staking, game, consumer, total: market + staking + game + consumer };
+    const [market, staking, game, graphGame, consumer] = owed;
+    return { market, staking, game, graphGame, consumer, total: market + staking + game + graphGame + consumer };
   }
 
   /** Withdraws everything the contracts owe the wallet account ({@link credits}); returns what came from each. */
@@ -492,18 +491,19 @@ export class RefuteClient {
     const owed = await this.credits(this.wallet("withdraw").account.address);
     for (const h of this.creditHolders()) {
       if (owed[h.key] === 0n) continue;
-      await this.send(`withdraw from the ${h.key === "game" ? "dispute game" : h.key}`, (w) => w.writeContract({ address: h.address, abi: h.abi, functionName: "withdraw", args: [] } as never));
+      await this.send(`withdraw from the ${h.key === "game" ? "dispute game" : h.key === "graphGame" ? "graph games (GraphDisputes)" : h.key}`, (w) => w.writeContract({ address: h.address, abi: h.abi, functionName: "withdraw", args: [] } as never));
     }
     return owed;
   }
 
   /** The contracts that pay by withdrawal, with the view that says what each owes. */
   private creditHolders() {
-    const { jobMarket, staking, disputeGame, digitClassifier } = this.deployment.contracts;
+    const { jobMarket, staking, disputeGame, graphDisputes, digitClassifier } = this.deployment.contracts;
     return [
       { key: "market", address: jobMarket, abi: jobMarketAbi, view: "credits" },
       { key: "staking", address: staking, abi: stakingAbi, view: "credits" },
       { key: "game", address: disputeGame, abi: disputeGameAbi, view: "credits" },
+      { key: "graphGame", address: graphDisputes, abi: graphDisputesAbi, view: "credits" },
       { key: "consumer", address: digitClassifier, abi: digitClassifierAbi, view: "owed" },
     ] as const;
   }

@@ -122,6 +122,7 @@ contract DisputeGame {
     mapping(address account => uint256) public credits;
 
     error DisputeGameWrongBond(uint256 have, uint256 need);
+    error DisputeGameNotDense(uint64 modelId);
     error DisputeGameExists(bytes32 gameId);
     error DisputeGameUnknown(bytes32 gameId);
     error DisputeGameWrongPhase(bytes32 gameId, Phase have, Phase need);
@@ -229,12 +230,14 @@ contract DisputeGame {
         return (LibDisputeCost.asserterGas(layerCount, maxWidth), LibDisputeCost.challengerGas(layerCount, maxWidth));
     }
 
-    /// @notice The bond a challenger posts on a job for `modelId`: the node's gas in the longest game on the
+    /// @notice The bond a challenger posts on a job for `modelId`, a Dense model: the node's gas in the longest game on the
     ///         model (LibDisputeCost.asserterGas) at {coverGasPrice}.
     /// @param modelId A registered model.
     /// @return The bond, wei.
     function bondFor(uint64 modelId) public view returns (uint256) {
         (,, uint16 layerCount,, uint32 maxWidth) = registry.modelShape(modelId);
+        // A graph model (no widest layer) is GraphDisputes': this game cannot open its ops.
+        if (maxWidth == 0) revert DisputeGameNotDense(modelId);
         return LibDisputeCost.asserterGas(layerCount, maxWidth) * coverGasPrice;
     }
 

@@ -4,15 +4,17 @@ pragma solidity 0.8.30;
 import {IDisputeGameForMarket} from "./interfaces/IDisputeGame.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IJobMarket, IJobMarketForGames} from "./interfaces/IJobMarket.sol";
-import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IModelRegistry, GraphShape} from "./interfaces/IModelRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {LibDisputeCost} from "./lib/LibDisputeCost.sol";
+import {LibGraphDisputeCost} from "./lib/graph/LibGraphDisputeCost.sol";
 import {LibMerkle} from "./lib/LibMerkle.sol";
 import {Job, JobStatus} from "./types/Job.sol";
 
 /// @notice The game staking lets slash, read once when the market binds its game.
 interface IStakingBinding {
     function disputeGame() external view returns (address);
+    function graphGame() external view returns (address);
 }
 
 /// @title JobMarket
@@ -91,6 +93,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     error JobMarketTransferFailed(address to, uint256 amount);
 
     event DisputeGameBound(address indexed disputeGame);
+    event GraphGameBound(address indexed graphGame);
     event JobPosted(uint256 indexed jobId, uint64 indexed modelId, address indexed requester, Job job, bytes input);
     event JobCancelled(uint256 indexed jobId);
     event JobExpired(uint256 indexed jobId);
@@ -124,8 +127,11 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
     uint256 public immutable maxCallbackGasLimit;
     address private immutable _deployer;
 
-    /// @notice The dispute game allowed to hold finality and reject results.
+    /// @notice The dispute game allowed to hold finality and reject results (Dense models).
     address public disputeGame;
+    /// @notice The graph models' dispute game (GraphDisputes), allowed the same; zero until bound. Each game
+    ///         opens games only on its own kind of model, so each holds and releases only its own.
+    address public graphGame;
     /// @dev The game's coverGasPrice and challengerRewardBps, read once when it is bound and kept in the
     ///      game's slot, so pricing a job's smallest collateral costs no call and no other storage read.
     uint64 private _coverGasPrice;
@@ -183,11 +189,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         if (disputeGame != address(0)) revert JobMarketAlreadyBound();
         if (disputeGame_ == address(0)) revert JobMarketZeroAddress();
         IDisputeGameForMarket g = IDisputeGameForMarket(disputeGame_);
-        if (g.market() != address(this)) revert JobMarketBindingMismatch("market", g.market(), address(this));
-        if (g.staking() != address(staking)) revert JobMarketBindingMismatch("staking", g.staking(), address(staking));
-        if (g.registry() != address(registry)) {
-            revert JobMarketBindingMismatch("registry", g.registry(), address(registry));
-        }
+        _checkGameBinding(g);
         address slasher = IStakingBinding(address(staking)).disputeGame();
         if (slasher != disputeGame_) revert JobMarketBindingMismatch("staking game", slasher, disputeGame_);
         // The game bounds both at its deployment (coverGasPrice < 2^64, challengerRewardBps ≤ 5,000).
@@ -195,6 +197,36 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         _rewardBps = uint16(g.challengerRewardBps());
         disputeGame = disputeGame_;
         emit DisputeGameBound(disputeGame_);
+    }
+
+    /// @notice Binds the graph models' dispute game, once, by the deployer, after {bindDisputeGame} and after
+    ///         staking bound it. It must be bound to this market, its staking and its registry, and price its
+    ///         bonds and rewards as the Dense game does (one cover gas price and reward share for the market).
+    /// @param graphGame_ The graph game's payouts contract (GraphDisputes).
+    function bindGraphGame(address graphGame_) external {
+        if (msg.sender != _deployer) revert JobMarketUnauthorized(msg.sender);
+        if (disputeGame == address(0)) revert JobMarketGameNotBound();
+        if (graphGame != address(0)) revert JobMarketAlreadyBound();
+        if (graphGame_ == address(0)) revert JobMarketZeroAddress();
+        IDisputeGameForMarket g = IDisputeGameForMarket(graphGame_);
+        _checkGameBinding(g);
+        address slasher = IStakingBinding(address(staking)).graphGame();
+        if (slasher != graphGame_) revert JobMarketBindingMismatch("staking graph game", slasher, graphGame_);
+        if (g.coverGasPrice() != _coverGasPrice || g.challengerRewardBps() != _rewardBps) {
+            revert JobMarketBindingMismatch("pricing", graphGame_, disputeGame);
+        }
+        graphGame = graphGame_;
+        emit GraphGameBound(graphGame_);
+    }
+
+    /// @notice The smallest collateral a job on `modelId` may lock: minCollateral, and what makes the reward
+    ///         from a caught node cover an honest challenger's gas in the longest game on the model
+    ///         (LibDisputeCost for a Dense model, LibGraphDisputeCost for a graph model).
+    /// @param modelId A registered model.
+    /// @return The collateral, wei.
+    function minCollateralOf(uint64 modelId) external view returns (uint256) {
+        (,, uint16 layerCount,, uint32 maxWidth) = registry.modelShape(modelId);
+        return _minCollateral(modelId, layerCount, maxWidth);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -240,9 +272,7 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
             registry.modelShape(modelId);
         if (retired) revert JobMarketModelRetired(modelId);
         if (input.length != inputSize) revert JobMarketInputLength(modelId, input.length, inputSize);
-        if (disputeGame == address(0)) revert JobMarketGameNotBound();
-        uint256 need = LibDisputeCost.minCollateral(layerCount, maxWidth, _coverGasPrice, _rewardBps);
-        if (need < minCollateral) need = minCollateral;
+        uint256 need = _minCollateral(modelId, layerCount, maxWidth);
         if (collateral < need) revert JobMarketCollateralTooLow(collateral, need);
         job.requester = msg.sender;
         job.modelId = modelId;
@@ -527,7 +557,30 @@ contract JobMarket is IJobMarket, IJobMarketForGames {
         }
     }
 
+    /// @dev msg.sender is never zero, so an unbound graph game matches nobody.
     function _onlyGame() private view {
-        if (msg.sender != disputeGame) revert JobMarketUnauthorized(msg.sender);
+        if (msg.sender != disputeGame && msg.sender != graphGame) revert JobMarketUnauthorized(msg.sender);
+    }
+
+    function _checkGameBinding(IDisputeGameForMarket g) private view {
+        if (g.market() != address(this)) revert JobMarketBindingMismatch("market", g.market(), address(this));
+        if (g.staking() != address(staking)) revert JobMarketBindingMismatch("staking", g.staking(), address(staking));
+        if (g.registry() != address(registry)) {
+            revert JobMarketBindingMismatch("registry", g.registry(), address(registry));
+        }
+    }
+
+    /// @dev A job's smallest collateral on a model of this shape; a graph model (no widest layer) needs the
+    ///      graph game bound, any model the Dense game (which fixes the pricing).
+    function _minCollateral(uint64 modelId, uint16 layerCount, uint32 maxWidth) private view returns (uint256 need) {
+        if (disputeGame == address(0)) revert JobMarketGameNotBound();
+        if (maxWidth == 0) {
+            if (graphGame == address(0)) revert JobMarketGameNotBound();
+            GraphShape memory shape = registry.graphShape(modelId);
+            need = LibGraphDisputeCost.minCollateral(shape, _coverGasPrice, _rewardBps);
+        } else {
+            need = LibDisputeCost.minCollateral(layerCount, maxWidth, _coverGasPrice, _rewardBps);
+        }
+        if (need < minCollateral) need = minCollateral;
     }
 }

@@ -8,7 +8,8 @@ import {IStaking} from "./interfaces/IStaking.sol";
 /// @title Staking
 /// @notice Node operators' ETH stake. Stake is free (can back new jobs), locked (collateral of jobs in
 ///         flight) or unbonding (on its way out). Only the job market locks, unlocks and forfeits
-///         collateral (a missed delivery); only the dispute game slashes it (a lost dispute). Amounts
+///         collateral (a missed delivery); only the dispute games slash it (a lost dispute: the Dense game
+///         and, once bound, the graph game's payouts, GraphDisputes). Amounts
 ///         taken are credited to their recipient, who withdraws them (pull payments).
 /// @dev The unbonding delay is fixed at deployment and must exceed the challenge window plus the longest
 ///      dispute (the job market checks this when it is deployed), so stake cannot leave while a result it
@@ -28,6 +29,7 @@ contract Staking is IStaking {
     error StakingBindingMismatch(string what, address have, address need);
 
     event Bound(address indexed market, address indexed disputeGame);
+    event GraphGameBound(address indexed graphGame);
     event Staked(address indexed account, uint256 amount, uint256 free);
     event UnstakeRequested(address indexed account, uint256 amount, uint256 unbonding, uint256 readyAt);
     event Unstaked(address indexed account, uint256 amount);
@@ -51,6 +53,8 @@ contract Staking is IStaking {
     address public market;
     /// @notice The dispute game allowed to slash.
     address public disputeGame;
+    /// @notice The graph models' dispute game (GraphDisputes), also allowed to slash; zero until bound.
+    address public graphGame;
 
     mapping(address account => Account) private _accounts;
     /// @inheritdoc IStaking
@@ -72,12 +76,24 @@ contract Staking is IStaking {
         if (market_ == address(0) || disputeGame_ == address(0)) revert StakingZeroAddress();
         address marketStaking = address(IJobMarket(market_).staking());
         if (marketStaking != address(this)) revert StakingBindingMismatch("market staking", marketStaking, address(this));
-        IDisputeGameForMarket game = IDisputeGameForMarket(disputeGame_);
-        if (game.staking() != address(this)) revert StakingBindingMismatch("game staking", game.staking(), address(this));
-        if (game.market() != market_) revert StakingBindingMismatch("game market", game.market(), market_);
+        _checkGame(disputeGame_, market_);
         market = market_;
         disputeGame = disputeGame_;
         emit Bound(market_, disputeGame_);
+    }
+
+    /// @notice Binds the graph models' dispute game, once, by the deployer, after {bind}. It must be bound to
+    ///         this contract and to the same market.
+    /// @param graphGame_ The graph game's payouts contract (GraphDisputes).
+    function bindGraphGame(address graphGame_) external {
+        if (msg.sender != _deployer) revert StakingUnauthorized(msg.sender);
+        if (graphGame != address(0)) revert StakingAlreadyBound();
+        if (graphGame_ == address(0)) revert StakingZeroAddress();
+        address market_ = market;
+        if (market_ == address(0)) revert StakingBindingMismatch("market", market_, graphGame_);
+        _checkGame(graphGame_, market_);
+        graphGame = graphGame_;
+        emit GraphGameBound(graphGame_);
     }
 
     /// @notice Adds msg.value to the caller's free stake.
@@ -153,7 +169,8 @@ contract Staking is IStaking {
 
     /// @inheritdoc IStaking
     function slash(address node, uint256 amount, address to) external {
-        if (msg.sender != disputeGame) revert StakingUnauthorized(msg.sender);
+        // msg.sender is never zero, so an unbound graph game matches nobody.
+        if (msg.sender != disputeGame && msg.sender != graphGame) revert StakingUnauthorized(msg.sender);
         _creditLocked(node, amount, to);
         emit StakeSlashed(node, to, amount);
     }
@@ -180,6 +197,12 @@ contract Staking is IStaking {
         a = _accounts[node];
         if (amount > a.locked) revert StakingInsufficientLockedStake(node, a.locked, amount);
         a.locked -= uint128(amount);
+    }
+
+    function _checkGame(address game_, address market_) private view {
+        IDisputeGameForMarket game = IDisputeGameForMarket(game_);
+        if (game.staking() != address(this)) revert StakingBindingMismatch("game staking", game.staking(), address(this));
+        if (game.market() != market_) revert StakingBindingMismatch("game market", game.market(), market_);
     }
 
     function _onlyMarket() private view {

@@ -239,7 +239,7 @@ export function mayFinalize(job: Job, t: bigint, openDisputes = 0n): boolean {
  * (finalize or reclaimJob before the deadline, expireJob before the expiry, DisputeGame.timeout
  * before the clock ran out): "not yet", worth trying again later.
  */
-export const NOT_DUE_ERRORS: ReadonlySet<string> = new Set(["JobMarketDeadlineNotReached", "JobMarketNotExpired", "DisputeGameClockNotExpired"]);
+export const NOT_DUE_ERRORS: ReadonlySet<string> = new Set(["JobMarketDeadlineNotReached", "JobMarketNotExpired", "DisputeGameClockNotExpired", "GraphGameClockNotExpired"]);
 
 /** Where a job stands on its way to a final result, at block time `t`. */
 export type Finality =

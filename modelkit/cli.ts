@@ -6,6 +6,10 @@
  *   npm run model -- register DIR --rpc-url URL --deployment FILE --private-key 0x… [--uri URI]
  *   npm run model -- verify DIR --model-id N --rpc-url URL --deployment FILE
  *
+ * DIR is a Dense model folder (integer.onnx, descriptor.json) or a graph program's folder
+ * (program.json, descriptor.json): import writes either, and inspect, register and verify take
+ * either (a graph folder is registered with registerGraphModel and its dispute shape).
+ *
  * Reports go to stdout; progress and errors to stderr. Exit status: 0 done, 1 failed or the check
  * found problems, 2 bad command line.
  */
@@ -15,6 +19,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseUint, privateKeyOption, runMain, runProgram } from "../core/chain/cliOptions";
 import { readDeployment } from "../core/chain/deployment";
+import { registerGraphModel } from "../core/chain/graphModelRegistration";
 import { checkRegisteredModel, readRegisteredModel, registerModel } from "../core/chain/modelRegistration";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
 import { initKeccak } from "../core/keccak";
@@ -22,10 +27,10 @@ import { importModel, writeModelFolder } from "../core/modelImport/importModel";
 import { formatInspection, inspectPath } from "../core/modelImport/inspectModel";
 import { formatReport } from "../core/modelImport/quantisationReport";
 import { readLabels, readSamples } from "../core/modelImport/samples";
-import { loadModelDir } from "../core/modelFiles";
+import { type ModelFiles, loadModelDir } from "../core/modelFiles";
 import { readFloatModel } from "../core/onnx/floatModel";
 import { formatGraphInspection, inspectGraphFolder } from "../core/graph/inspectGraphFolder";
-import { writeGraphModelFolder } from "../core/graph/modelFolder";
+import { type GraphModelFiles, readGraphModelFolder, writeGraphModelFolder } from "../core/graph/modelFolder";
 import { sizeOf } from "../core/graph/program";
 import { validateProgram } from "../core/graph/validate";
 import { formatGraphReport } from "../core/modelImport/graph/graphReport";
@@ -98,39 +103,48 @@ function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
   chainOptions(
     program
       .command("register")
-      .description("register a model folder on a deployment; prints the new model id")
-      .argument("<folder>", "the model folder (checked before anything is sent)")
+      .description("register a model folder (Dense, or a graph program with its dispute shape) on a deployment; prints the new model id")
+      .argument("<folder>", "the model folder: integer.onnx or program.json, and descriptor.json (checked before anything is sent)")
       .addOption(new Option("--private-key <0x…>", `the model owner's key (or set ${PRIVATE_KEY_ENV})`))
       .option("--uri <uri>", "where nodes fetch the files: http(s)://…/folder, file:///…, or a path (default: the folder as a file:// URL)"),
   ).action(async (folder: string, o: { rpcUrl: string; deployment: string; privateKey?: string; uri?: string }) => {
     const key = privateKeyOption("--private-key", o.privateKey, PRIVATE_KEY_ENV);
     await initKeccak();
-    const files = loadModelDir(folder);
-    const uri = o.uri ?? pathToFileURL(files.dir).href;
+    const model = readModelFolder(folder);
+    const uri = o.uri ?? pathToFileURL(model.files.dir).href;
     if (o.uri === undefined) io.err(`registering with URI ${uri}: only nodes on this machine can fetch it (give --uri http(s)://… to reach others)`);
     const { clients, deployment } = await connectDeployment(o.rpcUrl, o.deployment);
     const quiet = () => undefined;
     const actor = { publicClient: clients.publicClient, walletClient: walletFor(clients, key), deployment, log: { debug: quiet, info: quiet, warn: quiet, error: quiet } };
-    const { modelId, transactionHash } = await registerModel(actor, files, uri);
-    io.err(`registered ${files.dir} (root ${files.root}) as model ${modelId} in ${transactionHash}`);
+    if (model.kind === "graph") {
+      const { modelId, transactionHash, registration } = await registerGraphModel(actor, model.files, uri);
+      const { root, shape } = registration;
+      const shown = Object.entries(shape).map(([k, v]) => `${k} ${v}`).join(", ");
+      io.err(`registered ${model.files.dir} (a graph program, root ${root}, dispute shape ${shown}) as model ${modelId} in ${transactionHash}`);
+      io.out(String(modelId));
+      return;
+    }
+    const { modelId, transactionHash } = await registerModel(actor, model.files, uri);
+    io.err(`registered ${model.files.dir} (root ${model.files.root}) as model ${modelId} in ${transactionHash}`);
     io.out(String(modelId));
   });
 
   chainOptions(
     program
       .command("verify")
-      .description("check that a model folder is the registered model N (root, shape, not retired)")
-      .argument("<folder>", "the model folder")
+      .description("check that a model folder (Dense or graph) is the registered model N (kind, root, shape, not retired)")
+      .argument("<folder>", "the model folder: integer.onnx or program.json, and descriptor.json")
       .requiredOption("--model-id <n>", "the registered model id"),
   ).action(async (folder: string, o: { rpcUrl: string; deployment: string; modelId: string }) => {
     const modelId = parseUint("--model-id", o.modelId);
     await initKeccak();
-    const files = loadModelDir(folder);
+    const model = readModelFolder(folder);
     const { clients, deployment } = await connectDeployment(o.rpcUrl, o.deployment);
     const registered = await readRegisteredModel(clients.publicClient, deployment.contracts.modelRegistry, modelId);
-    const problems = checkRegisteredModel(registered, files);
+    const problems = checkRegisteredModel(registered, model.files);
     if (problems.length === 0) {
-      io.out(`${files.dir} is model ${modelId} (root ${files.root}, URI ${registered.uri})`);
+      const what = model.kind === "graph" ? "a graph program, " : "";
+      io.out(`${model.files.dir} is model ${modelId} (${what}root ${registered.root}, URI ${registered.uri})`);
       return;
     }
     for (const p of problems) io.out(`mismatch: ${p}`);
@@ -163,6 +177,19 @@ async function inFileAsync<T>(file: string, read: () => Promise<T>): Promise<T> 
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * The model folder at `folder`: a graph program's (program.json, read by readGraphModelFolder) or a
+ * Dense one (integer.onnx, by loadModelDir); either is checked against its descriptor.json. A folder
+ * that holds neither is refused with a line saying what a model folder holds.
+ */
+function readModelFolder(folder: string): { kind: "graph"; files: GraphModelFiles } | { kind: "dense"; files: ModelFiles } {
+  const dir = path.resolve(folder);
+  if (existsSync(path.join(dir, "program.json"))) return { kind: "graph", files: readGraphModelFolder(dir) };
+  if (existsSync(path.join(dir, "integer.onnx"))) return { kind: "dense", files: loadModelDir(dir) };
+  const why = existsSync(dir) ? "holds no model" : "does not exist";
+  throw new Error(`${dir} ${why}: a model folder holds program.json (a graph program) or integer.onnx (a Dense model), with descriptor.json (npm run model -- import writes one)`);
 }
 
 /** RPC clients for the deployment in `deploymentFile`, checked to be on the chain the RPC answers for. */

@@ -1,7 +1,6 @@
-import { disputeGameAbi, stakingAbi } from "../core/abi";
+import { jobMarketAbi, stakingAbi } from "../core/abi";
 import { type ChainActor, send } from "../core/chain/actor";
 import { resolveServedModels } from "../core/chain/registeredModels";
-import { modelShape } from "../core/model";
 import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { ConfigError, field } from "../core/service/config";
 import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
@@ -69,17 +68,14 @@ void runDaemon({
 
 /**
  * Warns when the free stake cannot lock the smallest collateral of any model served: the node would
- * skip every job (each skip is logged too). The smallest is the market's floor or the model's own
- * (DisputeGame.minCollateralFor), whichever is larger.
+ * skip every job (each skip is logged too). The smallest is the market's (JobMarket.minCollateralOf):
+ * its floor or the model's own, whichever is larger.
  */
 async function warnIfStakeTooSmall(actor: ChainActor, models: readonly ServedModel[], log: Logger): Promise<void> {
-  const { staking, disputeGame } = actor.deployment.contracts;
+  const { staking, jobMarket } = actor.deployment.contracts;
   const [free] = await actor.publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "accountOf", args: [actor.walletClient.account.address] });
-  for (const { modelId, model } of models) {
-    const shape = modelShape(model);
-    const forModel = await actor.publicClient.readContract({ address: disputeGame, abi: disputeGameAbi, functionName: "minCollateralFor", args: [BigInt(shape.layerCount), BigInt(shape.maxWidth)] });
-    const floor = actor.deployment.parameters.minCollateral;
-    const smallest = forModel > floor ? forModel : floor;
+  for (const { modelId } of models) {
+    const smallest = await actor.publicClient.readContract({ address: jobMarket, abi: jobMarketAbi, functionName: "minCollateralOf", args: [modelId] });
     if (free < smallest) log.warn("free stake cannot cover the smallest collateral of a served model: every job of it will be skipped (stake with --stake)", { modelId, free, smallestCollateral: smallest });
   }
 }

@@ -1,15 +1,16 @@
 import { jobMarketAbi, stakingAbi } from "../core/abi";
 import { fromHex, int8Bytes, toHex } from "../core/bytes";
 import { type ChainActor, send } from "../core/chain/actor";
-import type { IndexedJob } from "../core/chain/chainIndex";
+import type { IndexedGame, IndexedJob } from "../core/chain/chainIndex";
 import { ChainWorker } from "../core/chain/chainWorker";
 import type { GameState } from "../core/dispute/gameState";
 import type { DisputeTrace } from "../core/dispute/planner";
+import type { GraphGameTrace } from "../core/graph/game/gameTrace";
 import { type Job, JobStatus, mayFinalize, mayReclaim, maySubmit, mayTake } from "../core/jobState";
 import type { Metrics } from "../core/service/metrics";
 import { Earnings } from "./earnings";
 import { type FeePolicy, minFeeFor } from "./feePolicy";
-import { type CheatMode, type ComputedResult, type ServedModel, computeResult } from "./resultComputer";
+import { type CheatMode, type ComputedResult, type GraphComputedResult, type GraphServedModel, type NodeModel, type ServedModel, computeGraphResult, computeResult } from "./resultComputer";
 
 /**
  * The operator daemon's work: take open jobs of the models it serves whose fee reaches its minimum,
@@ -25,7 +26,8 @@ import { type CheatMode, type ComputedResult, type ServedModel, computeResult } 
  */
 
 export interface NodeOptions {
-  readonly models: readonly ServedModel[];
+  /** Dense models and graph programs. */
+  readonly models: readonly NodeModel[];
   readonly cheat: CheatMode;
   /**
    * Take only jobs with (jobId + attempt) % of === index (several nodes sharing a load; a reopened job
@@ -45,14 +47,14 @@ export interface NodeOptions {
 }
 
 export class NodeOperator extends ChainWorker {
-  private readonly results = new Map<string, ComputedResult>();
+  private readonly results = new Map<string, ComputedResult | GraphComputedResult>();
   /** The job attempts skipped for want of free stake, and the jobs skipped for their fee (logged once each). */
   private readonly skipped = new Set<string>();
   private readonly fees: FeePolicy;
   private readonly earnings: Earnings;
   /** The stake as read in the last round, for the status endpoint. */
   private stake?: { free: bigint; locked: bigint; unbonding: bigint };
-  private readonly models = new Map<bigint, ServedModel>();
+  private readonly models = new Map<bigint, NodeModel>();
   private readonly counters;
 
   constructor(
@@ -61,7 +63,7 @@ export class NodeOperator extends ChainWorker {
     metrics: Metrics,
   ) {
     const earnings = options.earnings ?? new Earnings(actor, metrics);
-    super(earnings.actor, "asserter", ["market", "game", "staking"], metrics);
+    super(earnings.actor, "asserter", ["market", "game", "graphGame", "staking"], metrics);
     this.earnings = earnings;
     this.fees = { minFee: options.minFee ?? 0n, perModel: options.minFees ?? new Map() };
     for (const m of options.models) this.models.set(m.modelId, m);
@@ -105,8 +107,15 @@ export class NodeOperator extends ChainWorker {
   protected async traceFor(state: GameState): Promise<DisputeTrace> {
     const indexed = this.index.job(state.jobId);
     const served = this.models.get(state.job.modelId);
-    if (!indexed || !served) throw new Error(`a game on job ${state.jobId} of model ${state.job.modelId}, which this node does not serve`);
+    if (!indexed || !served || served.kind === "graph") throw new Error(`a game on job ${state.jobId} of Dense model ${state.job.modelId}, which this node does not serve`);
     return (await this.resultFor(served, indexed, state.job.attempt)).trace;
+  }
+
+  protected async graphTraceFor(game: IndexedGame): Promise<GraphGameTrace> {
+    const indexed = this.index.job(game.jobId);
+    const served = game.job && this.models.get(game.job.modelId);
+    if (!indexed || served?.kind !== "graph") throw new Error(`a graph game on job ${game.jobId}, whose model this node does not serve`);
+    return (await this.graphResultFor(served, indexed, game.attempt)).trace;
   }
 
   private async handleJob(indexed: IndexedJob, now: bigint): Promise<void> {
@@ -132,18 +141,15 @@ export class NodeOperator extends ChainWorker {
       const taken = this.index.job(jobId);
       if (taken?.job.status === JobStatus.Taken) await this.handleJob(taken, now);
     } else if (maySubmit(job, now) && mine && served) {
-      const result = await this.resultFor(served, indexed, job.attempt);
-      const L = served.model.layers.length;
-      const root = result.trace.activationRoot(0);
-      const out = result.trace.activationRoot(L);
+      const result = await this.submission(served, indexed, job.attempt);
       await send(this.actor, {
         address: this.market,
         abi: jobMarketAbi,
         functionName: "submitResult",
-        args: [jobId, job, toHex(int8Bytes(result.output)), toHex(result.trace.traceRoot), root.proof.map(toHex), out.proof.map(toHex)],
+        args: [jobId, job, toHex(int8Bytes(result.output)), toHex(result.traceRoot), result.inputProof.map(toHex), result.outputProof.map(toHex)],
       });
       this.counters.submitted.inc({ cheated: String(result.cheated) });
-      this.actor.log.info(result.cheated ? "CHEATING: submitted a false result" : "submitted result", { jobId, attempt: job.attempt, output: Array.from(result.output), traceRoot: toHex(result.trace.traceRoot) });
+      this.actor.log.info(result.cheated ? "CHEATING: submitted a false result" : "submitted result", { jobId, attempt: job.attempt, output: Array.from(result.output), traceRoot: toHex(result.traceRoot) });
     } else if (mayFinalize(job, now) && mine && indexed.output) {
       const open = await this.actor.publicClient.readContract({ address: this.market, abi: jobMarketAbi, functionName: "openDisputes", args: [jobId, Number(job.attempt)] });
       if (open > 0n) return;
@@ -183,14 +189,37 @@ export class NodeOperator extends ChainWorker {
     return true;
   }
 
-  /** The result of `attempt` of a job: computed once, then from memory (or recomputed after a restart). */
-  private async resultFor(served: ServedModel, indexed: IndexedJob, attempt: bigint): Promise<ComputedResult> {
+  /**
+   * What the node submits for `attempt` of a job: the output, the trace root and the proofs that leaf 0 is the
+   * input's root and the last leaf the output's (layer L of a Dense trace, leaf n − 1 of a graph trace).
+   */
+  private async submission(served: NodeModel, indexed: IndexedJob, attempt: bigint) {
+    if (served.kind === "graph") {
+      const { run, output, cheated } = await this.graphResultFor(served, indexed, attempt);
+      const last = run.leafCount - 1;
+      return { output, cheated, traceRoot: run.traceRoot, inputProof: run.rootUnder(0, last).proof, outputProof: run.rootUnder(last, last).proof };
+    }
+    const { trace, output, cheated } = await this.resultFor(served, indexed, attempt);
+    return { output, cheated, traceRoot: trace.traceRoot, inputProof: trace.activationRoot(0).proof, outputProof: trace.activationRoot(served.model.layers.length).proof };
+  }
+
+  /** The result of `attempt` of a job on a Dense model: computed once, then from memory (or recomputed after a restart). */
+  private resultFor(served: ServedModel, indexed: IndexedJob, attempt: bigint): Promise<ComputedResult> {
+    return this.remembered(indexed, attempt, (input) => computeResult(served, input, this.options.cheat, indexed.jobId, attempt)) as Promise<ComputedResult>;
+  }
+
+  /** The same for a job on a graph program. */
+  private graphResultFor(served: GraphServedModel, indexed: IndexedJob, attempt: bigint): Promise<GraphComputedResult> {
+    return this.remembered(indexed, attempt, (input) => computeGraphResult(served, input, this.options.cheat)) as Promise<GraphComputedResult>;
+  }
+
+  private async remembered(indexed: IndexedJob, attempt: bigint, compute: (input: Int8Array) => Promise<ComputedResult | GraphComputedResult>) {
     const key = `${indexed.jobId}/${attempt}`;
     let result = this.results.get(key);
     if (!result) {
       const started = performance.now();
       const bytes = fromHex(indexed.input);
-      result = await computeResult(served, new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), this.options.cheat, indexed.jobId, attempt);
+      result = await compute(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length));
       this.counters.inference.observe((performance.now() - started) / 1000);
       this.results.set(key, result);
     }

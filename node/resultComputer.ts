@@ -2,6 +2,13 @@ import { keccak256, toBytes } from "viem";
 import type { ModelCommitment } from "../core/commitments";
 import { lieAt, propagatingLie, withSums } from "../core/dispute/lies";
 import type { DisputeTrace } from "../core/dispute/planner";
+import type { GraphModelCommitment } from "../core/graph/commitments";
+import { executeProgram } from "../core/graph/execute";
+import { type GraphGameTrace, gameTraceOf } from "../core/graph/game/gameTrace";
+import { lyingRun, withFolds } from "../core/graph/game/lies";
+import type { OrtGraphRunner } from "../core/graph/ortGraphRunner";
+import type { GraphProgram } from "../core/graph/program";
+import { GraphTraceProvider } from "../core/graph/traceProvider";
 import type { IntegerModel } from "../core/model";
 import type { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { type Trace, runReference } from "../core/referenceExecutor";
@@ -10,7 +17,7 @@ import { TraceProvider } from "../core/traceProvider";
 
 /**
  * How the node computes a result and the trace it defends: onnxruntime (or the reference executor)
- * on the job's input, committed by TraceProvider. The cheat modes exist for demos and tests only:
+ * on the job's input, committed by TraceProvider (a Dense model) or GraphTraceProvider (a graph program). The cheat modes exist for demos and tests only:
  * each lie is a deterministic function of the job, so a restarted cheating node defends the same
  * lie it submitted (and still loses).
  */
@@ -20,9 +27,9 @@ export type CheatMode =
   | { readonly kind: "none" }
   /** changes one output element (the lie defended with partial sums that jump at the last chunk) */
   | { readonly kind: "wrong-output" }
-  /** changes one element of layer `layer`, the later layers recomputed from it */
+  /** changes one element of layer `layer` (a graph program: of trace leaf `layer`), the later ones recomputed from it */
   | { readonly kind: "wrong-layer"; readonly layer: number }
-  /** never runs the model: random activations for every layer */
+  /** never runs the model: random activations for every layer (Dense models only) */
   | { readonly kind: "lazy" };
 
 /** Parses "none", "wrong-output", "wrong-layer:<l>" or "lazy". */
@@ -37,13 +44,28 @@ export function describeCheat(cheat: CheatMode): string {
   return cheat.kind === "wrong-layer" ? `wrong-layer:${cheat.layer}` : cheat.kind;
 }
 
+/** A Dense model the node serves. */
 export interface ServedModel {
+  readonly kind?: "dense";
   readonly modelId: bigint;
   readonly model: IntegerModel;
   readonly commitment: ModelCommitment;
   /** onnxruntime session on the model's integer graph; the reference executor when absent. */
   readonly runner?: OrtTraceRunner;
 }
+
+/** A graph program the node serves. */
+export interface GraphServedModel {
+  readonly kind: "graph";
+  readonly modelId: bigint;
+  readonly program: GraphProgram;
+  readonly commitment: GraphModelCommitment;
+  /** onnxruntime session on the program's ONNX graph; the reference executor when absent. */
+  readonly runner?: OrtGraphRunner;
+}
+
+/** Any model the node serves. */
+export type NodeModel = ServedModel | GraphServedModel;
 
 export interface ComputedResult {
   /** What the node defends in a dispute. */
@@ -82,4 +104,30 @@ export async function computeResult(served: ServedModel, input: Int8Array, cheat
 
 function seedOf(jobId: bigint, attempt: bigint): number {
   return Number(BigInt(keccak256(toBytes(`${jobId}/${attempt}`))) & 0x7fffffffn);
+}
+
+/** A graph program's result: the run the node submits and defends. */
+export interface GraphComputedResult {
+  /** The committed run: its trace root, its output and the proofs of leaf 0 and leaf n − 1 for the submission. */
+  readonly run: GraphTraceProvider;
+  /** What the node answers in a game (the run's, with the cheat's folds). */
+  readonly trace: GraphGameTrace;
+  readonly output: Int8Array;
+  readonly cheated: boolean;
+}
+
+/**
+ * The result the node submits and defends for a job on a graph program, honest or as `cheat` says: "wrong-output"
+ * changes element 0 of the output leaf, "wrong-layer:<l>" element 0 of trace leaf l (1 … n − 1) with everything
+ * after it recomputed; the lie is defended with folds that jump at the last chunk. "lazy" is refused.
+ */
+export async function computeGraphResult(served: GraphServedModel, input: Int8Array, cheat: CheatMode): Promise<GraphComputedResult> {
+  if (cheat.kind === "lazy") throw new Error("the lazy cheat runs Dense models only; use wrong-output or wrong-layer:<leaf> for a graph program");
+  const trace = served.runner ? await served.runner.run(input) : executeProgram(served.program, input);
+  const honest = GraphTraceProvider.fromTrace(served.program, trace, served.commitment);
+  if (cheat.kind === "none") return { run: honest, trace: gameTraceOf(honest), output: honest.output, cheated: false };
+  const last = honest.leafCount - 1;
+  const leaf = cheat.kind === "wrong-layer" ? Math.min(Math.max(cheat.layer, 1), last) : last;
+  const run = lyingRun(honest, { leaf, element: 0, propagate: true });
+  return { run, trace: withFolds(gameTraceOf(run), "jumpLast"), output: run.output, cheated: true };
 }

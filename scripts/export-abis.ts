@@ -17,7 +17,8 @@ export const ABI_CONTRACTS = [
   "ModelRegistry",
   "DisputeGame",
   "DigitClassifier",
-  // The graph programs' dispute game (docs/dispute-game.md, "Graph programs"): the game, its step runner, the router and its verifiers.
+  // The graph programs' dispute game (docs/dispute-game.md, "Graph programs"): the market binding, the game, its step runner, the router and its verifiers.
+  "GraphDisputes",
   "GraphDisputeGame",
   "GraphStepRunner",
   "StepRouter",

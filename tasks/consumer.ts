@@ -222,6 +222,8 @@ async function addressOf(args: CallTaskArgs, name: string, deployment: Deploymen
     Staking: deployment.contracts.staking,
     JobMarket: deployment.contracts.jobMarket,
     DisputeGame: deployment.contracts.disputeGame,
+    GraphDisputes: deployment.contracts.graphDisputes,
+    GraphDisputeGame: deployment.contracts.graphDisputeGame,
     DigitClassifier: deployment.contracts.digitClassifier,
   };
   const recorded = consumers?.contracts[name];

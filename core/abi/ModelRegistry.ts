@@ -4,6 +4,32 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "string",
+        "name": "what",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ModelRegistryInvalidGraphShape",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "layerCount",
         "type": "uint256"
@@ -123,6 +149,77 @@ export const modelRegistryAbi = [
       },
       {
         "indexed": true,
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "inputSize",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "outputSize",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "opCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "leafCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxTensorLeaves",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRowChunks",
+            "type": "uint32"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct GraphShape",
+        "name": "shape",
+        "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "string",
+        "name": "uri",
+        "type": "string"
+      }
+    ],
+    "name": "GraphModelRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "from",
         "type": "address"
@@ -207,7 +304,33 @@ export const modelRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_GRAPH_OPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_LAYERS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_TRACE_LEAVES",
     "outputs": [
       {
         "internalType": "uint256",
@@ -279,12 +402,80 @@ export const modelRegistryAbi = [
             "type": "uint24"
           },
           {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "opCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "leafCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxTensorLeaves",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxRowChunks",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct GraphShape",
+            "name": "graph",
+            "type": "tuple"
+          },
+          {
             "internalType": "string",
             "name": "uri",
             "type": "string"
           }
         ],
         "internalType": "struct Model",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
+    "name": "graphShape",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "opCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "leafCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxTensorLeaves",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRowChunks",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct GraphShape",
         "name": "",
         "type": "tuple"
       }
@@ -361,6 +552,67 @@ export const modelRegistryAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "inputSize",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "outputSize",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "opCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "leafCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxTensorLeaves",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRowChunks",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct GraphShape",
+        "name": "shape",
+        "type": "tuple"
+      },
+      {
+        "internalType": "string",
+        "name": "uri",
+        "type": "string"
+      }
+    ],
+    "name": "registerGraphModel",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

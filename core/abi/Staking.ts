@@ -271,6 +271,19 @@ export const stakingAbi = [
       {
         "indexed": true,
         "internalType": "address",
+        "name": "graphGame",
+        "type": "address"
+      }
+    ],
+    "name": "GraphGameBound",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
         "name": "account",
         "type": "address"
       },
@@ -440,6 +453,19 @@ export const stakingAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "graphGame_",
+        "type": "address"
+      }
+    ],
+    "name": "bindGraphGame",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
@@ -489,6 +515,19 @@ export const stakingAbi = [
     "name": "forfeit",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "graphGame",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

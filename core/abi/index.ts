@@ -4,6 +4,7 @@ import { stakingAbi } from "./Staking";
 import { modelRegistryAbi } from "./ModelRegistry";
 import { disputeGameAbi } from "./DisputeGame";
 import { digitClassifierAbi } from "./DigitClassifier";
+import { graphDisputesAbi } from "./GraphDisputes";
 import { graphDisputeGameAbi } from "./GraphDisputeGame";
 import { graphStepRunnerAbi } from "./GraphStepRunner";
 import { stepRouterAbi } from "./StepRouter";
@@ -16,6 +17,7 @@ export { stakingAbi } from "./Staking";
 export { modelRegistryAbi } from "./ModelRegistry";
 export { disputeGameAbi } from "./DisputeGame";
 export { digitClassifierAbi } from "./DigitClassifier";
+export { graphDisputesAbi } from "./GraphDisputes";
 export { graphDisputeGameAbi } from "./GraphDisputeGame";
 export { graphStepRunnerAbi } from "./GraphStepRunner";
 export { stepRouterAbi } from "./StepRouter";
@@ -30,6 +32,7 @@ export const REFUTE_ABIS = {
   ModelRegistry: modelRegistryAbi,
   DisputeGame: disputeGameAbi,
   DigitClassifier: digitClassifierAbi,
+  GraphDisputes: graphDisputesAbi,
   GraphDisputeGame: graphDisputeGameAbi,
   GraphStepRunner: graphStepRunnerAbi,
   StepRouter: stepRouterAbi,

@@ -1,5 +1,5 @@
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import { disputeGameAbi, jobMarketAbi, stakingAbi } from "../abi";
+import { disputeGameAbi, graphDisputesAbi, jobMarketAbi, stakingAbi } from "../abi";
 import type { Deployment } from "./deployment";
 import { RefuteContractError, decodeError, innermostReason } from "./contractError";
 
@@ -49,12 +49,18 @@ export async function send(
 }
 
 /** The contracts that hold credits for an account (pull payments). */
-export type CreditHolder = "market" | "game" | "staking";
+/** The contracts that credit an account: the market, the Dense game, the graph games' GraphDisputes, staking. */
+export type CreditHolder = "market" | "game" | "graphGame" | "staking";
 
 /** Withdraws what `holders` owe the actor; returns what came from each. */
 export async function withdrawCredits(actor: ChainActor, holders: readonly CreditHolder[]): Promise<{ from: CreditHolder; wei: bigint }[]> {
-  const { jobMarket, disputeGame, staking } = actor.deployment.contracts;
-  const contracts = { market: { address: jobMarket, abi: jobMarketAbi }, game: { address: disputeGame, abi: disputeGameAbi }, staking: { address: staking, abi: stakingAbi } };
+  const { jobMarket, disputeGame, graphDisputes, staking } = actor.deployment.contracts;
+  const contracts = {
+    market: { address: jobMarket, abi: jobMarketAbi },
+    game: { address: disputeGame, abi: disputeGameAbi },
+    graphGame: { address: graphDisputes, abi: graphDisputesAbi },
+    staking: { address: staking, abi: stakingAbi },
+  };
   const paid: { from: CreditHolder; wei: bigint }[] = [];
   for (const from of holders) {
     const { address, abi } = contracts[from];

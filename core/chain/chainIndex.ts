@@ -1,11 +1,13 @@
 import { type Address, type Hex, type Log, type PublicClient, parseEventLogs } from "viem";
-import { disputeGameAbi, jobMarketAbi } from "../abi";
-import { type Job, JobStatus, applyJobEvent, toJobEvent } from "../jobState";
+import { disputeGameAbi, graphDisputeGameAbi, graphDisputesAbi, jobMarketAbi } from "../abi";
+import { type Job, JobStatus, applyJobEvent, toJob, toJobEvent } from "../jobState";
+import type { DeployedContracts } from "./deployment";
 
 /**
  * What the node and the watcher know about the chain, rebuilt from logs alone: every job of the
  * market (folded with core/jobState.ts, with its input and latest output bytes) and every dispute
- * game. A daemon that restarts builds a fresh index from the deployment block and has all it
+ * game: the Dense game's, and the graph games GraphDisputes opened (their verdicts from
+ * GraphDisputeGame, their payouts from GraphDisputes). A daemon that restarts builds a fresh index from the deployment block and has all it
  * needs; nothing is kept on disk.
  */
 
@@ -19,6 +21,8 @@ export interface IndexedJob {
 }
 
 export interface IndexedGame {
+  /** Which game: DisputeGame (a Dense model) or a GraphDisputeGame game opened by GraphDisputes (a graph model). */
+  readonly kind: "dense" | "graph";
   readonly gameId: Hex;
   readonly jobId: bigint;
   readonly attempt: bigint;
@@ -26,9 +30,15 @@ export interface IndexedGame {
   readonly node: Address;
   /** The block it started in (where its log search begins). */
   readonly startBlock: bigint;
+  /** Ended with its payouts applied (a graph game: settled by GraphDisputes.settle). */
   readonly resolved: boolean;
   readonly asserterWon?: boolean;
+  /** Why it ended: DisputeGame.Reason, or GraphDisputeGame.Reason for a graph game. */
   readonly reason?: number;
+  /** A graph game: the job as it was disputed (GraphDisputes.settle takes it back). */
+  readonly job?: Job;
+  /** A graph game whose rules have a verdict (GraphDisputeGame.GameResolved) that may not be settled yet. */
+  readonly verdict?: { readonly asserterWon: boolean; readonly reason: number };
   readonly resultRejected?: boolean;
   /** Its challenger's share of the attempt's reward pool was credited (DisputeGame.claimReward). */
   readonly rewardClaimed?: boolean;
@@ -47,13 +57,17 @@ export class ChainIndex {
   private readonly barred = new Set<string>();
   private next: bigint;
 
+  private readonly market: Address;
+  private readonly addresses: Address[];
+
   constructor(
     private readonly client: PublicClient,
-    private readonly market: Address,
-    private readonly gameAddress: Address,
+    private readonly contracts: Pick<DeployedContracts, "jobMarket" | "disputeGame" | "graphDisputes" | "graphDisputeGame">,
     fromBlock: bigint,
     private readonly batch: bigint = DEFAULT_BATCH,
   ) {
+    this.market = contracts.jobMarket;
+    this.addresses = [contracts.jobMarket, contracts.disputeGame, contracts.graphDisputes, contracts.graphDisputeGame];
     this.next = fromBlock;
   }
 
@@ -100,7 +114,7 @@ export class ChainIndex {
     const head = toBlock ?? (await this.client.getBlockNumber({ cacheTime: 0 }));
     while (this.next <= head) {
       const to = this.next + this.batch - 1n < head ? this.next + this.batch - 1n : head;
-      const logs = await this.client.getLogs({ address: [this.market, this.gameAddress], fromBlock: this.next, toBlock: to });
+      const logs = await this.client.getLogs({ address: this.addresses, fromBlock: this.next, toBlock: to });
       this.apply(logs);
       this.next = to + 1n;
     }
@@ -108,11 +122,13 @@ export class ChainIndex {
   }
 
   private apply(logs: readonly Log[]): void {
-    const market = this.market.toLowerCase();
+    const is = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
     const ordered = [...logs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
     for (const log of ordered) {
-      if (log.address.toLowerCase() === market) this.applyMarket(log);
-      else this.applyGame(log);
+      if (is(log.address, this.market)) this.applyMarket(log);
+      else if (is(log.address, this.contracts.disputeGame)) this.applyGame(log);
+      else if (is(log.address, this.contracts.graphDisputes)) this.applyGraphDisputes(log);
+      else this.applyGraphRules(log);
     }
   }
 
@@ -135,7 +151,7 @@ export class ChainIndex {
     if (!decoded) return;
     if (decoded.eventName === "GameStarted") {
       const a = decoded.args;
-      this.gameMap.set(a.gameId, { gameId: a.gameId, jobId: a.jobId, attempt: BigInt(a.attempt), challenger: a.challenger, node: a.node, startBlock: log.blockNumber ?? 0n, resolved: false });
+      this.gameMap.set(a.gameId, { kind: "dense", gameId: a.gameId, jobId: a.jobId, attempt: BigInt(a.attempt), challenger: a.challenger, node: a.node, startBlock: log.blockNumber ?? 0n, resolved: false });
     } else if (decoded.eventName === "GameResolved") {
       const a = decoded.args;
       const g = this.gameMap.get(a.gameId);
@@ -143,11 +159,46 @@ export class ChainIndex {
       const resolved = { ...g, resolved: true, asserterWon: a.asserterWon, reason: Number(a.reason), resultRejected: a.resultRejected };
       this.gameMap.set(a.gameId, resolved);
       this.resolvedQueue.push(resolved);
-    } else if (decoded.eventName === "AttemptSettled") {
-      this.settled.add(`${decoded.args.jobId}/${decoded.args.attempt}`);
+    } else {
+      this.applyPayout(decoded);
+    }
+  }
+
+  /** AttemptSettled and RewardClaimed, which both games emit alike. */
+  private applyPayout(decoded: { eventName: string; args: unknown }): void {
+    if (decoded.eventName === "AttemptSettled") {
+      const a = decoded.args as { jobId: bigint; attempt: number | bigint };
+      this.settled.add(`${a.jobId}/${a.attempt}`);
     } else if (decoded.eventName === "RewardClaimed") {
-      const g = this.gameMap.get(decoded.args.gameId);
+      const g = this.gameMap.get((decoded.args as { gameId: Hex }).gameId);
       if (g) this.gameMap.set(g.gameId, { ...g, rewardClaimed: true });
     }
+  }
+
+  private applyGraphDisputes(log: Log): void {
+    const [decoded] = parseEventLogs({ abi: graphDisputesAbi, logs: [log], strict: true });
+    if (!decoded) return;
+    if (decoded.eventName === "DisputeOpened") {
+      const a = decoded.args;
+      const job = toJob(a.job);
+      this.gameMap.set(a.gameId, { kind: "graph", gameId: a.gameId, jobId: a.jobId, attempt: BigInt(a.attempt), challenger: a.challenger, node: a.node, startBlock: log.blockNumber ?? 0n, resolved: false, job });
+    } else if (decoded.eventName === "DisputeSettled") {
+      const a = decoded.args;
+      const g = this.gameMap.get(a.gameId);
+      if (!g) return;
+      const resolved = { ...g, resolved: true, asserterWon: a.asserterWon, reason: g.verdict?.reason, resultRejected: a.resultRejected };
+      this.gameMap.set(a.gameId, resolved);
+      this.resolvedQueue.push(resolved);
+    } else {
+      this.applyPayout(decoded);
+    }
+  }
+
+  /** GraphDisputeGame's verdicts, for the games GraphDisputes opened (anyone may open others there). */
+  private applyGraphRules(log: Log): void {
+    const [decoded] = parseEventLogs({ abi: graphDisputeGameAbi, logs: [log], strict: true, eventName: "GameResolved" });
+    if (!decoded) return;
+    const g = this.gameMap.get(decoded.args.gameId);
+    if (g) this.gameMap.set(g.gameId, { ...g, verdict: { asserterWon: decoded.args.asserterWon, reason: Number(decoded.args.reason) } });
   }
 }

@@ -1,8 +1,11 @@
 import type { Address, Hex } from "viem";
-import { disputeGameAbi } from "../abi";
+import { disputeGameAbi, graphDisputeGameAbi, graphDisputesAbi } from "../abi";
 import { playTurn } from "../dispute/gameClient";
 import { type GameState, Phase, Reason, type Role } from "../dispute/gameState";
 import type { DisputeTrace } from "../dispute/planner";
+import { nextGraphMove, readGraphGame } from "../graph/game/gameClient";
+import { GraphPhase, GraphReason } from "../graph/game/gameState";
+import type { GraphGameTrace } from "../graph/game/gameTrace";
 import { NOT_DUE_ERRORS } from "../jobState";
 import type { Metrics } from "../service/metrics";
 import { type ChainActor, type CreditHolder, addressOf, send, withdrawCredits } from "./actor";
@@ -22,8 +25,9 @@ export interface TimedCall {
 /**
  * What the node operator and the watcher share, one `tick` at a time: fold the chain's new logs into
  * the index, let the daemon do its own work, play one move in every open game it is a party to (as
- * the asserter or the challenger), report games that ended, claim the reward of every game it won as
- * the challenger once its attempt settled, withdraw what it is owed. An action that
+ * the asserter or the challenger; a graph game on GraphDisputeGame, settled through GraphDisputes by
+ * its winner once the game has its verdict), report games that ended, claim the reward of every game
+ * it won as the challenger once its attempt settled, withdraw what it is owed. An action that
  * fails is logged and tried again on the next tick. Nothing is kept on disk: a restarted daemon
  * rebuilds the index from the deployment block and its traces by re-execution, and plays on.
  *
@@ -51,7 +55,7 @@ export abstract class ChainWorker {
     metrics: Metrics,
   ) {
     const { contracts, startBlock } = actor.deployment;
-    this.index = new ChainIndex(actor.publicClient, contracts.jobMarket, contracts.disputeGame, startBlock);
+    this.index = new ChainIndex(actor.publicClient, contracts, startBlock);
     this.me = addressOf(actor);
     this.clock = new ChainClock(actor.publicClient);
     this.shared = {
@@ -74,7 +78,9 @@ export abstract class ChainWorker {
     await this.work(await this.clock.now());
     for (const game of [...this.index.games()]) {
       if (game.resolved || !this.isParty(game)) continue;
-      await this.attempt(`game ${game.gameId}`, () => this.play(game.gameId, game.startBlock));
+      if (game.kind === "dense") await this.attempt(`game ${game.gameId}`, () => this.play(game.gameId, game.startBlock));
+      else if (!game.verdict) await this.attempt(`game ${game.gameId}`, () => this.playGraph(game));
+      else if (this.role === "asserter" ? game.verdict.asserterWon : !game.verdict.asserterWon) await this.attempt(`settle ${game.gameId}`, () => this.settle(game));
     }
     if (this.role === "challenger") {
       for (const game of [...this.index.games()]) {
@@ -94,9 +100,12 @@ export abstract class ChainWorker {
   /** The trace this daemon plays a game on `state`'s job from. */
   protected abstract traceFor(state: GameState): DisputeTrace | Promise<DisputeTrace>;
 
+  /** The run this daemon plays a graph game on `game`'s job from (the attempt's, as submitted or re-executed). */
+  protected abstract graphTraceFor(game: IndexedGame): GraphGameTrace | Promise<GraphGameTrace>;
+
   /** The games this account is a party to, for a status endpoint. */
   protected myGames() {
-    return [...this.index.games()].filter((g) => this.isParty(g)).map((g) => ({ ...g, won: g.resolved ? this.won(g) : undefined, reason: g.reason === undefined ? undefined : Reason[g.reason] }));
+    return [...this.index.games()].filter((g) => this.isParty(g)).map((g) => ({ ...g, won: g.resolved ? this.won(g) : undefined, reason: reasonName(g) }));
   }
 
   protected isMe(address: Hex): boolean {
@@ -125,7 +134,7 @@ export abstract class ChainWorker {
     const won = this.won(g);
     this.shared.games.inc({ won: String(won) });
     const msg = this.role === "asserter" ? (won ? "won dispute" : "lost dispute") : won ? (g.resultRejected ? "won dispute: node slashed" : "won dispute: result already rejected") : "lost dispute";
-    this.actor.log.info(msg, { gameId: g.gameId, jobId: g.jobId, node: g.node, challenger: g.challenger, reason: Reason[g.reason ?? 0] });
+    this.actor.log.info(msg, { gameId: g.gameId, jobId: g.jobId, node: g.node, challenger: g.challenger, reason: reasonName(g) });
   }
 
   /**
@@ -186,8 +195,34 @@ export abstract class ChainWorker {
     this.actor.log.info("dispute move", { gameId, jobId, phase: Phase[phase], move: turn.move.functionName, gasUsed: turn.gasUsed });
   }
 
+  /**
+   * One turn in a graph game (GraphDisputeGame), planned with the time a transaction sent now would see; a
+   * timeout is sent only when due. Both sides may run the step (the planner has the asserter do so when it
+   * holds); whoever is second finds the game resolved.
+   */
+  private async playGraph(game: IndexedGame): Promise<void> {
+    const address = this.actor.deployment.contracts.graphDisputeGame;
+    const view = await readGraphGame(this.actor.publicClient, address, game.gameId, game.startBlock);
+    if (view.state.phase === GraphPhase.Resolved) return; // its verdict arrives with the logs
+    const move = nextGraphMove({ ...view, now: await this.clock.now() }, this.role, await this.graphTraceFor(game));
+    if (!move) return;
+    const call = { address, abi: graphDisputeGameAbi, functionName: move.functionName, args: move.args };
+    const sent = move.functionName === "timeout" ? await this.sendWhenDue(call) : await send(this.actor, call);
+    if (!sent) return;
+    this.shared.moves.inc({ move: move.functionName });
+    this.actor.log.info("dispute move", { gameId: game.gameId, jobId: game.jobId, phase: GraphPhase[view.state.phase], move: move.functionName, gasUsed: sent.gasUsed });
+  }
+
+  /** Applies a graph game's verdict through GraphDisputes (its winner does: the bond, and the fee or the reward, wait on it). */
+  private async settle(game: IndexedGame): Promise<void> {
+    const { gasUsed } = await send(this.actor, { address: this.actor.deployment.contracts.graphDisputes, abi: graphDisputesAbi, functionName: "settle", args: [game.gameId, game.job!] as never });
+    this.actor.log.info("settled dispute", { gameId: game.gameId, jobId: game.jobId, asserterWon: game.verdict?.asserterWon, gasUsed });
+  }
+
   private async claimReward(game: IndexedGame): Promise<void> {
-    const { gasUsed } = await send(this.actor, { address: this.actor.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: "claimReward", args: [game.gameId] });
+    const { disputeGame, graphDisputes } = this.actor.deployment.contracts;
+    const call = game.kind === "dense" ? { address: disputeGame, abi: disputeGameAbi } : { address: graphDisputes, abi: graphDisputesAbi };
+    const { gasUsed } = await send(this.actor, { ...call, functionName: "claimReward", args: [game.gameId] } as never);
     this.shared.rewards.inc();
     this.actor.log.info("claimed reward", { gameId: game.gameId, jobId: game.jobId, attempt: game.attempt, gasUsed });
   }
@@ -198,4 +233,10 @@ export abstract class ChainWorker {
       this.actor.log.info("withdrew credit", { from, wei });
     }
   }
+}
+
+/** Why a game ended, by name (each game kind has its own reasons). */
+function reasonName(g: IndexedGame): string | undefined {
+  if (g.reason === undefined) return undefined;
+  return g.kind === "dense" ? Reason[g.reason] : GraphReason[g.reason];
 }

@@ -1,5 +1,6 @@
 import { type Abi, type Hash, type Hex, getAddress, parseEther, parseEventLogs, parseGwei } from "viem";
-import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../abi";
+import { digitClassifierAbi, disputeGameAbi, graphDisputesAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../abi";
+import { deployGraphGame } from "../graph/game/gameClient";
 import { initKeccak } from "../keccak";
 import { modelShape } from "../model";
 import { MNIST_MODEL_DIR, loadModelDir } from "../modelFiles";
@@ -11,8 +12,9 @@ import type { RefutePublicClient, RefuteWalletClient } from "./rpcClients";
 
 /**
  * Deploys the whole Refute system with viem from the compiled artifacts: ModelRegistry, Staking,
- * JobMarket, DisputeGame, their bindings, the MNIST reference model's registration and the
- * DigitClassifier example dapp on it. Works on any EVM chain the wallet client can send to.
+ * JobMarket, DisputeGame (Dense models), the graph game's stack (step verifiers, StepRouter,
+ * GraphStepRunner, GraphDisputeGame) and its market binding GraphDisputes, their bindings, the MNIST
+ * reference model's registration and the DigitClassifier example dapp on it. Works on any EVM chain the wallet client can send to.
  */
 
 /**
@@ -202,11 +204,26 @@ export async function deploySystem(options: DeploySystemOptions): Promise<Deploy
       args: [market.address, staking.address, registry.address, parameters.coverGasPrice, parameters.clockBudget, parameters.challengerRewardBps],
     }),
   );
+  const graphStack = await step("deploy the graph game (verifiers, router, runner, game)", () => deployGraphGame(publicClient, walletClient, artifactsDir));
+  log(`deploy GraphDisputeGame: ${graphStack.game}`);
+  const graphDisputes = await deploy("GraphDisputes", (bytecode) =>
+    walletClient.deployContract({
+      abi: graphDisputesAbi,
+      bytecode,
+      args: [market.address, staking.address, registry.address, graphStack.game, parameters.coverGasPrice, parameters.clockBudget, parameters.challengerRewardBps],
+    }),
+  );
   await confirm("bind staking to the market and the game", () =>
     walletClient.writeContract({ address: staking.address, abi: stakingAbi, functionName: "bind", args: [market.address, game.address] }),
   );
+  await confirm("bind staking to the graph game", () =>
+    walletClient.writeContract({ address: staking.address, abi: stakingAbi, functionName: "bindGraphGame", args: [graphDisputes.address] }),
+  );
   await confirm("bind the market to the game", () =>
     walletClient.writeContract({ address: market.address, abi: jobMarketAbi, functionName: "bindDisputeGame", args: [game.address] }),
+  );
+  await confirm("bind the market to the graph game", () =>
+    walletClient.writeContract({ address: market.address, abi: jobMarketAbi, functionName: "bindGraphGame", args: [graphDisputes.address] }),
   );
   const uri = options.modelUri ?? MNIST_MODEL_URI;
   const registered = await confirm("register the model", () =>
@@ -226,7 +243,15 @@ export async function deploySystem(options: DeploySystemOptions): Promise<Deploy
     chainId,
     deployer: account.address,
     startBlock: registry.blockNumber,
-    contracts: { modelRegistry: registry.address, staking: staking.address, jobMarket: market.address, disputeGame: game.address, digitClassifier: classifier.address },
+    contracts: {
+      modelRegistry: registry.address,
+      staking: staking.address,
+      jobMarket: market.address,
+      disputeGame: game.address,
+      graphDisputes: graphDisputes.address,
+      graphDisputeGame: graphStack.game,
+      digitClassifier: classifier.address,
+    },
     model: { id: modelId, ...model.entry, uri },
     parameters,
   };

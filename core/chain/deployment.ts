@@ -49,7 +49,12 @@ export interface DeployedContracts {
   readonly modelRegistry: Address;
   readonly staking: Address;
   readonly jobMarket: Address;
+  /** The Dense models' dispute game. */
   readonly disputeGame: Address;
+  /** The graph models' market binding (bonds, settlement, payouts). */
+  readonly graphDisputes: Address;
+  /** The graph models' dispute game (the rules), where the parties move. */
+  readonly graphDisputeGame: Address;
   readonly digitClassifier: Address;
 }
 
@@ -76,7 +81,7 @@ export interface Deployment {
 }
 
 /** The version written into, and required from, deployment files. */
-export const DEPLOYMENT_FILE_VERSION = 1;
+export const DEPLOYMENT_FILE_VERSION = 2;
 
 /** A deployment file or object that is missing a field or has a malformed one; the message names it. */
 export class DeploymentFileError extends Error {
@@ -132,6 +137,8 @@ export function parseDeployment(value: unknown, source = "deployment"): Deployme
     staking: address(c, "staking", "contracts"),
     jobMarket: address(c, "jobMarket", "contracts"),
     disputeGame: address(c, "disputeGame", "contracts"),
+    graphDisputes: address(c, "graphDisputes", "contracts"),
+    graphDisputeGame: address(c, "graphDisputeGame", "contracts"),
     digitClassifier: address(c, "digitClassifier", "contracts"),
   };
 

@@ -1,16 +1,21 @@
 import { type Address, type Hex, parseEventLogs } from "viem";
 import { modelRegistryAbi } from "../abi";
+import type { GraphDisputeShape } from "../graph/game/disputeShape";
+import type { GraphModelFiles } from "../graph/modelFolder";
 import { modelShape } from "../model";
 import type { ModelFiles } from "../modelFiles";
 import { type ChainActor, send } from "./actor";
 import { RefuteContractError, decodeError } from "./contractError";
 import type { RefutePublicClient } from "./rpcClients";
 import type { DeployedModel } from "./deployment";
+import { graphModelFileMismatches, isGraphEntry, kindMismatch } from "./graphModelRegistration";
 
 /**
  * A model folder and the registry: registering one (anyone may; the sender owns the new entry),
  * reading an entry back, and comparing a folder with an entry, field by field. Nodes, watchers, the
  * model kit and the deployment all go through these, so "is this folder model N" has one answer.
+ * A Dense folder (integer.onnx) is here; a graph program's folder (program.json) registers and
+ * compares through ./graphModelRegistration.ts, and {@link checkRegisteredModel} takes either.
  */
 
 /** The shape fields the registry records, in the order registerModel takes them. */
@@ -19,6 +24,12 @@ export const SHAPE_FIELDS = ["inputSize", "outputSize", "layerCount", "maxWidth"
 /** A model entry without its owner and status: what fetching and checking the model's files need. */
 export interface ModelEntry extends Omit<DeployedModel, "id"> {
   readonly modelId: bigint;
+  /**
+   * A graph model's GraphShape (what registerGraphModel recorded, as numbers: the contract's uint32s);
+   * present exactly when the entry is a graph model (isGraphEntry: maxWidth 0), absent for a
+   * Dense model (whose registry entry holds zeros there).
+   */
+  readonly graph?: GraphDisputeShape;
 }
 
 /** A registry entry as ModelRegistry.getModel returns it. */
@@ -51,7 +62,10 @@ export async function registerModel(actor: ChainActor, files: ModelFiles, uri: s
   return { modelId: event.args.modelId, transactionHash: hash };
 }
 
-/** The entry `modelId` of the registry at `registry`; an unknown id throws {@link UnknownModelError}. */
+/**
+ * The entry `modelId` of the registry at `registry`, Dense or graph (a graph entry has `graph`, its
+ * GraphShape); an unknown id throws {@link UnknownModelError}.
+ */
 export async function readRegisteredModel(publicClient: RefutePublicClient, registry: Address, modelId: bigint): Promise<RegisteredModelEntry> {
   const unknown = () => new UnknownModelError(`model ${modelId} is not registered on this deployment (registry ${registry})`);
   if (modelId < 1n || modelId >= 1n << 64n) throw unknown();
@@ -73,16 +87,22 @@ export async function readRegisteredModel(publicClient: RefutePublicClient, regi
     uri: m.uri,
     retired: m.retired,
     owner: m.owner,
+    ...(m.maxWidth === 0
+      ? { graph: { opCount: m.graph.opCount, leafCount: m.graph.leafCount, maxTensorLeaves: m.graph.maxTensorLeaves, maxRowChunks: m.graph.maxRowChunks } }
+      : {}),
   };
 }
 
 /**
- * Where the files differ from the entry: the model root (both roots), then each shape field that
- * differs (both values). One line each, "field: …"; empty when the files are the entry's model.
+ * Where the Dense files differ from the entry: the model root (both roots), then each shape field that
+ * differs (both values). One line each, "field: …"; empty when the files are the entry's model. A
+ * graph entry gets the kindMismatch line and the roots instead of the shape fields.
  */
 export function modelFileMismatches(entry: Omit<ModelEntry, "modelId" | "uri">, files: ModelFiles): string[] {
   const problems: string[] = [];
+  if (isGraphEntry(entry)) problems.push(kindMismatch(entry));
   if (files.root.toLowerCase() !== entry.root.toLowerCase()) problems.push(`model root: integer.onnx commits to ${files.root}, the registry holds ${entry.root}`);
+  if (isGraphEntry(entry)) return problems;
   const shape = modelShape(files.model);
   for (const name of SHAPE_FIELDS) {
     if (BigInt(shape[name]) !== entry[name]) problems.push(`${name}: the files have ${shape[name]}, the registry holds ${entry[name]}`);
@@ -92,10 +112,11 @@ export function modelFileMismatches(entry: Omit<ModelEntry, "modelId" | "uri">, 
 
 /**
  * Every reason the folder in `files` is not the live registered model `registered`: the
- * {@link modelFileMismatches}, and whether the entry is retired. Empty: the folder is that model.
+ * {@link modelFileMismatches} of a Dense folder or the graphModelFileMismatches of a graph one
+ * (loadModelDir or readGraphModelFolder), and whether the entry is retired. Empty: the folder is that model.
  */
-export function checkRegisteredModel(registered: Omit<RegisteredModelEntry, "uri" | "owner">, files: ModelFiles): string[] {
-  const problems = modelFileMismatches(registered, files);
+export function checkRegisteredModel(registered: Omit<RegisteredModelEntry, "uri" | "owner">, files: ModelFiles | GraphModelFiles): string[] {
+  const problems = "program" in files ? graphModelFileMismatches(registered, files) : modelFileMismatches(registered, files);
   if (registered.retired) problems.push(`retired: its owner retired model ${registered.modelId} (no new jobs)`);
   return problems;
 }

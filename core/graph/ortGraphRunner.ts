@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import type { TraceTensor } from "./execute";
+import type { GraphTrace, TraceTensor } from "./execute";
 import { GRAPH_INPUT_NAME, buildGraphOnnx } from "./onnxGraph";
 import { type GraphProgram, sizeOf } from "./program";
 import { type TraceEntry, traceLayout, traceName } from "./stages";
@@ -45,7 +45,21 @@ export class OrtGraphRunner {
     return this.layout.map((e) => (e.value === 0 ? inputs : (results[traceName(e)].data as TraceTensor)));
   }
 
+  /** Runs one input and returns its whole trace (the executor's form: tensors, layout, every value). */
+  async run(input: Int8Array): Promise<GraphTrace> {
+    return traceFromOutputs(this.layout, await this.runBatch(input, 1));
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** A trace from one run's tensors in `layout` order: each value is its op's last stage (value 0 the input). */
+export function traceFromOutputs(layout: readonly TraceEntry[], tensors: readonly TraceTensor[]): GraphTrace {
+  const values: Int8Array[] = [];
+  layout.forEach((e, i) => {
+    if (e.final) values[e.value] = tensors[i] as Int8Array;
+  });
+  return { tensors: [...tensors], layout: [...layout], values };
 }

@@ -15,10 +15,9 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { commitGraphTrace, tensorTree } from "../../core/graph/commitments";
-import type { GraphTrace, TraceTensor } from "../../core/graph/execute";
-import { OrtGraphRunner } from "../../core/graph/ortGraphRunner";
+import type { GraphTrace } from "../../core/graph/execute";
+import { OrtGraphRunner, traceFromOutputs } from "../../core/graph/ortGraphRunner";
 import { type GraphProgram, sizeOf } from "../../core/graph/program";
-import type { TraceEntry } from "../../core/graph/stages";
 import { initKeccak, keccak256 } from "../../core/keccak";
 import { MerkleTree, WORD_BYTES, leavesFor } from "../../core/merkle";
 import { loadMnist } from "../../core/mnist";
@@ -62,13 +61,6 @@ interface Case {
 }
 
 /** The trace of one input from onnxruntime's outputs (one tensor per trace entry, batch 1). */
-export function traceFromOutputs(layout: readonly TraceEntry[], tensors: readonly TraceTensor[]): GraphTrace {
-  const values: Int8Array[] = [];
-  layout.forEach((e, i) => {
-    if (e.final) values[e.value] = tensors[i] as Int8Array;
-  });
-  return { tensors: [...tensors], layout: [...layout], values };
-}
 
 async function importedCase(name: string, file: string, digits: ReturnType<typeof loadMnist>): Promise<Case | undefined> {
   if (!existsSync(file)) return undefined;

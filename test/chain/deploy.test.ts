@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../../core/abi";
+import { digitClassifierAbi, disputeGameAbi, graphDisputesAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "../../core/abi";
 import { DeploymentError, LOCAL_PARAMETERS, MNIST_MODEL_URI, deploySystem, resolveParameters } from "../../core/chain/deploy";
 import { type Deployment, DeploymentFileError, parseDeployment, readDeployment, serializeDeployment, writeDeployment } from "../../core/chain/deployment";
 import { type LocalChain, startLocalChain } from "../../core/chain/localChain";
@@ -44,6 +44,7 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
     }
     for (const name of ["coverGasPrice", "clockBudget", "challengerRewardBps"] as const) {
       expect(await read(c.disputeGame, disputeGameAbi, name), name).to.equal(p[name]);
+      expect(await read(c.graphDisputes, graphDisputesAbi, name), name).to.equal(p[name]);
     }
     expect(await read(c.jobMarket, jobMarketAbi, "registry")).to.equal(c.modelRegistry);
     expect(await read(c.jobMarket, jobMarketAbi, "staking")).to.equal(c.staking);
@@ -51,6 +52,10 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
     expect(await read(c.staking, stakingAbi, "market")).to.equal(c.jobMarket);
     expect(await read(c.staking, stakingAbi, "disputeGame")).to.equal(c.disputeGame);
     expect(await read(c.disputeGame, disputeGameAbi, "market")).to.equal(c.jobMarket);
+    expect(await read(c.jobMarket, jobMarketAbi, "graphGame")).to.equal(c.graphDisputes);
+    expect(await read(c.staking, stakingAbi, "graphGame")).to.equal(c.graphDisputes);
+    expect(await read(c.graphDisputes, graphDisputesAbi, "market")).to.equal(c.jobMarket);
+    expect(await read(c.graphDisputes, graphDisputesAbi, "game")).to.equal(c.graphDisputeGame);
     expect(await read(c.digitClassifier, digitClassifierAbi, "market")).to.equal(c.jobMarket);
     expect(await read(c.digitClassifier, digitClassifierAbi, "modelId")).to.equal(d.model.id);
   });
@@ -84,7 +89,7 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
       const file = path.join(tmp, "deployment.json");
       writeDeployment(file, d);
       const json = JSON.parse(readFileSync(file, "utf8"));
-      expect(json.version).to.equal(1);
+      expect(json.version).to.equal(2);
       expect(json.parameters.minCollateral).to.equal("50000000000000000");
       expect(readDeployment(file)).to.deep.equal(d);
     });
@@ -100,7 +105,8 @@ describe("deploySystem (core/chain/deploy.ts) on a local chain", () => {
       expectThrows(() => parseDeployment(broken((j) => (j.contracts.jobMarket = "0x1234")), "d.json"), DeploymentFileError, /contracts\.jobMarket must be a 0x-prefixed 20-byte address .*got "0x1234"/);
       expectThrows(() => parseDeployment(broken((j) => (j.parameters.clockBudget = "12s")), "d.json"), DeploymentFileError, /parameters\.clockBudget must be a non-negative integer \(a decimal string\), got "12s"/);
       expectThrows(() => parseDeployment(broken((j) => (j.model.root = "0xabc")), "d.json"), DeploymentFileError, /model\.root must be a 0x-prefixed 32-byte hex string, got "0xabc"/);
-      expectThrows(() => parseDeployment(broken((j) => ((j as Record<string, unknown>).version = 2)), "d.json"), DeploymentFileError, /version must be 1, got 2/);
+      expectThrows(() => parseDeployment(broken((j) => ((j as Record<string, unknown>).version = 1)), "d.json"), DeploymentFileError, /version must be 2, got 1/);
+      expectThrows(() => parseDeployment(broken((j) => delete j.contracts.graphDisputes), "d.json"), DeploymentFileError, /^d\.json: contracts\.graphDisputes is missing$/);
       expectThrows(() => parseDeployment(broken((j) => delete (j as Record<string, unknown>).model), "d.json"), DeploymentFileError, /^d\.json: model is missing$/);
       expectThrows(() => parseDeployment([], "d.json"), DeploymentFileError, /must be a JSON object/);
     });

@@ -160,7 +160,7 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
 
       const owed = await cliInProcess(["credits", requester.address, ...base]);
       expect(owed.code, owed.stderr).to.equal(0);
-      expect(JSON.parse(owed.stdout)).to.deep.equal({ account: requester.address, market: "1000000000000000", staking: "0", game: "0", consumer: "0", total: "1000000000000000" });
+      expect(JSON.parse(owed.stdout)).to.deep.equal({ account: requester.address, market: "1000000000000000", staking: "0", game: "0", graphGame: "0", consumer: "0", total: "1000000000000000" });
 
       const paid = await cliInProcess(["withdraw", ...base, "--private-key", requester.privateKey]);
       expect(paid.code, paid.stderr).to.equal(0);

@@ -235,7 +235,7 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
       expect(owed).to.deep.equal({ ...before, market: before.market + FEE, total: before.total + FEE });
       const balance = await clients.publicClient.getBalance({ address: requester.account.address });
       expect(await client.withdraw()).to.deep.equal(owed);
-      expect(await client.credits(requester.account.address)).to.deep.equal({ market: 0n, staking: 0n, game: 0n, consumer: 0n, total: 0n });
+      expect(await client.credits(requester.account.address)).to.deep.equal({ market: 0n, staking: 0n, game: 0n, graphGame: 0n, consumer: 0n, total: 0n });
       expect(await clients.publicClient.getBalance({ address: requester.account.address })).to.be.greaterThan(balance + owed.total - parseEther("0.01"));
     });
 
@@ -248,11 +248,11 @@ describe("RefuteClient (client/refuteClient.ts) on a local chain", () => {
       await confirm(user.writeContract({ address: d.contracts.jobMarket, abi: jobMarketAbi, functionName: "reclaimJob", args: [jobId, toJobArgument(state.job)] }));
       await client.cancelJob(jobId);
       const owed = await client.credits(requester.account.address);
-      expect(owed).to.deep.equal({ market: FEE, staking: COLLATERAL, game: 0n, consumer: 0n, total: FEE + COLLATERAL });
+      expect(owed).to.deep.equal({ market: FEE, staking: COLLATERAL, game: 0n, graphGame: 0n, consumer: 0n, total: FEE + COLLATERAL });
       expect(await client.withdraw()).to.deep.equal(owed);
       expect((await client.credits(requester.account.address)).total).to.equal(0n);
       const unfunded = new RefuteClient({ publicClient: clients.publicClient, walletClient: walletFor(clients, chain.accounts[6].privateKey), deployment: d });
-      expect(await unfunded.withdraw(), "nothing owed: no transaction").to.deep.equal({ market: 0n, staking: 0n, game: 0n, consumer: 0n, total: 0n });
+      expect(await unfunded.withdraw(), "nothing owed: no transaction").to.deep.equal({ market: 0n, staking: 0n, game: 0n, graphGame: 0n, consumer: 0n, total: 0n });
     });
 
     it("waitFor times out naming the job and where it stands", async () => {

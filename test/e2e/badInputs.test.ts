@@ -33,7 +33,7 @@ describe("end to end: bad configuration and bad RPC answers give clear errors", 
       chainId: 31337,
       deployer: hardhatAccounts(1)[0].address,
       startBlock: 1n,
-      contracts: { modelRegistry: `0x${"11".repeat(20)}`, staking: `0x${"22".repeat(20)}`, jobMarket: `0x${"33".repeat(20)}`, disputeGame: `0x${"44".repeat(20)}`, digitClassifier: `0x${"55".repeat(20)}` },
+      contracts: { modelRegistry: `0x${"11".repeat(20)}`, staking: `0x${"22".repeat(20)}`, jobMarket: `0x${"33".repeat(20)}`, disputeGame: `0x${"44".repeat(20)}`, graphDisputes: `0x${"66".repeat(20)}`, graphDisputeGame: `0x${"77".repeat(20)}`, digitClassifier: `0x${"55".repeat(20)}` },
       model: { id: 1n, root: `0x${"66".repeat(32)}`, inputSize: 784n, outputSize: 10n, layerCount: 3n, maxWidth: 784n, uri: "models/mnist-mlp" },
       parameters: { unbondingDelay: 1n, challengeWindow: 1n, deliveryWindow: 1n, maxDisputeDuration: 1n, reopenWindow: 1n, minCollateral: 1n, maxCallbackGasLimit: 1n, coverGasPrice: 1n, clockBudget: 1n, challengerRewardBps: 1n },
     };

@@ -146,7 +146,7 @@ describe("end to end: disputes (node, cheating node and watcher daemons on a loc
 
       // The test is a challenger that disputes a correct result and always names the first sub-range, node, element and sums.
       const liar = sys.actor(liarAccount());
-      const index = new ChainIndex(sys.publicClient, sys.deployment.contracts.jobMarket, game(), sys.deployment.startBlock);
+      const index = new ChainIndex(sys.publicClient, sys.deployment.contracts, sys.deployment.startBlock);
       await index.sync();
       const indexed = index.job(jobId)!;
       const challenge = await send(liar, { address: game(), abi: disputeGameAbi, functionName: "challenge", args: [jobId, indexed.job], value: await bond() });

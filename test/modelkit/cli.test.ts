@@ -15,7 +15,8 @@ const run = (...argv: string[]) => runInProcess(runModelCli, argv);
 /**
  * `npm run model` on the command line: the import of a real exported model (iris, from
  * scripts/train-iris.ts), every bad input a model owner may bring with the one line it gets, and
- * inspect's exit status. The chain commands (register, verify) run in test/e2e/bringYourOwnModel.test.ts.
+ * inspect's exit status. The chain commands (register, verify) run in test/e2e/bringYourOwnModel.test.ts
+ * (a Dense folder) and test/modelkit/graphRegistration.test.ts (a graph folder).
  */
 describe("npm run model (modelkit/cli.ts)", () => {
   let dir: string;

@@ -4,3 +4,4 @@ export * from "./gameTrace";
 export * from "./stepOpenings";
 export * from "./planner";
 export * from "./lies";
+export * from "./disputeShape";
