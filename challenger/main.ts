@@ -2,7 +2,8 @@ import { keccak256, toBytes } from "viem";
 import { resolveServedModels } from "../core/chain/registeredModels";
 import { field } from "../core/service/config";
 import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
-import { Watcher } from "./watcher";
+import { folderRoot } from "../core/modelFolders";
+import { Watcher, type WatchedGraphModel, type WatchedModel } from "./watcher";
 
 /**
  * `npm run watcher -- --rpc-url … --private-key … --deployment deployment.json`: the watcher daemon
@@ -24,9 +25,11 @@ void runDaemon({
   command: "npm run watcher --",
   schema,
   async start(actor, config, metrics, log) {
-    const models = (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(({ modelId, files, source }) => {
-      log.info("watching model", { modelId, source, dir: files.dir, root: files.root });
-      return { modelId, model: files.model, commitment: files.commitment };
+    const models = (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map((served): WatchedModel | WatchedGraphModel => {
+      const { modelId, source, kind, files } = served;
+      log.info("watching model", { modelId, source, kind, dir: files.dir, root: folderRoot(served) });
+      if (served.kind === "graph") return { kind: "graph", modelId, program: served.files.program, commitment: served.files.commitment };
+      return { modelId, model: served.files.model, commitment: served.files.commitment };
     });
     const watcher = new Watcher(
       actor,

@@ -27,10 +27,10 @@ import { importModel, writeModelFolder } from "../core/modelImport/importModel";
 import { formatInspection, inspectPath } from "../core/modelImport/inspectModel";
 import { formatReport } from "../core/modelImport/quantisationReport";
 import { readLabels, readSamples } from "../core/modelImport/samples";
-import { type ModelFiles, loadModelDir } from "../core/modelFiles";
+import { readModelFolder } from "../core/modelFolders";
 import { readFloatModel } from "../core/onnx/floatModel";
 import { formatGraphInspection, inspectGraphFolder } from "../core/graph/inspectGraphFolder";
-import { type GraphModelFiles, readGraphModelFolder, writeGraphModelFolder } from "../core/graph/modelFolder";
+import { writeGraphModelFolder } from "../core/graph/modelFolder";
 import { sizeOf } from "../core/graph/program";
 import { validateProgram } from "../core/graph/validate";
 import { formatGraphReport } from "../core/modelImport/graph/graphReport";
@@ -177,19 +177,6 @@ async function inFileAsync<T>(file: string, read: () => Promise<T>): Promise<T> 
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
-}
-
-/**
- * The model folder at `folder`: a graph program's (program.json, read by readGraphModelFolder) or a
- * Dense one (integer.onnx, by loadModelDir); either is checked against its descriptor.json. A folder
- * that holds neither is refused with a line saying what a model folder holds.
- */
-function readModelFolder(folder: string): { kind: "graph"; files: GraphModelFiles } | { kind: "dense"; files: ModelFiles } {
-  const dir = path.resolve(folder);
-  if (existsSync(path.join(dir, "program.json"))) return { kind: "graph", files: readGraphModelFolder(dir) };
-  if (existsSync(path.join(dir, "integer.onnx"))) return { kind: "dense", files: loadModelDir(dir) };
-  const why = existsSync(dir) ? "holds no model" : "does not exist";
-  throw new Error(`${dir} ${why}: a model folder holds program.json (a graph program) or integer.onnx (a Dense model), with descriptor.json (npm run model -- import writes one)`);
 }
 
 /** RPC clients for the deployment in `deploymentFile`, checked to be on the chain the RPC answers for. */

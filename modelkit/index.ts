@@ -15,4 +15,6 @@ export { type ModelFiles, ModelFilesError, inputScaleOf, loadModelDir } from "..
 export { quantiseInput } from "../core/quantise";
 export { UnsupportedModelError, readFloatModel } from "../core/onnx/floatModel";
 export { checkRegisteredModel, readRegisteredModel, registerModel } from "../core/chain/modelRegistration";
-export { ModelSourceError, fetchModelFiles } from "../core/distribution/modelSource";
+export { ModelSourceError, fetchModelFolder } from "../core/distribution/modelSource";
+export { type ModelFolder, readModelFolder } from "../core/modelFolders";
+export { registerGraphModel } from "../core/chain/graphModelRegistration";

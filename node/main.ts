@@ -1,6 +1,8 @@
 import { jobMarketAbi, stakingAbi } from "../core/abi";
 import { type ChainActor, send } from "../core/chain/actor";
-import { resolveServedModels } from "../core/chain/registeredModels";
+import { type RegisteredModel, resolveServedModels } from "../core/chain/registeredModels";
+import { OrtGraphRunner } from "../core/graph/ortGraphRunner";
+import { folderRoot } from "../core/modelFolders";
 import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { ConfigError, field } from "../core/service/config";
 import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
@@ -8,7 +10,7 @@ import type { Logger } from "../core/service/logger";
 import { Earnings } from "./earnings";
 import { parseMinFees } from "./feePolicy";
 import { NodeOperator } from "./nodeOperator";
-import { type ServedModel, describeCheat, parseCheatMode } from "./resultComputer";
+import { type NodeModel, describeCheat, parseCheatMode } from "./resultComputer";
 
 /**
  * `npm run node -- --rpc-url … --private-key … --deployment deployment.json`: the node operator
@@ -41,10 +43,17 @@ void runDaemon({
     }
     const share = config.share?.split("/").map(Number);
     if (share && !(share[1] > 0 && share[0] < share[1])) throw new ConfigError([{ key: "share", message: `must be k/n with 0 ≤ k < n, got ${config.share}` }]);
+    const executionProviders = [...config.executionProviders];
     const models = await Promise.all(
-      (await resolveServedModels(daemonActor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async ({ modelId, files, source }) => {
-        log.info("serving model", { modelId, source, dir: files.dir, root: files.root, parameters: files.descriptor.parameterCount });
-        return { modelId, model: files.model, commitment: files.commitment, runner: await OrtTraceRunner.load(files.onnx, { executionProviders: [...config.executionProviders] }) };
+      (await resolveServedModels(daemonActor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async (served): Promise<NodeModel> => {
+        logServed(log, served);
+        const { modelId } = served;
+        if (served.kind === "graph") {
+          const { program, commitment } = served.files;
+          return { kind: "graph", modelId, program, commitment, runner: await OrtGraphRunner.create(program, { executionProviders }) };
+        }
+        const { model, commitment, onnx } = served.files;
+        return { modelId, model, commitment, runner: await OrtTraceRunner.load(onnx, { executionProviders }) };
       }),
     );
     const minFees = asConfigProblem("minFees", () => parseMinFees(config.minFees ?? [], models.map((m) => m.modelId)));
@@ -71,13 +80,19 @@ void runDaemon({
  * skip every job (each skip is logged too). The smallest is the market's (JobMarket.minCollateralOf):
  * its floor or the model's own, whichever is larger.
  */
-async function warnIfStakeTooSmall(actor: ChainActor, models: readonly ServedModel[], log: Logger): Promise<void> {
+async function warnIfStakeTooSmall(actor: ChainActor, models: readonly NodeModel[], log: Logger): Promise<void> {
   const { staking, jobMarket } = actor.deployment.contracts;
   const [free] = await actor.publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "accountOf", args: [actor.walletClient.account.address] });
   for (const { modelId } of models) {
     const smallest = await actor.publicClient.readContract({ address: jobMarket, abi: jobMarketAbi, functionName: "minCollateralOf", args: [modelId] });
     if (free < smallest) log.warn("free stake cannot cover the smallest collateral of a served model: every job of it will be skipped (stake with --stake)", { modelId, free, smallestCollateral: smallest });
   }
+}
+
+/** The "serving model" line: the id, where the files came from, their kind and root, the model's size. */
+function logServed(log: Logger, served: RegisteredModel): void {
+  const { modelId, source, kind, files } = served;
+  log.info("serving model", { modelId, source, kind, dir: files.dir, root: folderRoot(served), parameters: files.descriptor.parameterCount });
 }
 
 /** `read`'s value; its error as bad configuration of `key` (exit status 2, like every configuration problem). */

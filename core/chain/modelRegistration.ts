@@ -111,12 +111,19 @@ export function modelFileMismatches(entry: Omit<ModelEntry, "modelId" | "uri">, 
 }
 
 /**
- * Every reason the folder in `files` is not the live registered model `registered`: the
- * {@link modelFileMismatches} of a Dense folder or the graphModelFileMismatches of a graph one
- * (loadModelDir or readGraphModelFolder), and whether the entry is retired. Empty: the folder is that model.
+ * Where the files of either kind differ from the entry: the {@link modelFileMismatches} of a Dense
+ * folder (loadModelDir) or the graphModelFileMismatches of a graph one (readGraphModelFolder).
+ */
+export function folderMismatches(entry: Omit<ModelEntry, "modelId" | "uri">, files: ModelFiles | GraphModelFiles): string[] {
+  return "program" in files ? graphModelFileMismatches(entry, files) : modelFileMismatches(entry, files);
+}
+
+/**
+ * Every reason the folder in `files` is not the live registered model `registered`: its
+ * {@link folderMismatches}, and whether the entry is retired. Empty: the folder is that model.
  */
 export function checkRegisteredModel(registered: Omit<RegisteredModelEntry, "uri" | "owner">, files: ModelFiles | GraphModelFiles): string[] {
-  const problems = "program" in files ? graphModelFileMismatches(registered, files) : modelFileMismatches(registered, files);
+  const problems = folderMismatches(registered, files);
   if (registered.retired) problems.push(`retired: its owner retired model ${registered.modelId} (no new jobs)`);
   return problems;
 }

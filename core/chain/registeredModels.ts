@@ -1,6 +1,7 @@
 import { modelRegistryAbi } from "../abi";
-import { fetchModelFiles } from "../distribution/modelSource";
-import { MNIST_MODEL_DIR, type ModelFiles, loadModelDir } from "../modelFiles";
+import { fetchModelFolder } from "../distribution/modelSource";
+import { MNIST_MODEL_DIR } from "../modelFiles";
+import { type ModelFolder, folderRoot, readModelFolder } from "../modelFolders";
 import type { ChainActor } from "./actor";
 import { checkRegisteredModel, readRegisteredModel } from "./modelRegistration";
 
@@ -8,15 +9,15 @@ import { checkRegisteredModel, readRegisteredModel } from "./modelRegistration";
  * Which registered models a daemon serves: a node serves, and a watcher re-executes, a model only
  * when its files commit to a root the registry holds with the same shape, not retired. A model comes
  * from a folder (every live id it answers to) or from its id (its files fetched from its registered
- * URI and checked against its root: core/distribution/modelSource.ts).
+ * URI and checked against its root: core/distribution/modelSource.ts). Either is a Dense model or a
+ * graph program (core/modelFolders.ts).
  */
 
-export interface RegisteredModel {
+export type RegisteredModel = ModelFolder & {
   readonly modelId: bigint;
-  readonly files: ModelFiles;
   /** Where the files came from: "folder" (given to serve) or the registered URI they were fetched from. */
   readonly source: string;
-}
+};
 
 /** A folder or id that is not a live registered model; the message says why. */
 export class UnregisteredModelError extends Error {
@@ -33,26 +34,26 @@ export async function registeredModels(actor: ChainActor, dirs: readonly string[
   const { modelRegistry } = actor.deployment.contracts;
   const found: RegisteredModel[] = [];
   for (const dir of dirs) {
-    const files = loadModelDir(dir);
-    const logs = await actor.publicClient.getContractEvents({
-      address: modelRegistry,
-      abi: modelRegistryAbi,
-      eventName: "ModelRegistered",
-      args: { root: files.root },
-      fromBlock: actor.deployment.startBlock,
-    });
+    const folder = readModelFolder(dir);
+    const root = folderRoot(folder);
+    // Both events, whatever the folder's kind: an entry of the other kind is named as such (kindMismatch).
+    const query = { address: modelRegistry, abi: modelRegistryAbi, args: { root }, fromBlock: actor.deployment.startBlock } as const;
+    const logs = [
+      ...(await actor.publicClient.getContractEvents({ ...query, eventName: "ModelRegistered" })),
+      ...(await actor.publicClient.getContractEvents({ ...query, eventName: "GraphModelRegistered" })),
+    ];
     const ids: bigint[] = [];
     const problems: string[] = [];
-    for (const log of logs) {
-      const registered = await readRegisteredModel(actor.publicClient, modelRegistry, log.args.modelId!);
-      const mismatches = checkRegisteredModel(registered, files);
+    for (const modelId of logs.map((log) => log.args.modelId!).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const registered = await readRegisteredModel(actor.publicClient, modelRegistry, modelId);
+      const mismatches = checkRegisteredModel(registered, folder.files);
       if (mismatches.length === 0) ids.push(registered.modelId);
       else problems.push(`model ${registered.modelId}: ${mismatches.join(", ")}`);
     }
     if (ids.length === 0) {
-      throw new UnregisteredModelError(`the model in ${files.dir} (root ${files.root}) is not a live registered model${problems.length ? `: ${problems.join("; ")}` : ""}`);
+      throw new UnregisteredModelError(`the model in ${folder.files.dir} (root ${root}) is not a live registered model${problems.length ? `: ${problems.join("; ")}` : ""}`);
     }
-    for (const modelId of ids) found.push({ modelId, files, source: "folder" });
+    for (const modelId of ids) found.push({ ...folder, modelId, source: "folder" });
   }
   return found;
 }
@@ -81,8 +82,8 @@ export async function resolveServedModels(actor: ChainActor, options: ServedMode
     if (served.some((m) => m.modelId === modelId)) continue;
     const registered = await readRegisteredModel(actor.publicClient, actor.deployment.contracts.modelRegistry, modelId);
     if (registered.retired) throw new UnregisteredModelError(`model ${modelId} is retired (no new jobs): it is not served`);
-    const files = await fetchModelFiles(registered, { cacheDir: options.cacheDir, baseDir: options.baseDir, log: actor.log });
-    served.push({ modelId, files, source: registered.uri });
+    const folder = await fetchModelFolder(registered, { cacheDir: options.cacheDir, baseDir: options.baseDir, log: actor.log });
+    served.push({ ...folder, modelId, source: registered.uri });
   }
   return served;
 }

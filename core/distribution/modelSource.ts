@@ -2,23 +2,22 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync }
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Log } from "../chain/actor";
-import { type ModelEntry, modelFileMismatches } from "../chain/modelRegistration";
-import { type ModelFiles, ModelFilesError, loadModelDir, readModelDir } from "../modelFiles";
+import { isGraphEntry } from "../chain/graphModelRegistration";
+import { type ModelEntry, folderMismatches } from "../chain/modelRegistration";
+import { SERVING_FILES, type ModelFolder, isModelFolderError, readModelFolder, readModelFolderOf } from "../modelFolders";
 
 /**
  * A registered model's files, fetched from the URI its owner registered and checked against the root
  * and shape the registry holds before anything uses them. URIs:
  *
- * - `http://…` / `https://…`: the base of a folder; `<base>/integer.onnx` and `<base>/descriptor.json`
+ * - `http://…` / `https://…`: the base of a folder; its files (core/modelFolders.ts SERVING_FILES:
+ *   `integer.onnx` for a Dense entry, `program.json` for a graph program's, and `descriptor.json`)
  *   are downloaded into `<cacheDir>/<root without 0x>/` (through a temporary folder renamed into place
  *   only once the files check out, so a broken download never lands in the cache). A cache entry is
  *   re-checked on every use, and discarded and fetched again when it no longer checks out.
  * - `file:///abs/folder` and plain paths (absolute, or relative to `baseDir`): read where they are,
  *   not copied, and checked the same way.
  */
-
-/** The files a model folder is made of (core/modelFiles.ts reads them). */
-const MODEL_FILE_NAMES = ["integer.onnx", "descriptor.json"] as const;
 
 /** Largest file downloaded by default: 256 MiB. */
 export const DEFAULT_MAX_MODEL_BYTES = 256 * 1024 * 1024;
@@ -53,20 +52,24 @@ export class ModelSourceError extends Error {
 
 type Source = { readonly kind: "http"; readonly base: URL } | { readonly kind: "local"; readonly dir: string };
 
-/** Fetches (or finds in the cache) the files of `model` and checks them against its registered root and shape. */
-export async function fetchModelFiles(model: ModelEntry, options: FetchModelOptions): Promise<ModelFiles> {
+/**
+ * Fetches (or finds in the cache) the folder of `model`, Dense or graph as the entry is, and checks
+ * it against its registered root and shape.
+ */
+export async function fetchModelFolder(model: ModelEntry, options: FetchModelOptions): Promise<ModelFolder> {
   const fail = (problem: string, cause?: unknown): never => {
     throw new ModelSourceError(model.modelId, model.uri, problem, cause === undefined ? undefined : { cause });
   };
   const source = sourceOf(model.uri, options.baseDir ?? process.cwd(), fail);
   if (source.kind === "local") {
-    let files: ModelFiles;
+    let folder: ModelFolder;
     try {
-      files = loadModelDir(source.dir);
+      folder = readModelFolder(source.dir);
     } catch (e) {
       return fail((e as Error).message, e);
     }
-    return checked(model, files, fail);
+    const mismatches = folderMismatches(model, folder.files);
+    return mismatches.length === 0 ? folder : fail(mismatches.join("; "));
   }
 
   const cacheDir = path.resolve(options.cacheDir);
@@ -81,7 +84,7 @@ export async function fetchModelFiles(model: ModelEntry, options: FetchModelOpti
   mkdirSync(cacheDir, { recursive: true });
   const partial = mkdtempSync(path.join(cacheDir, `.partial-${model.root.slice(2, 10)}-`));
   try {
-    for (const name of MODEL_FILE_NAMES) {
+    for (const name of SERVING_FILES[isGraphEntry(model) ? "graph" : "dense"]) {
       const url = new URL(name, source.base);
       writeFileSync(path.join(partial, name), await download(url, options.maxBytes ?? DEFAULT_MAX_MODEL_BYTES, options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, fail));
     }
@@ -97,7 +100,7 @@ export async function fetchModelFiles(model: ModelEntry, options: FetchModelOpti
       return typeof theirs === "string" ? fail(`the cache entry ${entry} appeared while downloading and does not check out: ${theirs}`) : theirs;
     }
     options.log?.info("fetched model files", { modelId: model.modelId, uri: model.uri, dir: entry });
-    return { ...downloaded, dir: entry };
+    return movedTo(downloaded, entry);
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
@@ -127,25 +130,28 @@ function sourceOf(uri: string, baseDir: string, fail: (problem: string, cause?: 
   return fail(`unsupported URI scheme ${url.protocol} (use http://, https://, file:// or a path)`);
 }
 
-/** `files` if they are the model registered, else a refusal listing every difference. */
-function checked(model: ModelEntry, files: ModelFiles, fail: (problem: string) => never): ModelFiles {
-  const mismatches = modelFileMismatches(model, files);
-  return mismatches.length === 0 ? files : fail(mismatches.join("; "));
+/**
+ * The folder in `dir` (read as the entry's kind, as it is on disk now) if it is the model registered;
+ * else why not (unreadable, inconsistent or another model).
+ */
+function inspect(model: ModelEntry, dir: string): ModelFolder | string {
+  let folder: ModelFolder;
+  try {
+    folder = readModelFolderOf(isGraphEntry(model) ? "graph" : "dense", dir, true);
+  } catch (e) {
+    if (!isModelFolderError(e)) throw e;
+    // The message names the folder first ("model folder DIR: " or "graph model folder DIR: "); the problem is what follows.
+    const marker = `model folder ${dir}: `;
+    const at = e.message.indexOf(marker);
+    return at < 0 ? e.message : e.message.slice(at + marker.length);
+  }
+  const mismatches = folderMismatches(model, folder.files);
+  return mismatches.length === 0 ? folder : mismatches.join("; ");
 }
 
-/** The files in `dir` if they are the model registered; else why not (unreadable, inconsistent or another model). */
-function inspect(model: ModelEntry, dir: string): ModelFiles | string {
-  let files: ModelFiles;
-  try {
-    files = readModelDir(dir);
-  } catch (e) {
-    if (!(e instanceof ModelFilesError)) throw e;
-    // The message names the folder first; the problem is what follows.
-    const prefix = `model folder ${dir}: `;
-    return e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
-  }
-  const mismatches = modelFileMismatches(model, files);
-  return mismatches.length === 0 ? files : mismatches.join("; ");
+/** The folder's files as they are after being renamed to `dir` (the same bytes, checked before the rename). */
+function movedTo(folder: ModelFolder, dir: string): ModelFolder {
+  return folder.kind === "graph" ? { kind: "graph", files: { ...folder.files, dir } } : { kind: "dense", files: { ...folder.files, dir } };
 }
 
 /** GETs `url` within `timeoutMs`, refusing a non-2xx answer or a body over `maxBytes`. */

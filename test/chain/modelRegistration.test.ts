@@ -10,6 +10,7 @@ import { type ChainActor, send } from "../../core/chain/actor";
 import { RefuteContractError } from "../../core/chain/contractError";
 import { UnknownModelError, checkRegisteredModel, readRegisteredModel, registerModel, registrationArgs } from "../../core/chain/modelRegistration";
 import { UnregisteredModelError, registeredModels, resolveServedModels } from "../../core/chain/registeredModels";
+import { folderRoot } from "../../core/modelFolders";
 import { MNIST_MODEL_DIR, type ModelFiles, loadModelDir } from "../../core/modelFiles";
 import { type InProcessChain, inProcessChain } from "../../scripts/bench/inProcessChain";
 import { ModelServer, writeSyntheticModel } from "../distribution/modelServer";
@@ -97,7 +98,7 @@ describe("model registration and served models (core/chain/modelRegistration.ts,
     const [root, inputSize, outputSize] = registrationArgs(c, "c");
     await send(owner, { address: registry(), abi: modelRegistryAbi, functionName: "registerModel", args: [root, inputSize, outputSize, 2, 4, "c"] });
     const wrongShape = good.modelId + 1n;
-    expect((await registeredModels(owner, [c.dir])).map((m) => [m.modelId, m.files.root, m.source])).to.deep.equal([[good.modelId, c.root, "folder"]]);
+    expect((await registeredModels(owner, [c.dir])).map((m) => [m.modelId, folderRoot(m), m.source])).to.deep.equal([[good.modelId, c.root, "folder"]]);
 
     await send(owner, { address: registry(), abi: modelRegistryAbi, functionName: "retireModel", args: [good.modelId] });
     const e = await rejection(registeredModels(owner, [c.dir]));
@@ -115,7 +116,7 @@ describe("model registration and served models (core/chain/modelRegistration.ts,
     const cacheDir = path.join(tmp, "cache");
 
     const byId = await resolveServedModels(owner, { ids: [bId], cacheDir });
-    expect(byId.map((m) => [m.modelId, m.files.root, m.files.dir, m.source])).to.deep.equal([[bId, b.root, path.join(cacheDir, b.root.slice(2)), uri]]);
+    expect(byId.map((m) => [m.modelId, folderRoot(m), m.files.dir, m.source])).to.deep.equal([[bId, b.root, path.join(cacheDir, b.root.slice(2)), uri]]);
     expect(server.requests).to.deep.equal(["/b/integer.onnx", "/b/descriptor.json"]);
     expect(readdirSync(cacheDir)).to.deep.equal([b.root.slice(2)]);
 

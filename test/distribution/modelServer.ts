@@ -1,9 +1,11 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { graphRegistration } from "../../core/chain/graphModelRegistration";
 import type { ModelEntry } from "../../core/chain/modelRegistration";
 import { commitModel } from "../../core/commitments";
+import type { GraphModelFiles } from "../../core/graph/modelFolder";
 import { modelShape } from "../../core/model";
 import { describeModel } from "../../core/modelDescriptor";
 import type { ModelFiles } from "../../core/modelFiles";
@@ -37,6 +39,12 @@ export function entryOf(files: ModelFiles, modelId: bigint, uri: string): ModelE
     maxWidth: BigInt(shape.maxWidth),
     uri,
   };
+}
+
+/** The registry entry the graph program in `files` would have as model `modelId` published at `uri` (registerGraphModel). */
+export function graphEntryOf(files: GraphModelFiles, modelId: bigint, uri: string): ModelEntry {
+  const { root, inputSize, outputSize, shape } = graphRegistration(files);
+  return { modelId, root, inputSize: BigInt(inputSize), outputSize: BigInt(outputSize), layerCount: BigInt(shape.leafCount - 1), maxWidth: 0n, graph: shape, uri };
 }
 
 /** A loopback HTTP server: GET of a path it was given answers its bytes, anything else 404. */
@@ -79,9 +87,9 @@ export class ModelServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Serves `dir`'s integer.onnx and descriptor.json under `/<name>/`; returns that folder's URL (no trailing slash). */
+  /** Serves every file of `dir` under `/<name>/`; returns that folder's URL (no trailing slash). */
   serveFolder(name: string, dir: string): string {
-    for (const file of ["integer.onnx", "descriptor.json"]) this.serveFile(`/${name}/${file}`, readFileSync(path.join(dir, file)));
+    for (const file of readdirSync(dir)) this.serveFile(`/${name}/${file}`, readFileSync(path.join(dir, file)));
     return `${this.origin}/${name}`;
   }
 

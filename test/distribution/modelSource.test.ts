@@ -4,26 +4,44 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Log } from "../../core/chain/actor";
-import { ModelSourceError, fetchModelFiles } from "../../core/distribution/modelSource";
+import { ModelSourceError, fetchModelFolder } from "../../core/distribution/modelSource";
 import { initKeccak } from "../../core/keccak";
+import { readGraphModelFolder, writeGraphModelFolder } from "../../core/graph/modelFolder";
 import { type ModelFiles, loadModelDir } from "../../core/modelFiles";
+import { folderRoot } from "../../core/modelFolders";
+import { Rng } from "../../core/rng";
 import { rejection } from "../helpers/expectThrows";
-import { ModelServer, entryOf, writeSyntheticModel } from "./modelServer";
+import { randomProgram } from "../graph/randomPrograms";
+import { ModelServer, entryOf, graphEntryOf, writeSyntheticModel } from "./modelServer";
 
 /**
- * fetchModelFiles (core/distribution/modelSource.ts): a registered model's files fetched from its URI
+ * fetchModelFolder (core/distribution/modelSource.ts): a registered model's files fetched from its URI
  * over loopback HTTP, a file: URL or a path, and refused unless they are the model the registry holds.
  */
-describe("fetchModelFiles", () => {
+/** A small seeded graph program's folder in `dir`. */
+function writeGraphFolder(dir: string): string {
+  writeGraphModelFolder(dir, randomProgram(new Rng(3), { ops: 4 }));
+  return dir;
+}
+
+describe("fetchModelFolder", () => {
   let tmp: string;
   let server: ModelServer;
   let model: ModelFiles;
   let other: ModelFiles;
   let modelUrl: string;
   let otherUrl: string;
+  let graphUrl: string;
   const warnings: string[] = [];
   const log: Log = { debug() {}, info() {}, warn: (msg, fields) => warnings.push(`${msg} ${String(fields?.problem)}`), error() {} };
   const cache = (name: string) => path.join(tmp, name);
+
+  /** The Dense folder fetched for `entry` (a graph one fails the test). */
+  async function fetchModelFiles(entry: Parameters<typeof fetchModelFolder>[0], options: Parameters<typeof fetchModelFolder>[1]): Promise<ModelFiles> {
+    const folder = await fetchModelFolder(entry, options);
+    if (folder.kind !== "dense") expect.fail(`model ${entry.modelId}: a ${folder.kind} folder, not a Dense one`);
+    return folder.files;
+  }
 
   /** The refusal of fetching `entry` into cache `name`: a ModelSourceError whose message is checked exactly. */
   async function refusal(entry: Parameters<typeof fetchModelFiles>[0], message: string, options: { cacheDir?: string; maxBytes?: number } = {}): Promise<ModelSourceError> {
@@ -41,6 +59,7 @@ describe("fetchModelFiles", () => {
     server = await ModelServer.start();
     modelUrl = server.serveFolder("a", model.dir);
     otherUrl = server.serveFolder("b", other.dir);
+    graphUrl = server.serveFolder("g", writeGraphFolder(path.join(tmp, "owner", "g")));
   });
   after(async () => {
     await server?.close();
@@ -155,7 +174,31 @@ describe("fetchModelFiles", () => {
     const absent = path.join(tmp, "absent");
     const missing = await rejection(fetchModelFiles(entryOf(model, 3n, pathToFileURL(absent).href), { cacheDir }));
     expect(missing).to.be.instanceOf(ModelSourceError);
-    expect(missing.message).to.match(new RegExp(`^model 3 \\(file://${absent}\\): model folder ${absent}: cannot read integer\\.onnx: ENOENT`));
+    expect(missing.message).to.equal(`model 3 (file://${absent}): model folder ${absent} does not exist: a model folder holds program.json (a graph program) or integer.onnx (a Dense model), with descriptor.json (npm run model -- import writes one)`);
+  });
+
+  it("a graph program's folder (program.json) is fetched and cached the same way; a Dense folder for a graph entry is refused naming both kinds", async () => {
+    const graph = readGraphModelFolder(path.join(tmp, "owner", "g"));
+    const root = folderRoot({ kind: "graph", files: graph });
+    const cacheDir = cache("graph");
+    const fetched = await fetchModelFolder(graphEntryOf(graph, 7n, graphUrl), { cacheDir, log });
+    expect(fetched.kind).to.equal("graph");
+    expect(folderRoot(fetched)).to.equal(root);
+    expect(fetched.files.dir).to.equal(path.join(cacheDir, root.slice(2)));
+    expect(server.requests).to.deep.equal(["/g/program.json", "/g/descriptor.json"]);
+    server.requests.length = 0;
+    expect(folderRoot(await fetchModelFolder(graphEntryOf(graph, 7n, graphUrl), { cacheDir, log }))).to.equal(root);
+    expect(server.requests, "served from the cache").to.deep.equal([]);
+
+    await refusal(graphEntryOf(graph, 7n, modelUrl), `model 7 (${modelUrl}): GET ${modelUrl}/program.json answered 404 Not Found`);
+    await refusal(
+      graphEntryOf(graph, 7n, model.dir),
+      `model 7 (${model.dir}): kind: the registry holds a graph program (registerGraphModel), the folder is a Dense model (integer.onnx); model root: integer.onnx commits to ${model.root}, the registry holds ${root}`,
+    );
+    await refusal(
+      entryOf(model, 3n, graphUrl),
+      `model 3 (${graphUrl}): GET ${graphUrl}/integer.onnx answered 404 Not Found`,
+    );
   });
 
   it("an unsupported scheme, a malformed URL or no URI at all is refused naming the model and the URI", async () => {
