@@ -1,4 +1,5 @@
-import { MNIST_MODEL_DIR, inputScaleOf, loadModelDir } from "../core/modelFiles";
+import { MNIST_MODEL_DIR, inputScaleOf } from "../core/modelFiles";
+import { readModelFolder } from "../core/modelFolders";
 import { MNIST_CLASSES, loadMnist } from "../core/mnist";
 import { quantiseInput } from "../core/quantise";
 
@@ -18,7 +19,7 @@ export interface HeldOutDigit {
 
 let test: ReturnType<typeof loadMnist>["test"] | undefined;
 
-/** The `nth` held-out digit (0-based) whose label is `label`. */
+/** The `nth` held-out digit (0-based) whose label is `label`, quantised for the model in `modelDir` (a Dense or a graph folder). */
 export function heldOutDigit(label: number, nth = 0, modelDir = MNIST_MODEL_DIR): HeldOutDigit {
   if (!Number.isInteger(label) || label < 0 || label >= MNIST_CLASSES) throw new RangeError(`digit must be an integer 0..9, got ${label}`);
   if (!Number.isInteger(nth) || nth < 0) throw new RangeError(`sample must be a non-negative integer, got ${nth}`);
@@ -26,5 +27,5 @@ export function heldOutDigit(label: number, nth = 0, modelDir = MNIST_MODEL_DIR)
   const matches = test.flatMap((d, i) => (d.label === label ? [i] : []));
   if (nth >= matches.length) throw new RangeError(`there are ${matches.length} held-out digits ${label}; sample ${nth} is out of range`);
   const testIndex = matches[nth];
-  return { label, testIndex, input: quantiseInput(test[testIndex].pixels, inputScaleOf(loadModelDir(modelDir))) };
+  return { label, testIndex, input: quantiseInput(test[testIndex].pixels, inputScaleOf(readModelFolder(modelDir).files)) };
 }

@@ -87,8 +87,8 @@ export function readModelDir(dir: string): ModelFiles {
   return { dir: abs, onnx, model, commitment, descriptor, root };
 }
 
-/** The input scale a float input is quantised with (descriptor meta.inputScale). */
-export function inputScaleOf(files: ModelFiles): number {
+/** The input scale a float input is quantised with (descriptor meta.inputScale), of a Dense folder or a graph program's. */
+export function inputScaleOf(files: { readonly dir: string; readonly descriptor: { readonly meta?: Readonly<Record<string, unknown>> } }): number {
   const scale = files.descriptor.meta?.inputScale;
   if (typeof scale !== "number" || !(scale > 0)) throw new ModelFilesError(`model folder ${files.dir}: descriptor.json has no positive meta.inputScale`);
   return scale;

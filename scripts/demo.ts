@@ -1,14 +1,17 @@
 /**
  * `npm run demo`: the whole marketplace on an embedded local chain, in one command. Starts a Hardhat
- * node on a free loopback port, deploys Refute, registers the MNIST model, starts two honest nodes, a
- * node that cheats on purpose and a watcher as separate processes, posts real held-out digits through
- * the DigitClassifier dapp, and narrates what happens until every job is final; then a summary.
+ * node on a free loopback port, deploys Refute (with the MNIST MLP registered), has a model owner
+ * import and register the convolutional MNIST model (models/mnist-cnn) as a graph program with
+ * `npm run model`, starts two honest nodes, a node that cheats on purpose and a watcher as separate
+ * processes serving both models, posts real held-out digits to the CNN through the SDK and to the
+ * MLP through the DigitClassifier dapp, and narrates what happens until every job is final; then a
+ * summary.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Address, type Hex, formatEther, parseEther, parseEventLogs } from "viem";
 import { argmax } from "../core/argmax";
-import { digitClassifierAbi, disputeGameAbi, jobMarketAbi, stakingAbi } from "../core/abi";
+import { digitClassifierAbi, disputeGameAbi, graphDisputesAbi, jobMarketAbi, stakingAbi } from "../core/abi";
 import { toHex } from "../core/bytes";
 import { deploySystem } from "../core/chain/deploy";
 import { type Deployment, writeDeployment } from "../core/chain/deployment";
@@ -18,6 +21,9 @@ import { initKeccak } from "../core/keccak";
 import type { LogRecord } from "../core/service/logger";
 import { heldOutDigit } from "../client/mnistDigit";
 import { RefuteClient } from "../client/refuteClient";
+import { MNIST_MODEL_DIR } from "../core/modelFiles";
+import { runModelCli } from "../modelkit/cli";
+import { writeMnistSamples } from "./mnist-samples";
 import { type Daemon, startDaemon } from "./demo/daemons";
 import { table } from "./bench/timing";
 
@@ -27,7 +33,10 @@ const STATE_DIR = path.join(REPO, ".demo");
 const DEMO_PARAMETERS = { challengeWindow: 12n, deliveryWindow: 60n, reopenWindow: 60n, maxDisputeDuration: 300n, clockBudget: 120n, unbondingDelay: 600n };
 const FEE = parseEther("0.002");
 const COLLATERAL = parseEther("0.05");
+/** The digits posted to the MLP (through the DigitClassifier) and to the CNN (through the SDK). */
 const LABELS = [3, 7, 1, 4, 9, 2];
+const CNN_LABELS = [5, 8, 0];
+const CNN_DIR = path.join(STATE_DIR, "mnist-cnn");
 const DEADLINE_MS = 240_000;
 
 const tty = process.stdout.isTTY;
@@ -79,6 +88,8 @@ function narrate(name: string, r: LogRecord): void {
       return say(who, red(`lost the dispute on ${job} (${String(f.reason)}): its collateral is slashed`));
     case "won dispute":
       return say(who, green(`won the dispute on ${job}`));
+    case "settled dispute":
+      return say(who, dim(`settled the graph game on ${job} (${Number(f.gasUsed).toLocaleString("en-US")} gas): its bond back, the verdict applied`));
     case "finalised result":
       return say(who, `finalised ${job}: fee ${formatEther(BigInt(String(f.fee)))} ETH paid`);
     case "claimed reward":
@@ -93,7 +104,7 @@ function narrate(name: string, r: LogRecord): void {
 }
 
 async function main(): Promise<void> {
-  console.log(bold("Refute demo: verifiable MNIST inference with fraud proofs, on a local chain"));
+  console.log(bold("Refute demo: verifiable MNIST inference (an MLP and a convolutional network) with fraud proofs, on a local chain"));
   await initKeccak();
   section("1. Chain and contracts");
   let chain: LocalChain | undefined;
@@ -110,19 +121,25 @@ async function main(): Promise<void> {
     chain = await startLocalChain();
     const clients = await connectRpc(chain.rpcUrl, { pollingIntervalMs: 200 });
     const { publicClient } = clients;
-    // A block a second, as on a real chain (the windows and clocks read block time).
+    // A block a second, as on a real chain (the windows and clocks read block time). Not a block per
+    // transaction as well: each such block's time is one second past the last, so a burst of moves would
+    // run the chain's clock ahead of the wall clock and close challenge windows before a watcher can act.
     await publicClient.request({ method: "evm_setIntervalMining" as never, params: [1000] as never });
     say("chain", `Hardhat node at ${chain.rpcUrl} (chain ${chain.chainId}), a block every second`);
-    const [deployer, user, nodeA, nodeB, nodeC, watcher] = chain.accounts;
+    const [deployer, user, nodeA, nodeB, nodeC, watcher, owner] = chain.accounts;
     const deployment = await deploySystem({ publicClient, walletClient: walletFor(clients, deployer.privateKey), parameters: DEMO_PARAMETERS });
+    await publicClient.request({ method: "evm_setAutomine" as never, params: [false] as never });
     mkdirSync(STATE_DIR, { recursive: true });
     const deploymentFile = path.join(STATE_DIR, "deployment.json");
     writeDeployment(deploymentFile, deployment);
     say("deploy", `JobMarket ${deployment.contracts.jobMarket}, DisputeGame ${deployment.contracts.disputeGame}`);
-    say("deploy", `MNIST model registered as model ${deployment.model.id} (root ${deployment.model.root.slice(0, 18)}…); challenge window ${deployment.parameters.challengeWindow} s`);
+    say("deploy", `MNIST MLP registered as model ${deployment.model.id} (root ${deployment.model.root.slice(0, 18)}…); challenge window ${deployment.parameters.challengeWindow} s`);
 
-    section("2. Two honest nodes, one cheating node, one watcher (separate processes)");
-    const common = ["--rpc-url", chain.rpcUrl, "--deployment", deploymentFile, "--poll-ms", "250"];
+    section("2. A model owner brings a convolutional network (npm run model -- import, register)");
+    const cnn = await bringCnn(chain.rpcUrl, deploymentFile, owner.privateKey);
+
+    section("3. Two honest nodes, one cheating node, one watcher (separate processes), serving both models");
+    const common = ["--rpc-url", chain.rpcUrl, "--deployment", deploymentFile, "--poll-ms", "250", "--models", `${MNIST_MODEL_DIR},${CNN_DIR}`];
     const spec = (name: string, kind: "node" | "watcher", key: Hex, args: string[]) =>
       startDaemon({ name, kind, args: [...common, ...args], env: { REFUTE_PRIVATE_KEY: key }, onLog: narrate, onOther: (n, line) => say(n, dim(line)) });
     daemons.push(spec("node-A", "node", nodeA.privateKey, ["--stake", "1", "--share", "0/3"]));
@@ -133,26 +150,34 @@ async function main(): Promise<void> {
     const actors: [string, Address][] = [["user", user.address], ["node-A", nodeA.address], ["node-B", nodeB.address], ["node-C", nodeC.address], ["watcher", watcher.address]];
     const before = await balances(publicClient, deployment, actors);
 
-    section("3. A user classifies real held-out digits through the DigitClassifier dapp");
+    section("4. A user classifies real held-out digits: the MLP through the DigitClassifier dapp, the CNN through the SDK");
     const userWallet = walletFor(clients, user.privateKey);
-    const client = new RefuteClient({ publicClient, deployment });
-    const jobs: { jobId: bigint; label: number; testIndex: number }[] = [];
+    const client = new RefuteClient({ publicClient, walletClient: userWallet, deployment });
+    const jobs: { jobId: bigint; model: string; label: number; testIndex: number }[] = [];
     for (const [k, label] of LABELS.entries()) {
       const digit = heldOutDigit(label, k);
       const expiresAt = (await publicClient.getBlock()).timestamp + 600n;
       const hash = await userWallet.writeContract({ address: deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "classify", args: [toHex(new Uint8Array(digit.input.buffer)), COLLATERAL, Number(expiresAt)], value: FEE });
       const receipt = await publicClient.waitForTransactionReceipt({ hash });
       const [requested] = parseEventLogs({ abi: digitClassifierAbi, logs: receipt.logs, eventName: "DigitRequested" });
-      jobs.push({ jobId: requested.args.jobId, label, testIndex: digit.testIndex });
-      say("user", `posted job ${requested.args.jobId}: a handwritten ${label} (held-out digit #${digit.testIndex}), fee ${formatEther(FEE)} ETH`);
+      jobs.push({ jobId: requested.args.jobId, model: "MLP", label, testIndex: digit.testIndex });
+      say("user", `posted job ${requested.args.jobId} (MLP): a handwritten ${label} (held-out digit #${digit.testIndex}), fee ${formatEther(FEE)} ETH`);
+    }
+    const cnnCollateral = [COLLATERAL, await client.minCollateral(cnn.modelId)].reduce((a, b) => (a > b ? a : b));
+    for (const [k, label] of CNN_LABELS.entries()) {
+      const digit = heldOutDigit(label, k, CNN_DIR);
+      const { jobId } = await client.postJob({ modelId: cnn.modelId, input: digit.input, fee: FEE, collateral: cnnCollateral });
+      jobs.push({ jobId, model: "CNN", label, testIndex: digit.testIndex });
+      say("user", `posted job ${jobId} (CNN): a handwritten ${label} (held-out digit #${digit.testIndex}), fee ${formatEther(FEE)} ETH, collateral ${formatEther(cnnCollateral)} ETH`);
     }
 
-    section("4. Results, disputes and finality");
+    section("5. Results, disputes and finality");
     const finals = await Promise.all(
       jobs.map(async (j) => {
         const result = await client.waitFor(j.jobId, "final", { timeoutMs: DEADLINE_MS });
         const predicted = argmax(Array.from(result.output));
-        say("user", `job ${j.jobId} final: predicted ${predicted}, label ${j.label} ${predicted === j.label ? green("✓") : red("✗")} (attempt ${result.attempt}, callback ${result.callbackSucceeded ? "ok" : "failed"})`);
+        const callback = j.model === "MLP" ? `, callback ${result.callbackSucceeded ? "ok" : "failed"}` : "";
+        say("user", `job ${j.jobId} (${j.model}) final: predicted ${predicted}, label ${j.label} ${predicted === j.label ? green("✓") : red("✗")} (attempt ${result.attempt}${callback})`);
         return { ...j, predicted, attempt: result.attempt, node: result.node };
       }),
     );
@@ -160,7 +185,7 @@ async function main(): Promise<void> {
     await settle(publicClient, deployment, actors.slice(1).map(([, a]) => a));
     // The slashed collateral owed to the requester reached the DigitClassifier; it passes each job's share on to the user who paid.
     let compensated = 0n;
-    for (const j of jobs) {
+    for (const j of jobs.filter((job) => job.model === "MLP")) {
       const owed = await publicClient.readContract({ address: deployment.contracts.jobMarket, abi: jobMarketAbi, functionName: "compensation", args: [j.jobId] });
       if (owed === 0n) continue;
       const hash = await userWallet.writeContract({ address: deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "claimCompensation", args: [j.jobId] });
@@ -168,23 +193,23 @@ async function main(): Promise<void> {
       compensated += owed;
       say("user", `claimed ${formatEther(owed)} ETH of the cheater's collateral for job ${j.jobId} through the DigitClassifier`);
     }
-    if (compensated > 0n) {
-      await publicClient.waitForTransactionReceipt({ hash: await userWallet.writeContract({ address: deployment.contracts.digitClassifier, abi: digitClassifierAbi, functionName: "withdraw" }) });
-      say("user", `withdrew ${formatEther(compensated)} ETH from the DigitClassifier`);
-    }
+    // A CNN job's requester is the user itself: its share of a slashed collateral waits in Staking, and the SDK withdraws everything owed.
+    const owedToUser = await client.withdraw();
+    if (owedToUser.total > 0n) say("user", `withdrew ${formatEther(owedToUser.total)} ETH owed to it (the DigitClassifier ${formatEther(owedToUser.consumer)}, the cheater's collateral for CNN jobs ${formatEther(owedToUser.staking)})`);
     const after = await balances(publicClient, deployment, actors);
 
-    section("5. Summary");
+    section("6. Summary");
     const nodeName = new Map(actors.map(([n, a]) => [a.toLowerCase(), n]));
-    console.log(table(["job", "digit", "predicted", "", "final attempt served by", "attempts"], finals.map((f) => [String(f.jobId), f.label, f.predicted, f.predicted === f.label ? "✓" : "✗", nodeName.get(f.node.toLowerCase()) ?? f.node, String(f.attempt)])));
+    console.log(table(["job", "model", "digit", "predicted", "", "final attempt served by", "attempts"], finals.map((f) => [String(f.jobId), f.model, f.label, f.predicted, f.predicted === f.label ? "✓" : "✗", nodeName.get(f.node.toLowerCase()) ?? f.node, String(f.attempt)])));
     const correct = finals.filter((f) => f.predicted === f.label).length;
-    console.log(`\n${correct} of ${finals.length} digits classified correctly (the model's held-out accuracy is 95.3 %).`);
+    console.log(`\n${correct} of ${finals.length} digits classified correctly (held-out accuracy: the MLP 95.3 %, the integer CNN ${cnn.accuracy}).`);
     for (const [jobId, t] of story.cheats) {
       const slash = story.slashes.get(jobId);
       console.log(slash ? `Cheat on job ${jobId}: caught and slashed ${((slash - t) / 1000).toFixed(1)} s after the false submission.` : red(`Cheat on job ${jobId}: not slashed!`));
     }
     const gas = story.moves.reduce((s, m) => s + m.gas, 0n);
-    console.log(`Disputes: ${story.moves.length} moves by the two sides in ${story.slashes.size} games (plus the challenges), ${gas.toLocaleString("en-US")} gas in all.`);
+    const largest = story.moves.reduce((m, x) => (x.gas > m ? x.gas : m), 0n);
+    console.log(`Disputes: ${story.moves.length} moves by the two sides in ${story.slashes.size} games (plus the challenges and settlements), ${gas.toLocaleString("en-US")} gas in all, the largest move ${largest.toLocaleString("en-US")}.`);
     console.log(
       `\n${table(
         ["account", "ETH balance change", "stake change", "what happened"],
@@ -192,12 +217,12 @@ async function main(): Promise<void> {
           name,
           signed(after[i].eth - before[i].eth),
           signed(after[i].free + after[i].locked - before[i].free - before[i].locked),
-          name === "user" ? "paid fees, got the cheater's collateral less the reward (and paid gas)" : name === "node-C" ? "cheated: collateral slashed" : name === "watcher" ? "bond back + reward (minus gas)" : "earned fees (minus gas)",
+          name === "user" ? "paid fees, got the cheater's collateral less the rewards (and paid gas)" : name === "node-C" ? "cheated: collateral slashed" : name === "watcher" ? "bond back + reward (minus gas)" : "earned fees (minus gas)",
         ]),
       )}`,
     );
     const classifierHeld = await publicClient.getBalance({ address: deployment.contracts.digitClassifier });
-    console.log(`The DigitClassifier (the jobs' requester) passed ${formatEther(compensated)} ETH of slashed collateral on to its user and holds ${formatEther(classifierHeld)} ETH.`);
+    console.log(`The DigitClassifier (the MLP jobs' requester) passed ${formatEther(compensated)} ETH of slashed collateral on to its user and holds ${formatEther(classifierHeld)} ETH.`);
     console.log(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     clearTimeout(watchdog);
@@ -214,21 +239,51 @@ async function balances(publicClient: RefuteClient["publicClient"], deployment: 
   );
 }
 
-/** Waits (up to 20 s) until no daemon has anything left to withdraw from the game or staking. */
+/** Waits (up to 20 s) until no daemon has anything left to withdraw from either game or staking. */
 async function settle(publicClient: RefuteClient["publicClient"], deployment: Deployment, accounts: readonly Address[]) {
+  const { disputeGame, graphDisputes, staking } = deployment.contracts;
   const until = Date.now() + 20_000;
   while (Date.now() < until) {
     const owed = await Promise.all(
       accounts.flatMap((a) => [
-        publicClient.readContract({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: "credits", args: [a] }),
-        publicClient.readContract({ address: deployment.contracts.staking, abi: stakingAbi, functionName: "credits", args: [a] }),
+        publicClient.readContract({ address: disputeGame, abi: disputeGameAbi, functionName: "credits", args: [a] }),
+        publicClient.readContract({ address: graphDisputes, abi: graphDisputesAbi, functionName: "credits", args: [a] }),
+        publicClient.readContract({ address: staking, abi: stakingAbi, functionName: "credits", args: [a] }),
       ]),
     );
-    // The game holds nothing once every bond is back and every reward claimed and withdrawn.
-    const gameHolds = await publicClient.getBalance({ address: deployment.contracts.disputeGame });
-    if (gameHolds === 0n && owed.every((w) => w === 0n)) return;
+    // The games hold nothing once every bond is back and every reward claimed and withdrawn.
+    const held = await Promise.all([disputeGame, graphDisputes].map((address) => publicClient.getBalance({ address })));
+    if (held.every((w) => w === 0n) && owed.every((w) => w === 0n)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * The model owner's part, as a model owner runs it: MNIST samples written (`npm run mnist:samples`),
+ * the CNN's float.onnx imported into a graph folder with its quantisation report
+ * (`npm run model -- import`), then registered (`npm run model -- register`). Returns the new model id
+ * and the integer held-out accuracy the report printed.
+ */
+async function bringCnn(rpcUrl: string, deploymentFile: string, ownerKey: Hex): Promise<{ modelId: bigint; accuracy: string }> {
+  const samples = path.join(STATE_DIR, "mnist-samples");
+  writeMnistSamples(samples);
+  const model = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const status = await runModelCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    if (status !== 0) throw new Error(`npm run model -- ${args[0]} failed (${status}): ${err.join("; ")}`);
+    return { out, err };
+  };
+  const float = path.join(REPO, "models", "mnist-cnn", "float.onnx");
+  const s = (name: string) => path.join(samples, name);
+  const imported = await model(["import", float, "--calibration", s("calibration.npy"), "--held-out", s("held-out.npy"), "--labels", s("held-out-labels.json"), "--out", CNN_DIR, "--name", "mnist-cnn", "--force"]);
+  const line = (what: string) => imported.out.find((l) => l.trim().startsWith(what))?.trim().replace(/\s+/g, " ") ?? `${what} ?`;
+  const accuracy = /integer accuracy (\S+ %)/.exec(line("integer accuracy"))?.[1] ?? "?";
+  say("owner", `imported models/mnist-cnn/float.onnx (conv, batch norm, max pool, Gemm) into a graph program: ${line("float accuracy")}, ${line("integer accuracy")} on 2,000 held-out digits`);
+  const registered = await model(["register", CNN_DIR, "--rpc-url", rpcUrl, "--deployment", deploymentFile, "--private-key", ownerKey]);
+  const modelId = BigInt(registered.out[0]);
+  say("owner", `registered it as model ${modelId}: ${dim(registered.err.at(-1)?.replace(/^registered \S+ /, "") ?? "")}`);
+  return { modelId, accuracy };
 }
 
 /** The first line of a logged error's message. */

@@ -33,7 +33,7 @@ export function modelConfig(verb: "serve" | "re-execute") {
     models: field
       .list(field.dir())
       .optional()
-      .describe(`Model folders to ${verb} (integer.onnx + descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given`),
+      .describe(`Model folders to ${verb} (a Dense model: integer.onnx, or a graph program: program.json; with descriptor.json), each checked against the registry; the MNIST reference folder (models/mnist-mlp) when neither --models nor --model-ids is given`),
     modelIds: field.list(field.bigint({ min: 1n, max: 2n ** 64n - 1n })).optional().describe(`Registered model ids to ${verb}; files fetched from each model's URI and checked against its root`),
     modelCache: cacheDirField().default(DEFAULT_MODEL_CACHE).describe("Where files fetched for --model-ids are kept, one folder per model root"),
   };

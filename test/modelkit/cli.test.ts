@@ -2,7 +2,10 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { heldOutDigit } from "../../client/mnistDigit";
 import { initKeccak } from "../../core/keccak";
+import { loadMnist } from "../../core/mnist";
+import { quantiseInput } from "../../core/quantise";
 import { writeNpy } from "../../core/modelImport/npy";
 import { decodeModel, encodeModel } from "../../core/onnx/onnxProto";
 import { runModelCli } from "../../modelkit/cli";
@@ -57,6 +60,11 @@ describe("npm run model (modelkit/cli.ts)", () => {
     expect(imported.out).to.match(/1 +conv +\/conv1\/Conv \+ \/bn1\/BatchNormalization \+ \/relu1\/Relu +\[8,28,28\]/);
     const root = /model root (0x[0-9a-f]{64})/.exec(imported.out)?.[1];
     expect(JSON.parse(readFileSync(f("cnn/descriptor.json"), "utf8"))).to.include({ format: "refute-graph-1", root, parameterCount: 29738 });
+
+    // A held-out digit for the CNN is quantised at the graph folder's input scale (what the demo posts).
+    const scale = JSON.parse(readFileSync(f("cnn/descriptor.json"), "utf8")).meta.inputScale;
+    const digit = heldOutDigit(5, 0, f("cnn"));
+    expect(digit.input).to.deep.equal(quantiseInput(loadMnist().test[digit.testIndex].pixels, scale));
 
     const inspected = await run("inspect", f("cnn"));
     expect(inspected.status, inspected.err).to.equal(0);
