@@ -44,6 +44,7 @@ describe("end to end: a convolutional network served and disputed by the daemons
   const honestNode = () => account(2);
   const cheatingNode = () => account(3);
   const watcherAccount = () => account(4);
+  const startWatcher = (name: string) => sys.startDaemon(name, "watcher", watcherAccount(), { args: ["--models", path.join(sys.tmpDir, "mnist-cnn"), "--sampling-rate", "1"] });
 
   before(async () => {
     sys = await E2eSystem.start();
@@ -63,7 +64,7 @@ describe("end to end: a convolutional network served and disputed by the daemons
     const models = ["--models", dir];
     honest = sys.startDaemon("node-honest", "node", honestNode(), { args: [...models, "--stake", STAKE, "--share", "1/2"] });
     cheat = sys.startDaemon("node-cheat", "node", cheatingNode(), { args: [...models, "--stake", STAKE, "--share", "0/2", "--cheat", "wrong-output"] });
-    watcher = sys.startDaemon("watcher", "watcher", watcherAccount(), { args: [...models, "--sampling-rate", "1"] });
+    watcher = startWatcher("watcher");
     await Promise.all([honest.ready, cheat.ready, watcher.ready]);
   });
   after(async () => {
@@ -149,5 +150,27 @@ describe("end to end: a convolutional network served and disputed by the daemons
     expect(cheat.find("dispute move", { gameId }).map((r) => r.move), cheat.tail()).to.deep.equal(["revealPrefixes", "revealLeaf", "revealNodes", "revealNodes", "postFolds"]);
     expect(watcher.find("dispute move", { gameId }).map((r) => r.move), watcher.tail()).to.deep.equal(["pickPrefixes", "pickNode", "pickNode", "pickFolds", "step"]);
     await honest.waitFor("submitted result", { jobId, attempt: 2 });
+  });
+
+  it("the watcher killed in the middle of a graph game restarts, reads the game and the last reveal from the chain, plays on and wins", async () => {
+    // Job 5 is the honest node's; job 6 the cheat's (still lying in conv 2's accumulator).
+    await client.postJob({ modelId, input: inputs[0], fee: FEE, collateral });
+    const { jobId } = await client.postJob({ modelId, input: inputs[1], fee: FEE, collateral });
+    expect(jobId % 2n).to.equal(0n);
+    const opened = await watcher.waitFor("result checked: WRONG, dispute opened", { jobId, attempt: 1 });
+    const gameId = opened.gameId as Hex;
+    await watcher.waitFor("dispute move", { gameId, move: "pickPrefixes" });
+    await watcher.kill();
+    const before = watcher.find("dispute move", { gameId }).map((r) => r.move);
+    await cheat.waitFor("dispute move", { gameId, move: "revealLeaf" });
+
+    watcher = startWatcher("watcher-restarted");
+    await watcher.ready;
+    await watcher.waitFor("won dispute: node slashed", { gameId, jobId }, 120_000);
+    await watcher.waitFor("claimed reward", { gameId, jobId });
+    const after = watcher.find("dispute move", { gameId }).map((r) => r.move);
+    expect(after, "the restarted process made the last moves").to.include.members(["pickFolds", "step"]);
+    expect([...before, ...after]).to.deep.equal(["pickPrefixes", "pickNode", "pickNode", "pickFolds", "step"]);
+    expect(watcher.find("result checked: WRONG, dispute opened", { jobId }), "no second game on the same result").to.deep.equal([]);
   });
 });
