@@ -28,6 +28,7 @@ import { formatInspection, inspectPath } from "../core/modelImport/inspectModel"
 import { formatReport } from "../core/modelImport/quantisationReport";
 import { readLabels, readSamples } from "../core/modelImport/samples";
 import { readModelFolder } from "../core/modelFolders";
+import { checkModelDisputes } from "./disputeCheck";
 import { readFloatModel } from "../core/onnx/floatModel";
 import { formatGraphInspection, inspectGraphFolder } from "../core/graph/inspectGraphFolder";
 import { writeGraphModelFolder } from "../core/graph/modelFolder";
@@ -46,7 +47,7 @@ export async function runModelCli(argv: readonly string[], io: ModelCliIo): Prom
 
 function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
   const program = cliProgram("npm run model --", io).description(
-    "Bring a model to Refute: import a float ONNX model, inspect a model, register it on a deployment and check a folder against the registry.",
+    "Bring a model to Refute: import a float ONNX model, inspect a model, see what its disputes cost, register it on a deployment and check a folder against the registry.",
   );
 
   program
@@ -93,6 +94,22 @@ function buildProgram(io: ModelCliIo, exit: (code: number) => void): Command {
       const inspection = inspectPath(target);
       for (const line of formatInspection(inspection)) io.out(line);
       if (inspection.problems.length > 0) exit(1);
+    });
+
+  program
+    .command("disputes")
+    .description("play the worst-case dispute of each op kind of a graph program on an embedded chain: the gas of every transaction, and that every lie loses")
+    .argument("<folder>", "a graph program's folder (program.json, descriptor.json)")
+    .option("--quick", "one lie site per op kind (the longest estimated game) instead of up to four")
+    .option("--gas-limit <gas>", "the most gas a transaction may take", "500000")
+    .option("--seed <n>", "seed of the random int8 input the honest run is on", "1")
+    .action(async (folder: string, o: { quick?: boolean; gasLimit: string; seed: string }) => {
+      const gasLimit = parseUint("--gas-limit", o.gasLimit);
+      const seed = Number(parseUint("--seed", o.seed));
+      await initKeccak();
+      const model = readModelFolder(folder);
+      if (model.kind !== "graph") throw new Error(`${model.files.dir} is a Dense model (integer.onnx): disputes plays graph programs (program.json); a Dense model's worst case is in npm run bench`);
+      if (!(await checkModelDisputes(model.files, { quick: o.quick, gasLimit, seed }, io))) exit(1);
     });
 
   const chainOptions = (c: Command) =>

@@ -13,7 +13,8 @@ import { LOCAL_PARAMETERS } from "../core/chain/deploy";
 import { benchNodeThroughput } from "./bench/nodeBench";
 import { benchHappyPathGas } from "./bench/gasBench";
 import { benchGraphCommitment } from "./bench/graphCommitment";
-import { benchGraphDisputes, graphDisputeMoves } from "./bench/graphDisputeBench";
+import { benchGraphDisputes } from "./bench/graphDisputeBench";
+import { worstCaseMoves } from "../core/graph/game/worstCase";
 
 async function main(quick: boolean): Promise<void> {
   const options = { quick };
@@ -45,7 +46,7 @@ async function main(quick: boolean): Promise<void> {
   }));
   await section("Graph programs: the worst-case dispute per op kind (Hardhat network)", async () => {
     const { table, results: runs } = await benchGraphDisputes(options);
-    const moves = runs.map((r) => `${r.model}, the worst game of each row move by move:\n\n${graphDisputeMoves(r)}`).join("\n\n");
+    const moves = runs.map((r) => `${r.model}, the worst game of each row move by move:\n\n${worstCaseMoves(r)}`).join("\n\n");
     return { results: runs, table: `${table}\n\n${moves}` };
   });
   if (!options.quick) await section("Scale: the largest model served and disputed end to end", async () => ({ results: disputes.filter((r) => r.serve), table: scaleTable(disputes) }));

@@ -33,10 +33,6 @@ export async function timeMs<T>(fn: () => T | Promise<T>): Promise<{ ms: number;
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };
 }
 
-/** A markdown table. */
-export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const line = (cells: readonly (string | number)[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
+export { table } from "../../core/markdownTable";
 
 export const fmt = (x: number, digits = 2): string => x.toFixed(digits);
