@@ -14,7 +14,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import { Command } from "commander";
 import { type Address, type Hex, isAddress } from "viem";
 import { type CliIo, PRIVATE_KEY_ENV, UsageError, cliProgram, parseEthAmount, parseUint, privateKeyOption, required, runMain, runProgram } from "../core/chain/cliOptions";
-import { MNIST_MODEL_DIR, loadModelDir } from "../core/modelFiles";
+import path from "node:path";
+import { readRegisteredModel } from "../core/chain/modelRegistration";
+import { sizeOf } from "../core/graph/program";
+import { MNIST_PIXELS } from "../core/mnist";
+import { MNIST_MODEL_DIR } from "../core/modelFiles";
+import { folderRoot, readModelFolder } from "../core/modelFolders";
 import { type Deployment, readDeployment } from "../core/chain/deployment";
 import { connectRpc, walletFor } from "../core/chain/rpcClients";
 import { toJsonValue } from "../core/service/json";
@@ -33,6 +38,7 @@ type Values = {
   readonly poll?: string;
   readonly privateKey?: string;
   readonly digit?: string;
+  readonly modelDir?: string;
   readonly sample?: string;
   readonly inputHex?: string;
   readonly fee?: string;
@@ -82,13 +88,14 @@ function buildProgram(io: CliIo): Command {
   };
 
   command("post", "post a job", "sends")
-    .option("--digit <D>", "a held-out MNIST test digit with label D (0..9), for the MNIST model")
+    .option("--digit <D>", "a held-out MNIST test digit with label D (0..9), for the MNIST model (or the model of --model-dir)")
     .option("--sample <N>", "which digit D: the N-th of the held-out set (default 0)")
     .option("--input-hex <0x…>", "or the input bytes (one int8 per byte)")
     .option("--fee <amount>", `fee; amounts: 0.001, 0.001eth, 1000wei (default ${DEFAULT_FEE} ETH)`)
     .option("--collateral <amount>", "collateral the node must lock (default: the model's minimum)")
     .option("--ttl <seconds>", "how long nodes may take the job", "3600")
     .option("--model <id>", "model id (default: the deployment's model)")
+    .option("--model-dir <folder>", "with --digit and --model: the model's folder (Dense or graph, e.g. the demo's .demo/mnist-cnn), whose input scale quantises the digit; checked against the registered root")
     .option("--consumer <address>", "contract to call back with the final result, with")
     .option("--callback-gas <n>", "the gas for that callback")
     .action((o: Values) => post(o, io));
@@ -147,8 +154,12 @@ async function connect(c: ReturnType<typeof connectionOf>, deployment: Deploymen
   return new RefuteClient({ publicClient: clients.publicClient, walletClient: c.key ? walletFor(clients, c.key) : undefined, deployment });
 }
 
-/** The input to post: a held-out MNIST digit (--digit) or raw bytes (--input-hex), exactly one. */
-function inputOf(values: Values, modelRoot: Hex): { input: Int8Array | Hex; digit?: { label: number; testIndex: number } } {
+/**
+ * The input to post: a held-out MNIST digit (--digit) or raw bytes (--input-hex), exactly one. A digit
+ * is quantised for the model folder `modelDir` (the MNIST reference model's by default), which must
+ * commit to `modelRoot`, the root registered for the model posted to, and take 784 pixels.
+ */
+function inputOf(values: Values, modelRoot: Hex, modelDir = MNIST_MODEL_DIR): { input: Int8Array | Hex; digit?: { label: number; testIndex: number } } {
   const hex = values.inputHex;
   if ((values.digit === undefined) === (hex === undefined)) throw new UsageError("post needs exactly one of --digit or --input-hex");
   if (hex !== undefined) {
@@ -158,9 +169,15 @@ function inputOf(values: Values, modelRoot: Hex): { input: Int8Array | Hex; digi
   }
   const label = Number(parseUint("--digit", values.digit!));
   if (label > 9) throw new UsageError(`--digit must be 0..9, got ${values.digit}`);
-  const mnistRoot = loadModelDir(MNIST_MODEL_DIR).root;
-  if (mnistRoot.toLowerCase() !== modelRoot.toLowerCase()) throw new UsageError(`--digit posts an MNIST digit, but the model's root ${modelRoot} is not the MNIST reference model's ${mnistRoot}`);
-  const d = heldOutDigit(label, Number(parseUint("--sample", values.sample ?? "0")));
+  const folder = readModelFolder(modelDir);
+  const root = folderRoot(folder);
+  if (root.toLowerCase() !== modelRoot.toLowerCase()) {
+    const whose = values.modelDir === undefined ? "the MNIST reference model's" : `that of ${folder.files.dir}`;
+    throw new UsageError(`--digit posts an MNIST digit, but the model's root ${modelRoot} is not ${whose} (${root})${values.modelDir === undefined ? "; give the model's folder with --model-dir" : ""}`);
+  }
+  const pixels = folder.kind === "graph" ? sizeOf(folder.files.program.inputShape) : folder.files.model.inputSize;
+  if (pixels !== MNIST_PIXELS) throw new UsageError(`--digit posts ${MNIST_PIXELS} pixels, but the model in ${folder.files.dir} takes ${pixels} inputs`);
+  const d = heldOutDigit(label, Number(parseUint("--sample", values.sample ?? "0")), modelDir);
   return { input: d.input, digit: { label: d.label, testIndex: d.testIndex } };
 }
 
@@ -175,9 +192,11 @@ async function post(values: Values, io: CliIo): Promise<void> {
   const callbackGasLimit = values.callbackGas !== undefined ? parseUint("--callback-gas", values.callbackGas) : undefined;
   const deployment = readDeployment(c.deployment);
   const modelId = values.model !== undefined ? parseUint("--model", values.model) : deployment.model.id;
-  if (modelId !== deployment.model.id && values.digit !== undefined) throw new UsageError("--digit needs the deployment's model; leave --model out");
-  const { input, digit } = inputOf(values, deployment.model.root);
+  if (values.modelDir !== undefined && (values.digit === undefined || values.model === undefined)) throw new UsageError("--model-dir goes with --digit and --model");
+  if (modelId !== deployment.model.id && values.digit !== undefined && values.modelDir === undefined) throw new UsageError("--digit with another model than the deployment's needs its folder: --model-dir");
   const client = await connect(c, deployment);
+  const modelRoot = modelId === deployment.model.id ? deployment.model.root : (await readRegisteredModel(client.publicClient, deployment.contracts.modelRegistry, modelId)).root;
+  const { input, digit } = inputOf(values, modelRoot, values.modelDir === undefined ? undefined : path.resolve(values.modelDir));
   const params = { modelId, input, fee, collateral: collateral ?? (await client.minCollateral(modelId)), ttlSeconds, consumer: consumer as Address | undefined, callbackGasLimit };
   io.err(`posting to job market ${deployment.contracts.jobMarket} on chain ${deployment.chainId}${digit ? ` a held-out digit ${digit.label} (test index ${digit.testIndex})` : ""}, fee ${fee} wei`);
   const posted = await client.postJob(params);

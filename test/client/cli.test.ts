@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { type ChildProcess, execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseEther } from "viem";
@@ -10,7 +10,12 @@ import { deploySystem } from "../../core/chain/deploy";
 import { type Deployment, writeDeployment } from "../../core/chain/deployment";
 import { type LocalChain, startLocalChain } from "../../core/chain/localChain";
 import { type RpcClients, connectRpc, walletFor } from "../../core/chain/rpcClients";
+import { toHex } from "../../core/bytes";
+import { registerGraphModel } from "../../core/chain/graphModelRegistration";
+import { readGraphModelFolder, writeGraphModelFolder } from "../../core/graph/modelFolder";
 import { JobStatus } from "../../core/jobState";
+import { loadMnist } from "../../core/mnist";
+import { importGraphModel } from "../../core/modelImport/graph/importGraphModel";
 import { initKeccak } from "../../core/keccak";
 import { RefuteClient, heldOutDigit } from "../../client";
 import { runCli } from "../../client/cli";
@@ -198,6 +203,38 @@ describe("the CLI (client/cli.ts, npm run cli) on a local chain", () => {
       const w = await cliInProcess(["withdraw", ...base]);
       expect(w.code).to.equal(2);
       expect(w.stderr).to.match(/--private-key/);
+    });
+  });
+
+  describe("post --digit to another MNIST model (--model-dir)", () => {
+    it("quantises the digit at the folder's input scale once the folder is the registered model; refuses a folder of another root or without --model", async function () {
+      this.timeout(60_000);
+      const { train } = loadMnist();
+      const imported = await importGraphModel(readFileSync(path.join(__dirname, "../../models/mnist-cnn/float.onnx")), { calibration: train.slice(0, 20).map((x) => x.pixels) });
+      const dir = path.join(tmp, "mnist-cnn");
+      writeGraphModelFolder(dir, imported.program, { meta: { inputScale: imported.scales[0] } });
+      const quiet = () => undefined;
+      const owner = { publicClient: clients.publicClient, walletClient: walletFor(clients, chain.accounts[6].privateKey), deployment: d, log: { debug: quiet, info: quiet, warn: quiet, error: quiet } };
+      const { modelId } = await registerGraphModel(owner, readGraphModelFolder(dir), "mnist-cnn");
+      const key = chain.accounts[1].privateKey;
+
+      const r = await cliInProcess(["post", ...base, "--private-key", key, "--digit", "5", "--model", String(modelId), "--model-dir", dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      const digit = heldOutDigit(5, 0, dir);
+      const state = await reader.getJob(BigInt(JSON.parse(r.stdout).jobId));
+      expect(state.job.modelId).to.equal(modelId);
+      expect(state.input).to.equal(`0x${Buffer.from(digit.input.buffer).toString("hex")}`);
+
+      const refused: [string[], string][] = [
+        [["--model", String(modelId)], "--digit with another model than the deployment's needs its folder: --model-dir"],
+        [["--model-dir", dir], "--model-dir goes with --digit and --model"],
+        [["--model", "1", "--model-dir", dir], `--digit posts an MNIST digit, but the model's root ${d.model.root} is not that of ${dir} (${toHex(readGraphModelFolder(dir).commitment.root)})`],
+      ];
+      for (const [args, message] of refused) {
+        const bad = await cliInProcess(["post", ...base, "--private-key", key, "--digit", "5", ...args]);
+        expect(bad.code, args.join(" ")).to.equal(2);
+        expect(bad.stderr, args.join(" ")).to.include(message);
+      }
     });
   });
 
