@@ -3,7 +3,7 @@ import { resolveServedModels } from "../core/chain/registeredModels";
 import { field } from "../core/service/config";
 import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
 import { folderRoot } from "../core/modelFolders";
-import { Watcher, type WatchedGraphModel, type WatchedModel } from "./watcher";
+import { Watcher, watchedModelOf } from "./watcher";
 
 /**
  * `npm run watcher -- --rpc-url … --private-key … --deployment deployment.json`: the watcher daemon
@@ -25,11 +25,10 @@ void runDaemon({
   command: "npm run watcher --",
   schema,
   async start(actor, config, metrics, log) {
-    const models = (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map((served): WatchedModel | WatchedGraphModel => {
+    const models = (await resolveServedModels(actor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map((served) => {
       const { modelId, source, kind, files } = served;
       log.info("watching model", { modelId, source, kind, dir: files.dir, root: folderRoot(served) });
-      if (served.kind === "graph") return { kind: "graph", modelId, program: served.files.program, commitment: served.files.commitment };
-      return { modelId, model: served.files.model, commitment: served.files.commitment };
+      return watchedModelOf(modelId, served);
     });
     const watcher = new Watcher(
       actor,

@@ -12,6 +12,7 @@ import type { GraphProgram } from "../core/graph/program";
 import { GraphTraceProvider } from "../core/graph/traceProvider";
 import { JobStatus, mayChallenge } from "../core/jobState";
 import type { IntegerModel } from "../core/model";
+import type { ModelFolder } from "../core/modelFolders";
 import type { Metrics } from "../core/service/metrics";
 import { TraceProvider } from "../core/traceProvider";
 import { minimumSamplingRate, sampled } from "./sampling";
@@ -36,6 +37,12 @@ export interface WatchedGraphModel {
   readonly modelId: bigint;
   readonly program: GraphProgram;
   readonly commitment: GraphModelCommitment;
+}
+
+/** What the watcher re-executes of model `modelId` whose files are `folder`. */
+export function watchedModelOf(modelId: bigint, folder: ModelFolder): WatchedModel | WatchedGraphModel {
+  if (folder.kind === "graph") return { kind: "graph", modelId, program: folder.files.program, commitment: folder.files.commitment };
+  return { modelId, model: folder.files.model, commitment: folder.files.commitment };
 }
 
 export interface WatcherOptions {

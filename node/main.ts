@@ -1,16 +1,14 @@
 import { jobMarketAbi, stakingAbi } from "../core/abi";
 import { type ChainActor, send } from "../core/chain/actor";
 import { type RegisteredModel, resolveServedModels } from "../core/chain/registeredModels";
-import { OrtGraphRunner } from "../core/graph/ortGraphRunner";
 import { folderRoot } from "../core/modelFolders";
-import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { ConfigError, field } from "../core/service/config";
 import { COMMON_CONFIG, modelConfig, runDaemon } from "../core/service/daemon";
 import type { Logger } from "../core/service/logger";
 import { Earnings } from "./earnings";
 import { parseMinFees } from "./feePolicy";
 import { NodeOperator } from "./nodeOperator";
-import { type NodeModel, describeCheat, parseCheatMode } from "./resultComputer";
+import { type NodeModel, describeCheat, nodeModelOf, parseCheatMode } from "./resultComputer";
 
 /**
  * `npm run node -- --rpc-url … --private-key … --deployment deployment.json`: the node operator
@@ -43,17 +41,10 @@ void runDaemon({
     }
     const share = config.share?.split("/").map(Number);
     if (share && !(share[1] > 0 && share[0] < share[1])) throw new ConfigError([{ key: "share", message: `must be k/n with 0 ≤ k < n, got ${config.share}` }]);
-    const executionProviders = [...config.executionProviders];
     const models = await Promise.all(
-      (await resolveServedModels(daemonActor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async (served): Promise<NodeModel> => {
+      (await resolveServedModels(daemonActor, { dirs: config.models, ids: config.modelIds, cacheDir: config.modelCache })).map(async (served) => {
         logServed(log, served);
-        const { modelId } = served;
-        if (served.kind === "graph") {
-          const { program, commitment } = served.files;
-          return { kind: "graph", modelId, program, commitment, runner: await OrtGraphRunner.create(program, { executionProviders }) };
-        }
-        const { model, commitment, onnx } = served.files;
-        return { modelId, model, commitment, runner: await OrtTraceRunner.load(onnx, { executionProviders }) };
+        return nodeModelOf(served.modelId, served, { executionProviders: config.executionProviders });
       }),
     );
     const minFees = asConfigProblem("minFees", () => parseMinFees(config.minFees ?? [], models.map((m) => m.modelId)));

@@ -6,11 +6,12 @@ import type { GraphModelCommitment } from "../core/graph/commitments";
 import { executeProgram } from "../core/graph/execute";
 import { type GraphGameTrace, gameTraceOf } from "../core/graph/game/gameTrace";
 import { lyingRun, withFolds } from "../core/graph/game/lies";
-import type { OrtGraphRunner } from "../core/graph/ortGraphRunner";
+import { OrtGraphRunner } from "../core/graph/ortGraphRunner";
 import type { GraphProgram } from "../core/graph/program";
 import { GraphTraceProvider } from "../core/graph/traceProvider";
 import type { IntegerModel } from "../core/model";
-import type { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
+import type { ModelFolder } from "../core/modelFolders";
+import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
 import { type Trace, runReference } from "../core/referenceExecutor";
 import { Rng } from "../core/rng";
 import { TraceProvider } from "../core/traceProvider";
@@ -66,6 +67,17 @@ export interface GraphServedModel {
 
 /** Any model the node serves. */
 export type NodeModel = ServedModel | GraphServedModel;
+
+/** What the node serves of model `modelId` whose files are `folder`: the model or program, its commitment, an onnxruntime session on it. */
+export async function nodeModelOf(modelId: bigint, folder: ModelFolder, options: { readonly executionProviders?: readonly string[] } = {}): Promise<NodeModel> {
+  const executionProviders = [...(options.executionProviders ?? ["cpu"])];
+  if (folder.kind === "graph") {
+    const { program, commitment } = folder.files;
+    return { kind: "graph", modelId, program, commitment, runner: await OrtGraphRunner.create(program, { executionProviders }) };
+  }
+  const { model, commitment, onnx } = folder.files;
+  return { modelId, model, commitment, runner: await OrtTraceRunner.load(onnx, { executionProviders }) };
+}
 
 export interface ComputedResult {
   /** What the node defends in a dispute. */

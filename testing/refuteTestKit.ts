@@ -4,15 +4,16 @@ import { stakingAbi } from "../core/abi";
 import { type ChainActor, type Log, send } from "../core/chain/actor";
 import { deploySystem } from "../core/chain/deploy";
 import type { Deployment, DeploymentParameters } from "../core/chain/deployment";
+import { registerGraphModel } from "../core/chain/graphModelRegistration";
 import { registerModel } from "../core/chain/modelRegistration";
 import { initKeccak } from "../core/keccak";
-import { MNIST_MODEL_DIR, type ModelFiles, loadModelDir } from "../core/modelFiles";
-import { OrtTraceRunner } from "../core/onnx/ortTraceRunner";
+import { MNIST_MODEL_DIR } from "../core/modelFiles";
+import { type ModelFolder, readModelFolder } from "../core/modelFolders";
 import { Metrics } from "../core/service/metrics";
-import { Watcher } from "../challenger/watcher";
+import { Watcher, watchedModelOf } from "../challenger/watcher";
 import { RefuteClient } from "../client/refuteClient";
 import { NodeOperator } from "../node/nodeOperator";
-import type { CheatMode } from "../node/resultComputer";
+import { type CheatMode, type NodeModel, nodeModelOf } from "../node/resultComputer";
 
 /**
  * Refute inside a Hardhat test (docs/models.md, "Testing a dapp"): the whole system deployed on the
@@ -54,9 +55,9 @@ export interface WatcherOptions {
 }
 
 export class RefuteTestKit {
-  private readonly models = new Map<bigint, ModelFiles>();
+  private readonly models = new Map<bigint, ModelFolder>();
   private readonly workers: (NodeOperator | Watcher)[] = [];
-  private readonly runners: OrtTraceRunner[] = [];
+  private readonly served: NodeModel[] = [];
   /** Accounts a node or watcher acts as (the deployer's is kept out). */
   private readonly used = new Set<Address>();
 
@@ -73,7 +74,7 @@ export class RefuteTestKit {
     const accounts = await createWalletClient({ chain: hardhat, transport: custom(provider) }).getAddresses();
     const deployment = await deploySystem({ publicClient: publicClientOf(provider), walletClient: walletOf(provider, accounts[0]), parameters: options.parameters, artifactsDir: options.artifactsDir });
     const kit = new RefuteTestKit(provider, deployment, accounts);
-    kit.models.set(deployment.model.id, loadModelDir(MNIST_MODEL_DIR)); // deploySystem registers the reference model
+    kit.models.set(deployment.model.id, readModelFolder(MNIST_MODEL_DIR)); // deploySystem registers the reference model
     return kit;
   }
 
@@ -95,11 +96,12 @@ export class RefuteTestKit {
     return new RefuteClient({ publicClient: this.publicClient, walletClient: this.wallet(account), deployment: this.deployment });
   }
 
-  /** Registers the model folder `dir` (owner: the deployer) and returns its id. */
+  /** Registers the model folder `dir`, a Dense model or a graph program (owner: the deployer), and returns its id. */
   async registerModel(dir: string, uri = dir): Promise<bigint> {
-    const files = loadModelDir(dir);
-    const { modelId } = await registerModel(this.actor(this.accounts[0]), files, uri);
-    this.models.set(modelId, files);
+    const folder = readModelFolder(dir);
+    const owner = this.actor(this.accounts[0]);
+    const { modelId } = folder.kind === "graph" ? await registerGraphModel(owner, folder.files, uri) : await registerModel(owner, folder.files, uri);
+    this.models.set(modelId, folder);
     return modelId;
   }
 
@@ -107,14 +109,8 @@ export class RefuteTestKit {
   async startNode(options: NodeOptions): Promise<NodeOperator> {
     const actor = this.actor(this.useAccount(options.account));
     await send(actor, { address: this.deployment.contracts.staking, abi: stakingAbi, functionName: "stake", value: options.stake ?? parseEther("100") });
-    const models = await Promise.all(
-      options.models.map(async (modelId) => {
-        const files = this.filesOf(modelId);
-        const runner = await OrtTraceRunner.load(files.onnx);
-        this.runners.push(runner);
-        return { modelId, model: files.model, commitment: files.commitment, runner };
-      }),
-    );
+    const models = await Promise.all(options.models.map((modelId) => nodeModelOf(modelId, this.folderOf(modelId))));
+    this.served.push(...models);
     const node = new NodeOperator(actor, { models, cheat: options.cheat ?? { kind: "none" } }, new Metrics());
     this.workers.push(node);
     return node;
@@ -123,7 +119,7 @@ export class RefuteTestKit {
   /** A watcher that re-executes the results of `models` and disputes wrong ones. */
   startWatcher(options: WatcherOptions): Watcher {
     const account = this.useAccount(options.account);
-    const models = options.models.map((modelId) => ({ modelId, model: this.filesOf(modelId).model, commitment: this.filesOf(modelId).commitment }));
+    const models = options.models.map((modelId) => watchedModelOf(modelId, this.folderOf(modelId)));
     const watcher = new Watcher(this.actor(account), { models, samplingRate: options.samplingRate ?? 1, samplingSeed: `test-kit/${account}`, computeCost: 0n, collusion: 0 }, new Metrics());
     this.workers.push(watcher);
     return watcher;
@@ -152,14 +148,14 @@ export class RefuteTestKit {
 
   /** Frees the onnxruntime sessions of the nodes started. */
   async stop(): Promise<void> {
-    await Promise.all(this.runners.splice(0).map((r) => r.release()));
+    await Promise.all(this.served.splice(0).map((m) => m.runner?.release()));
     this.workers.length = 0;
   }
 
-  private filesOf(modelId: bigint): ModelFiles {
-    const files = this.models.get(modelId);
-    if (!files) throw new Error(`model ${modelId} was not registered through this test kit (known: ${[...this.models.keys()].join(", ")})`);
-    return files;
+  private folderOf(modelId: bigint): ModelFolder {
+    const folder = this.models.get(modelId);
+    if (!folder) throw new Error(`model ${modelId} was not registered through this test kit (known: ${[...this.models.keys()].join(", ")})`);
+    return folder;
   }
 
   /** `account`, or the first test account nobody uses yet; one account per node or watcher. */

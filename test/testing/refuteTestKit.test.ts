@@ -4,7 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type EIP1193Provider, parseEther, parseEventLogs } from "viem";
-import { stakingAbi } from "../../core/abi";
+import { graphDisputesAbi, stakingAbi } from "../../core/abi";
+import { writeGraphModelFolder } from "../../core/graph/modelFolder";
+import { sizeOf } from "../../core/graph/program";
+import { GraphTraceProvider } from "../../core/graph/traceProvider";
+import { Rng } from "../../core/rng";
+import { randomProgram } from "../graph/randomPrograms";
 import { JobStatus } from "../../core/jobState";
 import { importModel, writeModelFolder } from "../../core/modelImport/importModel";
 import { readSamples } from "../../core/modelImport/samples";
@@ -78,6 +83,39 @@ describe("RefuteTestKit (testing/refuteTestKit.ts): Refute inside a Hardhat test
       const slashed = parseEventLogs({ abi: stakingAbi, logs, eventName: "StakeSlashed" }).filter((e) => e.args.account === cheater);
       expect(slashed.length, "the cheating node's collateral is slashed").to.be.greaterThan(0);
       expect((await client.getJob(jobId)).job.status, "the job is open again for an honest node").to.equal(JobStatus.Open);
+    } finally {
+      await kit.stop();
+    }
+  });
+
+  it("takes a graph program's folder too: a cheat on it is disputed in the graph game and slashed, and an honest node serves the job again", async () => {
+    const kit = await RefuteTestKit.deploy(provider());
+    try {
+      const graphDir = path.join(dir, "graph");
+      const program = randomProgram(new Rng(3), { ops: 5 });
+      writeGraphModelFolder(graphDir, program);
+      const modelId = await kit.registerModel(graphDir);
+      const cheater = kit.accounts[1];
+      await kit.startNode({ models: [modelId], account: cheater, cheat: { kind: "wrong-output" } });
+      kit.startWatcher({ models: [modelId] });
+      const client = kit.client();
+      const input = new Rng(4).int8Array(sizeOf(program.inputShape));
+      const from = await kit.publicClient.getBlockNumber();
+      const { jobId } = await client.postJob({ modelId, input, fee: parseEther("0.001"), collateral: await client.minCollateral(modelId) });
+
+      await kit.serve();
+      const disputes = parseEventLogs({ abi: graphDisputesAbi, logs: await kit.publicClient.getLogs({ address: kit.deployment.contracts.graphDisputes, fromBlock: from }) });
+      expect(disputes.filter((e) => e.eventName === "DisputeSettled").map((e) => e.args)).to.deep.include.members([{ gameId: disputes.find((e) => e.eventName === "DisputeOpened")!.args.gameId, jobId, asserterWon: false, resultRejected: true }]);
+      const slashed = parseEventLogs({ abi: stakingAbi, logs: await kit.publicClient.getLogs({ address: kit.deployment.contracts.staking, fromBlock: from }), eventName: "StakeSlashed" });
+      expect(slashed.filter((e) => e.args.account === cheater).length, "the cheating node's collateral is slashed").to.be.greaterThan(0);
+      expect((await client.getJob(jobId)).job.status).to.equal(JobStatus.Open);
+
+      await kit.startNode({ models: [modelId] });
+      await kit.serve();
+      await kit.increaseTime(kit.deployment.parameters.challengeWindow + 1n);
+      await kit.serve();
+      const final = await client.finalResult(jobId);
+      expect(final && Array.from(final.output)).to.deep.equal(Array.from(GraphTraceProvider.fromInput(program, input).output));
     } finally {
       await kit.stop();
     }
