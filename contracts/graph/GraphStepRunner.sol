@@ -35,8 +35,10 @@ import {
 ///  - that leaf's root is opened under P_{i−1} and the element's leaf under that root (32 int8 or 8 int32 a leaf,
 ///    the tree's depth from the tensor's size, which the reading op's shapes give).
 contract GraphStepRunner {
-    /// @notice The most views one operand is followed through (a registry refuses models with longer chains).
-    uint256 public constant MAX_VIEW_HOPS = 16;
+    /// @notice The most views one operand is followed through: each costs about 28k gas for one element (its model
+    ///         leaf opened and its map checked), so 8 keep a step under 500k; a model folder with a longer chain is
+    ///         refused (core/graph/disputeLimits.ts).
+    uint256 public constant MAX_VIEW_HOPS = 8;
 
     /// @notice The step verifier every step goes through: a StepRouter.
     IStepVerifier public immutable router;
@@ -116,7 +118,8 @@ contract GraphStepRunner {
 
     /// @notice What trace leaf `leaf` is, given the model leaf of the op it belongs to (checked by the caller against
     ///         the model root): its stage, the stage's kind and width, the size of its tensor and, for a reduce
-    ///         stage, the chunks of a row (⌈R/32⌉). The output leaf is a copy of the last value, whatever its op.
+    ///         stage, the chunks of a row (⌈R/T⌉, LibGraphIndex.chunkCount). The output leaf is a copy of the last
+    ///         value, whatever its op.
     /// @param op The op's model leaf.
     /// @param leaf The trace leaf.
     /// @param output Whether `leaf` is the output leaf (the last; then `op` must be the last op).
@@ -124,7 +127,7 @@ contract GraphStepRunner {
     /// @return kind 1 reduce, 2 elementwise, 3 copy.
     /// @return bits 8 or 32: the type of the stage's elements.
     /// @return elements The size of the stage's tensor (the op's value's).
-    /// @return chunks A reduce stage: ⌈R/32⌉; otherwise 0.
+    /// @return chunks A reduce stage: ⌈R/T⌉; otherwise 0.
     function stageAt(OpLeaf calldata op, uint256 leaf, bool output)
         external
         view
@@ -144,8 +147,7 @@ contract GraphStepRunner {
             && (bits == 8 || bits == 32);
         if (!known) revert GraphStepRunnerUnknownStage(stage, kind, bits);
         if (kind == LibGraphStep.STAGE_REDUCE) {
-            chunks = (LibGraphIndex.reduction(d, shapes).rowLength + LibGraphStep.CHUNK_TERMS - 1)
-                / LibGraphStep.CHUNK_TERMS;
+            chunks = LibGraphIndex.chunkCount(LibGraphIndex.reduction(d, shapes));
         }
     }
 
@@ -194,7 +196,7 @@ contract GraphStepRunner {
         (uint256 from, uint256 to) = LibGraphIndex.chunkRange(g, p.chunk);
         (uint256[] memory terms, uint256 padded,) = LibGraphIndex.termsOf(g, p.element, from, to);
         int256[] memory inputs = _chunkInputs(env, o, self, terms, padded);
-        (int256[] memory weights, int256[] memory init) = _chunkConstants(o, p, self, g, ctx.constantRoots, terms.length);
+        (int256[] memory weights, int256[] memory init) = _chunkConstants(o, p, self, g, ctx.constantRoots, from, terms.length);
         int256 accBefore = p.chunk == 0 ? router.foldInit(ctx, init) : p.accBefore;
         return router.foldChunk(ctx, accBefore, inputs, weights, padded);
     }
@@ -214,14 +216,16 @@ contract GraphStepRunner {
         return _valueElements(env, o, values, terms, sizes, padded);
     }
 
-    /// @dev A sum of products: the chunk's weights (byte t of its weight leaf is term t's weight) and, at chunk 0, the
-    ///      operands of foldInit (the bias of the row's output channel); a sum or a max: no weights, no operands.
+    /// @dev A sum of products: the chunk's weights (byte (from + t) mod 32 of its weight leaf is term from + t's
+    ///      weight) and, at chunk 0, the operands of foldInit (the bias of the row's output channel); a sum or a max:
+    ///      no weights, no operands.
     function _chunkConstants(
         StepOpenings calldata o,
         StepPosition calldata p,
         Known memory self,
         LibGraphIndex.Reduction memory g,
         bytes32[] memory constantRoots,
+        uint256 from,
         uint256 n
     ) private pure returns (int256[] memory weights, int256[] memory init) {
         if (!LibGraphIndex.hasWeights(g)) return (weights, init);
@@ -231,7 +235,8 @@ contract GraphStepRunner {
         uint256 weightRows = shapes[2][0];
         _checkConstantLeaf(o.weight, constantRoots[0], leaf, weightRows * g.rowLeaves, false);
         weights = new int256[](n);
-        for (uint256 t; t < n; ++t) weights[t] = LibDenseStep.elementAt(o.weight.word, t);
+        uint256 offset = from % LibGraphIndex.CHUNK_TERMS;
+        for (uint256 t; t < n; ++t) weights[t] = LibDenseStep.elementAt(o.weight.word, offset + t);
         if (p.chunk == 0) {
             uint256 biases = LibGraphIndex.sizeOf(shapes[3]);
             _checkConstantLeaf(o.bias, constantRoots[1], row / 8, (biases + 7) / 8, true);

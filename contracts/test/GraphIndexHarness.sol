@@ -42,14 +42,16 @@ contract GraphIndexHarness {
         return LibGraphIndex.isView(d);
     }
 
-    /// @notice The reduce stage's rows, row length and whether its terms carry weights.
+    /// @notice The reduce stage's rows, row length, whether its terms carry weights, and its chunks' length and count.
     function reductionInfo(bytes32[] calldata d, uint256[] calldata shapes)
         external
         pure
-        returns (uint256 rows, uint256 rowLength, bool weights)
+        returns (uint256 rows, uint256 rowLength, bool weights, uint256 chunkLength, uint256 chunks)
     {
         LibGraphIndex.Reduction memory g = LibGraphIndex.reduction(d, shapes);
-        return (g.rows, LibGraphIndex.rowLength(d, shapes), LibGraphIndex.hasWeights(g));
+        return (
+            g.rows, LibGraphIndex.rowLength(d, shapes), LibGraphIndex.hasWeights(g), g.chunkLength, LibGraphIndex.chunkCount(g)
+        );
     }
 
     function terms(bytes32[] calldata d, uint256[] calldata shapes, uint256 row, uint256 from, uint256 to)

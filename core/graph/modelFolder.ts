@@ -4,6 +4,7 @@ import { toHex } from "../bytes";
 import { type GraphModelCommitment, commitGraphModel } from "./commitments";
 import { buildGraphOnnx } from "./onnxGraph";
 import { type Constant, type GraphProgram, type Op, type Shape, sizeOf } from "./program";
+import { checkDisputeLimits } from "./disputeLimits";
 import { validateProgram } from "./validate";
 
 /**
@@ -50,9 +51,10 @@ export interface GraphModelFiles {
   readonly shapes: Shape[];
 }
 
-/** Writes `program` as a model folder (creating it) and returns its descriptor. */
+/** Writes `program` as a model folder (creating it) and returns its descriptor; refuses a program the game cannot dispute (checkDisputeLimits). */
 export function writeGraphModelFolder(dir: string, program: GraphProgram, options: { readonly name?: string; readonly meta?: Record<string, unknown> } = {}): GraphModelDescriptor {
   const shapes = validateProgram(program);
+  checkDisputeLimits(program, shapes);
   const descriptor: GraphModelDescriptor = {
     format: GRAPH_MODEL_FORMAT,
     name: options.name ?? path.basename(path.resolve(dir)),
@@ -82,7 +84,8 @@ export class GraphModelFolderError extends Error {
 
 /**
  * Reads, validates and commits the folder's program, and checks it against descriptor.json (the
- * root and the shapes): a program edited after the descriptor was written is refused.
+ * root and the shapes): a program edited after the descriptor was written is refused, and so is one
+ * past the dispute game's limits (checkDisputeLimits).
  */
 export function readGraphModelFolder(dir: string): GraphModelFiles {
   const abs = path.resolve(dir);
@@ -121,6 +124,7 @@ export function readGraphModelFolder(dir: string): GraphModelFiles {
   let shapes: Shape[] = [];
   try {
     shapes = validateProgram(program);
+    checkDisputeLimits(program, shapes);
   } catch (e) {
     fail(`program.json is refused: ${(e as Error).message}`, e);
   }

@@ -1,13 +1,25 @@
+import { ELEMENTS_PER_LEAF } from "../commitments";
 import { INT8_MIN } from "../intSemantics";
 import { cellIndex, window2d, windowCol, windowRow } from "./geometry";
 import type { ConvOp, DenseOp, GraphProgram, MaxPoolOp, AvgPoolOp, GlobalAvgPoolOp, Shape } from "./program";
 import type { Combine } from "./stages";
 
+/** Terms of one chunk of a row, and of one leaf of weights (int8, 32 a leaf). */
+export const CHUNK_TERMS = ELEMENTS_PER_LEAF;
+/**
+ * Terms of one chunk of a Conv less than {@link NARROW_KERNEL_WIDTH} wide: each term of such a
+ * window is in another leaf of the input (another channel's plane, or another row of it), so a
+ * chunk of 32 would open up to 32 leaves in one step. It divides 32: a chunk's weights stay in
+ * one leaf.
+ */
+export const NARROW_CHUNK_TERMS = 8;
+export const NARROW_KERNEL_WIDTH = 3;
+
 /**
  * The rows of every reduce stage (docs/graph-semantics.md §4.1): for output element o, the
  * canonical list of terms t = 0 … rowLength−1, each naming one input element (or a padded
  * cell) and, for a sum of products, one weight. The reference executor folds whole rows;
- * the dispute game will fold one chunk of a row ({@link foldTerms} over [32k, 32k+32)).
+ * the dispute game folds one chunk of a row ({@link foldTerms} over {@link chunkRange}).
  * Weights are laid out so that the weights of row o are contiguous: term t of row o uses
  * weight element o'·rowLength + t, o' the row's output channel.
  */
@@ -17,6 +29,8 @@ export interface Reduction {
   readonly rows: number;
   /** Terms per row, padded cells included (they are masked, not skipped in the numbering). */
   readonly rowLength: number;
+  /** T: terms of one chunk of the dispute ({@link NARROW_CHUNK_TERMS} or {@link CHUNK_TERMS}). */
+  readonly chunkTerms: number;
   /** The fold's starting value s_0 of row o: the bias (sum of products), 0 (sum) or −128 (max). */
   init(o: number): number;
   /** Flat index into the input value of term t of row o, or −1 for a padded cell. */
@@ -33,7 +47,7 @@ export function reductionOf(program: GraphProgram, op: ReducingOp, inShape: Shap
     case "dense": {
       const nIn = inShape[0];
       const bias = program.constants[op.bias].data;
-      return { combine: "sumOfProducts", rows: bias.length, rowLength: nIn, init: (o) => bias[o], input: (_o, t) => t, weight: (o, t) => o * nIn + t };
+      return { combine: "sumOfProducts", rows: bias.length, rowLength: nIn, chunkTerms: CHUNK_TERMS, init: (o) => bias[o], input: (_o, t) => t, weight: (o, t) => o * nIn + t };
     }
     case "conv": {
       const [, H, W] = inShape;
@@ -48,6 +62,7 @@ export function reductionOf(program: GraphProgram, op: ReducingOp, inShape: Shap
         combine: "sumOfProducts",
         rows: M * plane,
         rowLength,
+        chunkTerms: kW < NARROW_KERNEL_WIDTH ? NARROW_CHUNK_TERMS : CHUNK_TERMS,
         init: (o) => bias[Math.floor(o / plane)],
         input: (o, t) => {
           const m = Math.floor(o / plane);
@@ -69,6 +84,7 @@ export function reductionOf(program: GraphProgram, op: ReducingOp, inShape: Shap
         combine: op.kind === "maxPool" ? "max" : "sum",
         rows: C * plane,
         rowLength: op.kernel[0] * kW,
+        chunkTerms: CHUNK_TERMS,
         init: () => (op.kind === "maxPool" ? INT8_MIN : 0),
         input: (o, t) => {
           const p = o % plane;
@@ -80,9 +96,31 @@ export function reductionOf(program: GraphProgram, op: ReducingOp, inShape: Shap
     case "globalAvgPool": {
       const [C, H, W] = inShape;
       const n = H * W;
-      return { combine: "sum", rows: C, rowLength: n, init: () => 0, input: (o, t) => o * n + t, weight: () => -1 };
+      return { combine: "sum", rows: C, rowLength: n, chunkTerms: CHUNK_TERMS, init: () => 0, input: (o, t) => o * n + t, weight: () => -1 };
     }
   }
+}
+
+/** The chunks of one row: ⌈R / T⌉. */
+export function chunkCountOf(r: Reduction): number {
+  return Math.ceil(r.rowLength / r.chunkTerms);
+}
+
+/** The terms of chunk k: [T·k, min(R, T·k + T)); throws for a chunk outside the row. */
+export function chunkRange(r: Reduction, k: number): { readonly from: number; readonly to: number } {
+  if (!Number.isSafeInteger(k) || k < 0 || k >= chunkCountOf(r)) throw new RangeError(`chunk ${k} outside a row of ${r.rowLength} terms in chunks of ${r.chunkTerms}`);
+  const from = k * r.chunkTerms;
+  return { from, to: Math.min(r.rowLength, from + r.chunkTerms) };
+}
+
+/**
+ * The weight leaf of chunk k of a row whose output channel is `channel` (core/graph/commitments.ts
+ * constantTree: each channel's row in ⌈R/32⌉ whole leaves), and the byte of it that holds the
+ * chunk's first weight: term t's weight is byte t mod 32 of the row's leaf ⌊t/32⌋.
+ */
+export function chunkWeightLeaf(r: Reduction, channel: number, k: number): { readonly leaf: number; readonly offset: number } {
+  const { from } = chunkRange(r, k);
+  return { leaf: channel * Math.ceil(r.rowLength / CHUNK_TERMS) + Math.floor(from / CHUNK_TERMS), offset: from % CHUNK_TERMS };
 }
 
 /**

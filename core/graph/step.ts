@@ -4,9 +4,8 @@ import { constantRootsOf, constantTree, requantTree } from "./commitments";
 import { type GraphTrace, runOp } from "./execute";
 import { broadcastIndexMap } from "./geometry";
 import { type GraphProgram, type Op, type Shape, OP_CODES, isLayout, sizeOf } from "./program";
-import { type Reduction, type ReducingOp, foldTerms, reductionOf } from "./reductions";
+import { CHUNK_TERMS, type Reduction, type ReducingOp, chunkCountOf, chunkRange, foldTerms, reductionOf } from "./reductions";
 import { type Combine, type Stage, opStages } from "./stages";
-import { TERMS_PER_CHUNK } from "./traceProvider";
 import { resolveElement } from "./views";
 
 /**
@@ -33,7 +32,7 @@ export const STAGE_REDUCE = 1;
 /** An elementwise stage (one step). */
 export const STAGE_ELEMENTWISE = 2;
 /** The most terms of one chunk: one leaf of weights. */
-export const CHUNK_TERMS = TERMS_PER_CHUNK;
+export { CHUNK_TERMS };
 /** A Table's tree (core/graph/commitments.ts constantTree of an int8 [256]): 8 leaves of 32 entries, depth 3. */
 export const TABLE_DEPTH = 3;
 
@@ -160,6 +159,7 @@ function chunkReduction(combine: Combine, terms: number, padded: bigint, accBefo
     combine,
     rows: 1,
     rowLength: terms,
+    chunkTerms: terms,
     init: () => accBefore,
     input: (_o, t) => (((padded >> BigInt(t)) & 1n) === 1n ? -1 : t),
     weight: (_o, t) => t,
@@ -346,18 +346,16 @@ export function foldInitSources(program: GraphProgram, shapes: readonly Shape[],
   return [{ kind: "constant", constant: op.bias, index: Math.floor(element / (r.rows / channels)) }];
 }
 
-/** The number of chunks of a row of reduce stage `stage` of value `value`: ⌈R / 32⌉. */
+/** The number of chunks of a row of reduce stage `stage` of value `value`: ⌈R / T⌉. */
 export function chunkCount(program: GraphProgram, shapes: readonly Shape[], value: number, stage: number): number {
-  return Math.ceil(reductionAt(program, shapes, value, stage).r.rowLength / CHUNK_TERMS);
+  return chunkCountOf(reductionAt(program, shapes, value, stage).r);
 }
 
-/** The operands of chunk `chunk` (terms [32·chunk, min(R, 32·chunk + 32))) of row `element`. */
+/** The operands of chunk `chunk` (terms [T·chunk, min(R, T·chunk + T))) of row `element`. */
 export function chunkSources(program: GraphProgram, shapes: readonly Shape[], value: number, stage: number, element: number, chunk: number): ChunkSources {
   const { op, r } = reductionAt(program, shapes, value, stage);
   checkElementIndex(shapes, value, element);
-  const from = chunk * CHUNK_TERMS;
-  if (!Number.isSafeInteger(chunk) || chunk < 0 || from >= r.rowLength) throw new RangeError(`chunk ${chunk} outside a row of ${r.rowLength} terms`);
-  const to = Math.min(r.rowLength, from + CHUNK_TERMS);
+  const { from, to } = chunkRange(r, chunk);
   const inputs: (OperandSource | null)[] = [];
   const weights: OperandSource[] = [];
   for (let t = from; t < to; t++) {

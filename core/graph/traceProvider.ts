@@ -1,14 +1,10 @@
-import { ELEMENTS_PER_LEAF } from "../commitments";
 import type { Opening } from "../traceProvider";
 import { type GraphModelCommitment, type GraphTraceCommitment, commitGraphModel, commitGraphTrace } from "./commitments";
 import { type GraphTrace, type TraceTensor, executeProgram } from "./execute";
 import type { GraphProgram, Op } from "./program";
-import { type Reduction, type ReducingOp, foldTerms, reductionOf } from "./reductions";
+import { type Reduction, type ReducingOp, chunkCountOf, chunkRange, foldTerms, reductionOf } from "./reductions";
 import { type TraceEntry, traceLayout } from "./stages";
 import { validateProgram } from "./validate";
-
-/** Terms of a reduction row folded by one dispute step (docs/graph-semantics.md §4.1). */
-export const TERMS_PER_CHUNK = ELEMENTS_PER_LEAF;
 
 /** What one leaf of the trace's prefix tree is. */
 export type TraceLeaf =
@@ -109,8 +105,8 @@ export class GraphTraceProvider {
   }
 
   /**
-   * The running fold of element `o` of reduce leaf `i` at every chunk boundary: s at terms 0, 32,
-   * 64, …, R. The first is the row's start (bias, 0 or −128), the last the element itself; a
+   * The running fold of element `o` of reduce leaf `i` at every chunk boundary: s at terms 0, T,
+   * 2T, …, R (T the reduction's chunkTerms). The first is the row's start (bias, 0 or −128), the last the element itself; a
    * dispute over the element dissects this list down to one chunk.
    */
   partialFolds(i: number, o: number): readonly number[] {
@@ -120,8 +116,9 @@ export class GraphTraceProvider {
     const { reduction, x, weights } = this.reductionAt(i);
     if (!Number.isSafeInteger(o) || o < 0 || o >= reduction.rows) throw new RangeError(`element ${o} outside 0..${reduction.rows - 1} of leaf ${i}`);
     const folds = [reduction.init(o)];
-    for (let from = 0; from < reduction.rowLength; from += TERMS_PER_CHUNK) {
-      folds.push(foldTerms(reduction, x, weights, o, folds[folds.length - 1], from, Math.min(from + TERMS_PER_CHUNK, reduction.rowLength)));
+    for (let k = 0; k < chunkCountOf(reduction); k++) {
+      const { from, to } = chunkRange(reduction, k);
+      folds.push(foldTerms(reduction, x, weights, o, folds[folds.length - 1], from, to));
     }
     this.partials.set(key, folds);
     return folds;

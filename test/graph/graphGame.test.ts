@@ -10,6 +10,8 @@ import { hardSigmoidTable } from "../../core/graph/tables";
 import { executeProgram } from "../../core/graph/execute";
 import { opStages } from "../../core/graph/stages";
 import { isLayout } from "../../core/graph/program";
+import { MAX_ROW_CHUNKS, MAX_VIEW_HOPS, checkDisputeLimits } from "../../core/graph/disputeLimits";
+import { GraphValidationError, validateProgram } from "../../core/graph/validate";
 import { GraphTraceProvider } from "../../core/graph/traceProvider";
 import { GraphPhase, GraphReason, type GraphGameState, STAGE_REDUCE } from "../../core/graph/game/gameState";
 import { type GraphGameTrace, gameTraceOf } from "../../core/graph/game/gameTrace";
@@ -270,6 +272,21 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
         }
       }
       for (const kind of ["transpose", "concat", "slice", "flatten", "reshape"]) expect(viewsCrossed.get(kind) ?? 0, `no step read through a ${kind}`).to.be.greaterThan(0);
+    });
+
+    it(`a chain of ${MAX_VIEW_HOPS} views, the most a step follows: a lie read through it is caught; one more view is refused before any game`, async function () {
+      const chain = viewChainProgram(MAX_VIEW_HOPS);
+      const s: Subject = { label: `${MAX_VIEW_HOPS} views`, honest: GraphTraceProvider.fromInput(chain.program, chain.input) };
+      // The last clamp's leaf: its operand is the last of the views, in front of the first clamp's value.
+      const leaf = s.honest.leafCount - 2;
+      const played = await lyingAsserter(s, { leaf, element: 5, propagate: true }, "jumpFirst", [GraphReason.StepFailed]);
+      expect(plannedStep(played.state, gameTraceOf(s.honest)).openings.ops.length, "the step opened every view's model leaf and the first clamp's").to.equal(MAX_VIEW_HOPS + 1);
+      // The TypeScript limits are the contracts' own.
+      expect(await d.runner.MAX_VIEW_HOPS()).to.equal(BigInt(MAX_VIEW_HOPS));
+      expect(await d.game.MAX_FIELD()).to.equal(BigInt(MAX_ROW_CHUNKS));
+      const longer = viewChainProgram(MAX_VIEW_HOPS + 1).program;
+      expect(() => checkDisputeLimits(longer, validateProgram(longer)))
+        .to.throw(GraphValidationError, `value ${MAX_VIEW_HOPS + 2} (${longer.ops[MAX_VIEW_HOPS + 1].kind}): is reached through a chain of ${MAX_VIEW_HOPS + 1} layout ops; a dispute step follows at most ${MAX_VIEW_HOPS}`);
     });
 
     it("interior lies that a ReLU or a max-pool masks before the output are caught all the same", async function () {
@@ -637,6 +654,14 @@ function viewProgram(rng: Rng): { program: GraphProgram; input: Int8Array } {
     { kind: "reshape", inputs: [12], shape: [1, 5] }, // v13: the output, a view
   ];
   return calibrated({ inputShape: [2, 6, 6], constants, ops }, rng.int8Array(2 * 6 * 6));
+}
+
+/** A clamp, `views` layout ops in a row (flatten and reshape in turn), and a clamp reading through all of them. */
+function viewChainProgram(views: number): { program: GraphProgram; input: Int8Array } {
+  const ops: Op[] = [{ kind: "clamp", inputs: [0], lo: -100, hi: 100 }];
+  for (let k = 0; k < views; k++) ops.push(k % 2 === 0 ? { kind: "flatten", inputs: [ops.length] } : { kind: "reshape", inputs: [ops.length], shape: [2, 4, 4] });
+  ops.push({ kind: "clamp", inputs: [ops.length], lo: -50, hi: 50 });
+  return { program: { inputShape: [2, 4, 4], constants: [], ops }, input: new Rng(views).int8Array(32) };
 }
 
 /** `program` with each convolution's and dense's requantisation set so that the largest |acc| on `input` maps to ~100. */

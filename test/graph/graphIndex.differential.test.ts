@@ -102,12 +102,18 @@ async function checkReduce(h: Harness, c: OpCase, rng: Rng, t: Tally): Promise<v
   const op = c.op as ReducingOp;
   const r = reductionOf(c.program, op, c.shapes[op.inputs[0]]);
   const R = r.rowLength;
-  const chunks = Math.ceil(R / 32);
+  const T = r.chunkTerms;
+  const chunks = Math.ceil(R / T);
   const withWeights = op.kind === "dense" || op.kind === "conv";
   const info = await h.reductionInfo(c.descriptor, c.shapeWords);
-  t.check(info.rows === BigInt(r.rows) && info.rowLength === BigInt(R) && info.weights === withWeights, () => `${c.label}: rows/rowLength/weights ${info.rows}/${info.rowLength}/${info.weights}, expected ${r.rows}/${R}/${withWeights}`);
+  t.check(
+    info.rows === BigInt(r.rows) && info.rowLength === BigInt(R) && info.weights === withWeights && info.chunkLength === BigInt(T) && info.chunks === BigInt(chunks),
+    () => `${c.label}: rows/rowLength/weights/chunkLength/chunks ${info.rows}/${info.rowLength}/${info.weights}/${info.chunkLength}/${info.chunks}, expected ${r.rows}/${R}/${withWeights}/${T}/${chunks}`,
+  );
   if (chunks > 1) t.feature("row of several chunks");
-  if (R % 32 !== 0 && chunks > 1) t.feature("partial last chunk");
+  if (R % T !== 0 && chunks > 1) t.feature("partial last chunk");
+  if (T === 8 && chunks > 1) t.feature("narrow conv: several 8-term chunks in one weight leaf");
+  if (T === 8 && R > 32) t.feature("narrow conv: a row over several weight leaves");
 
   // Rows: the first, the last, random ones, and rows holding padded cells (first, last, one more).
   const paddedRows: number[] = [];
@@ -132,8 +138,8 @@ async function checkReduce(h: Harness, c: OpCase, rng: Rng, t: Tally): Promise<v
     let at = 0;
     let wAt = 0;
     batch.forEach(([o, k], q) => {
-      const from = 32 * k;
-      const to = Math.min(R, from + 32);
+      const from = T * k;
+      const to = Math.min(R, from + T);
       const n = to - from;
       const where = () => `${c.label} row ${o} chunk ${k}`;
       t.check(got.counts[q] === BigInt(n), () => `${where()}: ${got.counts[q]} terms, expected ${n}`);
@@ -147,14 +153,17 @@ async function checkReduce(h: Harness, c: OpCase, rng: Rng, t: Tally): Promise<v
       t.check(got.padded[q] === mask, () => `${where()}: padded mask ${got.padded[q].toString(2)}, expected ${mask.toString(2)}`);
       if (mask !== 0n && mask !== (1n << BigInt(n)) - 1n) t.feature("chunk mixing padded and real cells");
       if (weightTree && weightConstant) {
-        // The leaf the library names holds exactly the chunk's weights, in term order, then zeros.
+        // The leaf the library names holds the row's weights of terms 32⌊from/32⌋ …, in term order, then zeros:
+        // the chunk's weights from byte from mod 32.
         const weightRow = Number(got.leaves[2 * q]);
         const leaf = Number(got.leaves[2 * q + 1]);
         const expectedRow = Math.floor(r.weight(o, from) / R);
-        t.check(weightRow === expectedRow && leaf === expectedRow * chunks + k, () => `${where()}: weight row/leaf ${weightRow}/${leaf}, expected ${expectedRow}/${expectedRow * chunks + k}`);
+        const expectedLeaf = expectedRow * Math.ceil(R / 32) + Math.floor(from / 32);
+        t.check(weightRow === expectedRow && leaf === expectedLeaf, () => `${where()}: weight row/leaf ${weightRow}/${leaf}, expected ${expectedRow}/${expectedLeaf}`);
         const bytes = weightTree.leaf(leaf);
+        const first = from - (from % 32);
         let same = true;
-        for (let j = 0; j < 32; j++) same &&= bytes[j] === (j < n ? weightConstant.data[r.weight(o, from + j)] & 0xff : 0);
+        for (let j = 0; j < 32; j++) same &&= bytes[j] === (first + j < R ? weightConstant.data[r.weight(o, first + j)] & 0xff : 0);
         t.check(same, () => `${where()}: leaf ${leaf} of the weight tree does not hold the chunk's weights`);
       }
       at += n;
@@ -317,8 +326,9 @@ const RQ = { multiplier: [1 << 20], shift: [30], clampLo: -128, clampHi: 127 };
  * v3 conv of 60-term rows (a chunk of 32, then 28), v4 MaxPool, v5 dilated AvgPool, v6 GlobalAvgPool (72-term rows),
  * v7/v8 Mul by the [4,1,1] gate on either side, v9/v10 slices (v10 with negative steps on every axis), v11 Add of
  * [1,9,8] and [4,1,8] (both operands broadcast), v12–v14 concat along axes 0, 1, 2, v15 transpose, v16 slice with
- * mixed steps, v17 flatten, v18 Dense of 80-term rows, v19 reshape, v20 clamp, v21 table, v22 transpose (the
- * program ends with a view).
+ * mixed steps, v17 flatten, v18 Dense of 80-term rows, v19 reshape, v20 clamp, v21 table, v22 transpose, v23 a
+ * conv 2 wide of 48-term rows (six chunks of 8 terms over two weight leaves), v24 transpose (the program ends with
+ * a view).
  */
 function edgeProgram(rng: Rng): GraphProgram {
   const constants: Constant[] = [
@@ -331,6 +341,8 @@ function edgeProgram(rng: Rng): GraphProgram {
     int8(rng, [5, 80]),
     int32([5]),
     { dtype: "int8", shape: [256], data: Int8Array.from({ length: 256 }, (_, i) => (i * 37) % 256) },
+    int8(rng, [2, 8, 3, 2]),
+    int32([2]),
   ];
   const ops: Op[] = [
     { kind: "conv", inputs: [0], weight: 0, bias: 1, strides: [4, 3], pads: [2, 0, 1, 3], dilations: [2, 1], groups: 4, ...RQ },
@@ -355,6 +367,8 @@ function edgeProgram(rng: Rng): GraphProgram {
     { kind: "clamp", inputs: [19], lo: -20, hi: 30 },
     { kind: "table", inputs: [20], table: 8 },
     { kind: "transpose", inputs: [21], perm: [1, 0] },
+    { kind: "conv", inputs: [12], weight: 9, bias: 10, strides: [1, 1], pads: [1, 0, 1, 1], dilations: [1, 1], groups: 1, ...RQ },
+    { kind: "transpose", inputs: [23], perm: [0, 2, 1] },
   ];
   return { inputShape: [4, 9, 8], constants, ops };
 }
@@ -403,6 +417,8 @@ describe("LibGraphIndex: the index maps on-chain agree with core/graph bit for b
       "avgPool rows with padded cells",
       "row of several chunks",
       "partial last chunk",
+      "narrow conv: several 8-term chunks in one weight leaf",
+      "narrow conv: a row over several weight leaves",
       "chunk mixing padded and real cells",
       "dense",
       "globalAvgPool",

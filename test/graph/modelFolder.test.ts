@@ -6,7 +6,9 @@ import { commitGraphModel } from "../../core/graph/commitments";
 import { executeProgram } from "../../core/graph/execute";
 import { GraphModelFolderError, readGraphModelFolder, writeGraphModelFolder } from "../../core/graph/modelFolder";
 import { OrtGraphRunner } from "../../core/graph/ortGraphRunner";
-import type { GraphProgram } from "../../core/graph/program";
+import type { GraphProgram, Op } from "../../core/graph/program";
+import { MAX_VIEW_HOPS } from "../../core/graph/disputeLimits";
+import { GraphValidationError } from "../../core/graph/validate";
 import { initKeccak } from "../../core/keccak";
 import { Rng, randomInputs, randomProgram } from "./randomPrograms";
 
@@ -74,5 +76,24 @@ describe("graph model folders (program.json + descriptor.json)", () => {
     refusal("descriptor.json", (j) => (j.outputShape = [3]), /descriptor.json's outputShape is \[3\], the program's is \[2\]/);
     rmSync(path.join(dir, "descriptor.json"));
     expect(() => readGraphModelFolder(dir)).to.throw(GraphModelFolderError, /cannot read descriptor.json/);
+  });
+
+  it(`refuses, on writing and on reading, a program the game cannot dispute: a chain of more than ${MAX_VIEW_HOPS} views`, () => {
+    const chain = (views: number): GraphProgram => ({
+      inputShape: [4, 2],
+      constants: [],
+      ops: [{ kind: "clamp", inputs: [0], lo: -9, hi: 9 }, ...Array.from({ length: views }, (_, k) => ({ kind: "transpose", inputs: [k + 1], perm: [1, 0] }) as Op)],
+    });
+    const dir = path.join(tmp, "views");
+    writeGraphModelFolder(dir, chain(MAX_VIEW_HOPS));
+    expect(readGraphModelFolder(dir).program.ops).to.have.length(MAX_VIEW_HOPS + 1);
+    const refused = `value ${MAX_VIEW_HOPS + 2} (transpose): is reached through a chain of ${MAX_VIEW_HOPS + 1} layout ops; a dispute step follows at most ${MAX_VIEW_HOPS}`;
+    expect(() => writeGraphModelFolder(path.join(tmp, "longer"), chain(MAX_VIEW_HOPS + 1))).to.throw(GraphValidationError, refused);
+    // A folder edited to a longer chain is refused before its root is compared.
+    const file = path.join(dir, "program.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    json.ops.push({ kind: "transpose", inputs: [MAX_VIEW_HOPS + 1], perm: [1, 0] });
+    writeFileSync(file, JSON.stringify(json));
+    expect(() => readGraphModelFolder(dir)).to.throw(GraphModelFolderError, `program.json is refused: ${refused}`);
   });
 });

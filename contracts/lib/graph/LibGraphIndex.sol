@@ -27,8 +27,14 @@ import {OP_DENSE, OP_CONV, OP_MAX_POOL, OP_AVG_POOL, OP_GLOBAL_AVG_POOL, OP_ADD,
 library LibGraphIndex {
     /// @notice The input index of a padded cell (a window cell outside the image): never an element to open.
     uint256 internal constant PADDED = type(uint256).max;
-    /// @notice Terms of one chunk of a reduction row: one 32-byte leaf of weights.
+    /// @notice Terms of one chunk of a reduction row, and of one 32-byte leaf of weights.
     uint256 internal constant CHUNK_TERMS = 32;
+    /// @notice Terms of one chunk of a Conv less than 3 wide: each term of such a window row is in another leaf of
+    ///         the input (in another channel's plane), so a chunk of 32 would open up to 32 leaves. Divides 32, so a
+    ///         chunk never straddles a weight leaf.
+    uint256 internal constant NARROW_CHUNK_TERMS = 8;
+    /// @notice A Conv kernel narrower than this takes chunks of {NARROW_CHUNK_TERMS}.
+    uint256 internal constant NARROW_KERNEL_WIDTH = 3;
     /// @notice The most terms one {terms} call maps (the padded mask is one word).
     uint256 internal constant MAX_TERMS = 256;
     /// @notice The largest rank of a shape.
@@ -89,6 +95,9 @@ library LibGraphIndex {
         uint256 rowLength;
         /// @notice Leaves of one weight row (⌈R/32⌉) for Dense and Conv; 0 for a pool.
         uint256 rowLeaves;
+        /// @notice T: terms of one chunk ({NARROW_CHUNK_TERMS} for a Conv less than {NARROW_KERNEL_WIDTH} wide,
+        ///         {CHUNK_TERMS} otherwise).
+        uint256 chunkLength;
         uint256 H;
         uint256 W;
         uint256 OW;
@@ -254,6 +263,7 @@ library LibGraphIndex {
         else if (code == OP_MAX_POOL || code == OP_AVG_POOL) _pool(d, s, g);
         else if (code == OP_GLOBAL_AVG_POOL) _globalPool(d, s, g);
         else revert GraphIndexWrongOp(code);
+        g.chunkLength = code == OP_CONV && g.kW < NARROW_KERNEL_WIDTH ? NARROW_CHUNK_TERMS : CHUNK_TERMS;
     }
 
     /// @notice R, the terms of every row of the op's reduce stage (padded cells included).
@@ -290,13 +300,14 @@ library LibGraphIndex {
         return termsOf(reduction(d, shapeWords), row, from, to);
     }
 
-    /// @notice Chunk `chunk` of row `row`: terms [32·chunk, min(R, 32·chunk + 32)), as {terms} gives them.
+    /// @notice Chunk `chunk` of row `row`: terms [T·chunk, min(R, T·chunk + T)) (T = {Reduction}.chunkLength), as
+    ///         {terms} gives them.
     /// @param d The descriptor words.
     /// @param shapeWords The shape words.
     /// @param row The row.
-    /// @param chunk The chunk (0 … ⌈R/32⌉ − 1).
+    /// @param chunk The chunk (0 … ⌈R/T⌉ − 1).
     /// @return inputs Flat input indices, {PADDED} for a padded cell.
-    /// @return padded Bit t set: term 32·chunk + t is a padded cell.
+    /// @return padded Bit t set: term T·chunk + t is a padded cell.
     /// @return weights Flat weight indices (empty for pools).
     function chunkTerms(bytes32[] memory d, uint256[] memory shapeWords, uint256 row, uint256 chunk)
         internal
@@ -309,14 +320,14 @@ library LibGraphIndex {
     }
 
     /// @notice The weight leaf a chunk of row `row` reads under the weight constant's root (core/graph/commitments.ts
-    ///         constantTree: one row per output channel, each in ⌈R/32⌉ whole leaves): term 32·chunk + t's weight is
-    ///         byte t of leaf `leaf`.
+    ///         constantTree: one row per output channel, each in ⌈R/32⌉ whole leaves): term t's weight is byte t mod 32
+    ///         of leaf ⌊t/32⌋ of the row, and a chunk's terms are all in one leaf (T divides 32).
     /// @param d The descriptor words (Dense or Conv).
     /// @param shapeWords The shape words.
     /// @param row The row.
     /// @param chunk The chunk.
     /// @return weightRow The weight row (the output channel: Dense j, Conv m = ⌊row / (OH·OW)⌋).
-    /// @return leaf The leaf index: weightRow·⌈R/32⌉ + chunk.
+    /// @return leaf The leaf index: weightRow·⌈R/32⌉ + ⌊T·chunk/32⌋.
     function chunkWeightLeaf(bytes32[] memory d, uint256[] memory shapeWords, uint256 row, uint256 chunk)
         internal
         pure
@@ -325,16 +336,23 @@ library LibGraphIndex {
         return weightLeafOf(reduction(d, shapeWords), row, chunk);
     }
 
-    /// @notice The terms of chunk `chunk`: [32·chunk, min(R, 32·chunk + 32)).
+    /// @notice The chunks of one row: ⌈R/T⌉.
+    /// @param g The geometry.
+    /// @return The chunk count.
+    function chunkCount(Reduction memory g) internal pure returns (uint256) {
+        return (g.rowLength + g.chunkLength - 1) / g.chunkLength;
+    }
+
+    /// @notice The terms of chunk `chunk`: [T·chunk, min(R, T·chunk + T)).
     /// @param g The geometry.
     /// @param chunk The chunk.
     /// @return from The first term.
     /// @return to One past the last.
     function chunkRange(Reduction memory g, uint256 chunk) internal pure returns (uint256 from, uint256 to) {
-        uint256 chunks = (g.rowLength + CHUNK_TERMS - 1) / CHUNK_TERMS;
+        uint256 chunks = chunkCount(g);
         if (chunk >= chunks) revert GraphIndexChunkOutOfRange(chunk, chunks);
-        from = chunk * CHUNK_TERMS;
-        to = from + CHUNK_TERMS < g.rowLength ? from + CHUNK_TERMS : g.rowLength;
+        from = chunk * g.chunkLength;
+        to = from + g.chunkLength < g.rowLength ? from + g.chunkLength : g.rowLength;
     }
 
     /// @notice {chunkWeightLeaf} on decoded geometry.
@@ -350,9 +368,9 @@ library LibGraphIndex {
     {
         if (!hasWeights(g)) revert GraphIndexNoWeights(g.opCode);
         if (row >= g.rows) revert GraphIndexRowOutOfRange(row, g.rows);
-        chunkRange(g, chunk);
+        (uint256 from,) = chunkRange(g, chunk);
         weightRow = g.opCode == OP_DENSE ? row : row / g.plane;
-        leaf = weightRow * g.rowLeaves + chunk;
+        leaf = weightRow * g.rowLeaves + from / CHUNK_TERMS;
     }
 
     /// @notice {terms} on decoded geometry (decode once, map many rows).

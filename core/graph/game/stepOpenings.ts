@@ -3,8 +3,8 @@ import { type OpLeaf, opLeaves } from "../commitments";
 import { descriptorWords } from "../descriptor";
 import { broadcastIndexMap } from "../geometry";
 import { type GraphProgram, type Op, type Shape, isLayout, sizeOf } from "../program";
-import { type ReducingOp, reductionOf } from "../reductions";
-import { CHUNK_TERMS, STAGE_REDUCE, foldChunk, foldInit, stageKinds, step, requantWitness, stepContext, tableWitness } from "../step";
+import { type ReducingOp, chunkCountOf, chunkRange, chunkWeightLeaf, reductionOf } from "../reductions";
+import { STAGE_REDUCE, foldChunk, foldInit, stageKinds, step, requantWitness, stepContext, tableWitness } from "../step";
 import { validateProgram } from "../validate";
 import { viewMap } from "../views";
 import type { GraphGameTrace } from "./gameTrace";
@@ -116,7 +116,7 @@ export interface LeafInfo {
   readonly bits: 8 | 32;
   /** The size of the stage's tensor. */
   readonly elements: number;
-  /** A reduce stage: ⌈R/32⌉. */
+  /** A reduce stage: ⌈R/T⌉ (core/graph/reductions.ts chunkCountOf). */
   readonly chunks: number;
 }
 
@@ -132,7 +132,7 @@ export function leafInfo(program: GraphProgram, leafCount: number, i: number): L
     const { kinds, bits } = stageKinds(op);
     const stage = i - leaves[v - 1].firstLeaf;
     if (stage < 0 || stage >= kinds.length) continue;
-    const chunks = kinds[stage] === STAGE_REDUCE ? Math.ceil(reductionOf(program, op as ReducingOp, shapes[op.inputs[0]]).rowLength / CHUNK_TERMS) : 0;
+    const chunks = kinds[stage] === STAGE_REDUCE ? chunkCountOf(reductionOf(program, op as ReducingOp, shapes[op.inputs[0]])) : 0;
     return { opValue: v, stage, kind: kinds[stage], bits: bits[stage] as 8 | 32, elements: sizeOf(shapes[v]), chunks };
   }
   throw new RangeError(`leaf ${i} belongs to no op of the program`);
@@ -187,8 +187,7 @@ export function planStep(trace: GraphGameTrace, at: StepAt): PlannedStep {
     if (info.kind === STAGE_REDUCE) {
       const reducing = op as ReducingOp;
       const r = reductionOf(program, reducing, shapes[reducing.inputs[0]]);
-      const from = at.chunk * CHUNK_TERMS;
-      const to = Math.min(r.rowLength, from + CHUNK_TERMS);
+      const { from, to } = chunkRange(r, at.chunk);
       let padded = 0n;
       const inputs: number[] = [];
       for (let t = from; t < to; t++) {
@@ -201,9 +200,9 @@ export function planStep(trace: GraphGameTrace, at: StepAt): PlannedStep {
       if (reducing.kind === "dense" || reducing.kind === "conv") {
         const row = Math.floor(r.weight(e, from) / r.rowLength); // the output channel
         const weightTree = trace.model.constants[reducing.weight];
-        const weightLeaf = row * Math.ceil(r.rowLength / CHUNK_TERMS) + at.chunk;
+        const { leaf: weightLeaf, offset } = chunkWeightLeaf(r, row, at.chunk);
         weight = leafOpening(weightLeaf, weightTree.leaf(weightLeaf), weightTree.proof(weightLeaf));
-        weights = inputs.map((_, t) => elementOfWord(weightTree.leaf(weightLeaf), t, 8));
+        weights = inputs.map((_, t) => elementOfWord(weightTree.leaf(weightLeaf), offset + t, 8));
         if (at.chunk === 0) {
           const biasTree = trace.model.constants[reducing.bias];
           const biasLeaf = Math.floor(row / 8);
