@@ -19,8 +19,8 @@ import { expectThrows } from "../helpers/expectThrows";
 /**
  * The float-graph importer (core/modelImport/graph/): float ONNX graphs written here the way
  * PyTorch's exporter writes them (`/module/Op` node names, `<node>_output_0` tensors, weights
- * as initializers or `Constant` nodes), read, checked against onnxruntime on the original
- * file, quantised into a GraphProgram and measured.
+ * as initializers or `Constant` nodes), and as tf2onnx and paddle2onnx write theirs (h), read,
+ * checked against onnxruntime on the original file, quantised into a GraphProgram and measured.
  */
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -47,6 +47,19 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 const kinds = (graph: FloatGraph) => graph.nodes.map((n) => n.kind);
+
+/** Softmax of each row of `width` logits. */
+function softmaxRows(logits: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let k = 0; k < logits.length; k += width) {
+    const row = logits.subarray(k, k + width);
+    const m = Math.max(...row);
+    const e = Array.from(row, (v) => Math.exp(v - m));
+    const sum = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, j) => (out[k + j] = v / sum));
+  }
+  return out;
+}
 
 /** Prints the report once per model when REPORT=1 (the numbers quoted in the change's report). */
 const show = (title: string, imported: ImportedGraphModel) => {
@@ -216,16 +229,7 @@ describe("float graph import (core/modelImport/graph)", function () {
       expect(graph.warnings[0]).to.match(/node \/Softmax: the final Softmax is dropped: it does not change the argmax/);
       const xs = samples(new Rng(7), 16, shape);
       const probabilities = await runOrt(bytes, "input", xs, shape);
-      const logits = await runOrt(writeFloatGraphOnnx(graph), "input", xs, shape);
-      const softmax = new Float32Array(logits.length);
-      for (let k = 0; k < xs.length; k++) {
-        const row = logits.subarray(k * 5, k * 5 + 5);
-        const m = Math.max(...row);
-        const e = Array.from(row, (v) => Math.exp(v - m));
-        const sum = e.reduce((a, b) => a + b, 0);
-        e.forEach((v, j) => (softmax[k * 5 + j] = v / sum));
-      }
-      expect(maxAbsDiff(probabilities, softmax)).to.be.at.most(1e-5);
+      expect(maxAbsDiff(probabilities, softmaxRows(await runOrt(writeFloatGraphOnnx(graph), "input", xs, shape), 5))).to.be.at.most(1e-5);
     });
 
     it("imports with ReLU6 as the conv's clamp and reports the dropped Softmax", async () => {
@@ -400,6 +404,62 @@ describe("float graph import (core/modelImport/graph)", function () {
       expect(q.warnings[0]).to.match(/^node \/fc\/Gemm: output channel 0's bias 5 would not fit the int32 accumulator/);
       const bias = q.program.constants[(q.program.ops[0] as Extract<Op, { kind: "dense" }>).bias].data;
       expect(bias[0] * (1 / 127) * q.ops[0].weightScales![0]).to.be.closeTo(5, 1e-3); // the bias still means 5
+    });
+  });
+
+  describe("(h) other exporters: tf2onnx (an NHWC input, Keras's flatten order) and paddle2onnx (Reshape [0, −1], Softmax on axis −1)", () => {
+    /** As tf2onnx writes a Keras CNN: NHWC in, Transpose to NCHW, Conv, Relu, MaxPool, Transpose back before the Reshape [−1, K] (Keras flattens NHWC), MatMul + Add. */
+    const tf2onnx = () => {
+      const b = new TorchStyleOnnx(new Rng(0x7f), 13);
+      let x = b.op("Transpose", "sequential/conv2d/Conv2D__6", ["input"], [attribute("perm", [0, 3, 1, 2])]);
+      x = b.op("Relu", "sequential/conv2d/Relu", [b.conv("sequential/conv2d", x, 2, 4, 3, { pad: 1 })]);
+      x = b.maxPool("sequential/max_pooling2d", x, 2);
+      x = b.op("Transpose", "sequential/max_pooling2d/MaxPool__16", [x], [attribute("perm", [0, 2, 3, 1])]);
+      x = b.op("Reshape", "sequential/flatten", [x, b.constant([2], BigInt64Array.of(-1n, 64n))]);
+      x = b.op("MatMul", "sequential/dense", [x, b.init("sequential/dense/MatMul/ReadVariableOp:0", [64, 5], b.randn(320, 0.2))]);
+      x = b.op("Add", "sequential/dense", [x, b.init("sequential/dense/BiasAdd/ReadVariableOp:0", [5], b.randn(5, 0.1))], [], "output");
+      return b.build(["unk__20", 8, 8, 2], x, ["unk__20", 5]);
+    };
+    /** As paddle2onnx writes a Paddle CNN: Conv + BatchNormalization + Relu, MaxPool, Reshape [0, −1] (0: keep the batch dim), MatMul + Add, Softmax on axis −1. */
+    const paddle2onnx = () => {
+      const b = new TorchStyleOnnx(new Rng(0x9d), 11);
+      let x = b.batchNorm("batch_norm_0", b.conv("conv2d_0", "input", 1, 4, 3, { pad: 1 }), 4);
+      x = b.maxPool("pool2d_0", b.op("Relu", "relu_0", [x]), 2);
+      x = b.op("Reshape", "reshape2_0", [x, b.constant([2], BigInt64Array.of(0n, -1n))]);
+      x = b.op("MatMul", "linear_0", [x, b.init("linear_0.w_0", [64, 5], b.randn(320, 0.2))]);
+      x = b.op("Add", "linear_0", [x, b.init("linear_0.b_0", [5], b.randn(5, 0.1))]);
+      x = b.op("Softmax", "softmax_0", [x], [attribute("axis", -1)], "output");
+      return b.build(["p2o.DynamicDimension.0", 1, 8, 8], x, ["p2o.DynamicDimension.0", 5]);
+    };
+
+    it("tf2onnx: the input's Transpose and the one before the flatten are views of the program, exactly in float and the program tracks it", async () => {
+      const bytes = tf2onnx();
+      const shape = [8, 8, 2];
+      const graph = readFloatGraph(bytes);
+      expect(kinds(graph)).to.deep.equal(["transpose", "conv", "clip", "maxPool", "transpose", "flatten", "dense"]);
+      const xs = samples(new Rng(0x7e), 16, shape);
+      expect(maxAbsDiff(await runOrt(bytes, "input", xs, shape), await runOrt(writeFloatGraphOnnx(graph), "input", xs, shape))).to.be.at.most(1e-4);
+      const imported = await importGraphModel(bytes, { calibration: samples(new Rng(0x7d), 32, shape), evaluation: { inputs: samples(new Rng(0x7c), 100, shape) } });
+      show("(h) tf2onnx", imported);
+      expect(imported.program.inputShape).to.deep.equal(shape);
+      expect(imported.program.ops.map((o) => o.kind)).to.deep.equal(["transpose", "conv", "maxPool", "transpose", "flatten", "dense"]);
+      const perms = imported.program.ops.flatMap((op) => (op.kind === "transpose" ? [op.perm] : []));
+      expect(perms).to.deep.equal([[2, 0, 1], [1, 2, 0]]); // NHWC → CHW, and CHW → HWC before Keras's flatten
+      expect(imported.report.agreement).to.be.at.least(0.9);
+    });
+
+    it("paddle2onnx: folds the BatchNormalization, reads Reshape [0, −1] as a flatten and drops the Softmax on axis −1 with a warning", async () => {
+      const bytes = paddle2onnx();
+      const shape = [1, 8, 8];
+      const graph = readFloatGraph(bytes);
+      expect(kinds(graph)).to.deep.equal(["conv", "clip", "maxPool", "flatten", "dense"]);
+      expect(graph.warnings.join("\n")).to.match(/node \/softmax_0\/Softmax: the final Softmax is dropped/);
+      const xs = samples(new Rng(0x9c), 16, shape);
+      expect(maxAbsDiff(await runOrt(bytes, "input", xs, shape), softmaxRows(await runOrt(writeFloatGraphOnnx(graph), "input", xs, shape), 5))).to.be.at.most(1e-4);
+      const imported = await importGraphModel(bytes, { calibration: samples(new Rng(0x9b), 32, shape), evaluation: { inputs: samples(new Rng(0x9a), 100, shape) } });
+      show("(h) paddle2onnx", imported);
+      expect(imported.program.ops.map((o) => o.kind)).to.deep.equal(["conv", "maxPool", "flatten", "dense"]);
+      expect(imported.report.agreement).to.be.at.least(0.9);
     });
   });
 });
