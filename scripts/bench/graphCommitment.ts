@@ -11,6 +11,7 @@
  *   npx ts-node scripts/bench/graphCommitment.ts            # full
  *   npx ts-node scripts/bench/graphCommitment.ts --quick    # fewer runs
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -167,12 +168,22 @@ export interface TraceRootProfile {
   /** Leaves of int32 stages (accumulators and window sums), of all leaves. */
   readonly int32Leaves: number;
   readonly leaves: number;
+  /**
+   * keccak256 over each committed tensor's leaf bytes as one message (the sponge, 136 bytes a permutation):
+   * the least any keccak layout of these tensors could cost, whatever its tree.
+   */
+  readonly spongeMs: number;
+  /** The same over the int8 stages alone: the least if the int32 stages were not committed. */
+  readonly spongeInt8Ms: number;
+  /** SHA-256 (node:crypto) over the int8 stages' bytes: the same floor with the hash the EVM has as a precompile. */
+  readonly sha256Int8Ms: number;
 }
 
 /**
  * Where commitGraphTrace's time goes on one trace: the committed tensors' trees (turning tensors into
- * leaf bytes, then hashing), the prefix tree over their roots, and what the hashes alone would cost
- * at keccak256's rate on 64-byte inputs.
+ * leaf bytes, then hashing), the prefix tree over their roots, what the hashes alone would cost
+ * at keccak256's rate on 64-byte inputs, and the floors of other layouts (one message per tensor,
+ * with and without the int32 stages, keccak256 and SHA-256).
  */
 export function profileTraceRoot(model: string, trace: GraphTrace, runs: number): TraceRootProfile {
   const committed = trace.tensors.filter((_, i) => trace.layout[i].stage.committed);
@@ -189,6 +200,7 @@ export function profileTraceRoot(model: string, trace: GraphTrace, runs: number)
     for (let i = 0; i < n; i++) keccak256(input);
   }) / n;
   const hashes = trees.reduce((sum, t) => sum + innerNodes(t.leafCount), 0);
+  const int8Bytes = leafBytes.filter((_, i) => committed[i] instanceof Int8Array);
   return {
     model,
     totalMs: medianMsSync(runs, () => commitGraphTrace(trace)),
@@ -199,12 +211,27 @@ export function profileTraceRoot(model: string, trace: GraphTrace, runs: number)
     keccakOnlyMs: hashes * perHashMs,
     int32Leaves: trees.filter((_, i) => committed[i] instanceof Int32Array).reduce((sum, t) => sum + t.leafCount, 0),
     leaves: trees.reduce((sum, t) => sum + t.leafCount, 0),
+    spongeMs: medianMsSync(runs, () => leafBytes.forEach((l) => keccak256(l))),
+    spongeInt8Ms: medianMsSync(runs, () => int8Bytes.forEach((l) => keccak256(l))),
+    sha256Int8Ms: medianMsSync(runs, () => int8Bytes.forEach((l) => createHash("sha256").update(l).digest())),
   };
 }
 
 export function profileTable(profiles: readonly TraceRootProfile[]): string {
   return table(
-    ["model", "trace root, ms", "tensor trees, ms", "of which hashing, ms", "prefix tree, ms", "keccak256 calls", "those calls alone, ms", "int32-stage leaves"],
+    [
+      "model",
+      "trace root, ms",
+      "tensor trees, ms",
+      "of which hashing, ms",
+      "prefix tree, ms",
+      "keccak256 calls",
+      "those calls alone, ms",
+      "int32-stage leaves",
+      "floor: keccak256, one message a tensor, ms",
+      "the same, int8 stages only, ms",
+      "SHA-256, int8 stages only, ms",
+    ],
     profiles.map((p) => [
       p.model,
       fmt(p.totalMs),
@@ -214,6 +241,9 @@ export function profileTable(profiles: readonly TraceRootProfile[]): string {
       p.hashes.toLocaleString("en-US"),
       fmt(p.keccakOnlyMs),
       `${p.int32Leaves.toLocaleString("en-US")} of ${p.leaves.toLocaleString("en-US")} (${fmt((100 * p.int32Leaves) / p.leaves, 0)} %)`,
+      fmt(p.spongeMs, 3),
+      fmt(p.spongeInt8Ms, 3),
+      fmt(p.sha256Int8Ms, 3),
     ]),
   );
 }
