@@ -106,8 +106,8 @@ export class GraphTraceProvider {
 
   /**
    * The running fold of element `o` of reduce leaf `i` at every chunk boundary: s at terms 0, T,
-   * 2T, …, R (T the reduction's chunkTerms). The first is the row's start (bias, 0 or −128), the last the element itself; a
-   * dispute over the element dissects this list down to one chunk.
+   * 2T, …, R (T the reduction's chunkTerms). The first is the row's start (bias, 0 or −128), the
+   * last the element itself; a dispute over the element dissects this list down to one chunk.
    */
   partialFolds(i: number, o: number): readonly number[] {
     const key = `${i}:${o}`;
