@@ -1,5 +1,6 @@
 import { type GraphProgram, type Shape, isLayout } from "./program";
 import { type ReducingOp, chunkCountOf, reductionOf } from "./reductions";
+import { opStages } from "./stages";
 import { GraphValidationError } from "./validate";
 
 /**
@@ -30,8 +31,8 @@ export function checkDisputeLimits(program: GraphProgram, shapes: readonly Shape
     if (hops[v] > MAX_VIEW_HOPS) {
       throw new GraphValidationError(v, op.kind, `is reached through a chain of ${hops[v]} layout ops; a dispute step follows at most ${MAX_VIEW_HOPS}`);
     }
-    if (op.kind === "dense" || op.kind === "conv" || op.kind === "maxPool" || op.kind === "avgPool" || op.kind === "globalAvgPool") {
-      const r = reductionOf(program, op satisfies ReducingOp, shapes[op.inputs[0]]);
+    if (opStages(op, shapes[v]).some((stage) => stage.kind === "reduce")) {
+      const r = reductionOf(program, op as ReducingOp, shapes[op.inputs[0]]);
       const chunks = chunkCountOf(r);
       if (chunks > MAX_ROW_CHUNKS) throw new GraphValidationError(v, op.kind, `rows of ${r.rowLength} terms are ${chunks} chunks; the dispute game counts at most ${MAX_ROW_CHUNKS}`);
     }

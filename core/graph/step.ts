@@ -31,8 +31,6 @@ import { resolveElement } from "./views";
 export const STAGE_REDUCE = 1;
 /** An elementwise stage (one step). */
 export const STAGE_ELEMENTWISE = 2;
-/** The most terms of one chunk: one leaf of weights. */
-export { CHUNK_TERMS };
 /** A Table's tree (core/graph/commitments.ts constantTree of an int8 [256]): 8 leaves of 32 entries, depth 3. */
 export const TABLE_DEPTH = 3;
 
