@@ -47,10 +47,15 @@ export function rowPaddedTree(values: Int8Array, rows: number, rowLength: number
 
 /** Bias leaves: bias j is the big-endian int32 at bytes 4·(j % 8) of leaf ⌊j/8⌋. */
 export function biasTree(bias: Int32Array): MerkleTree {
-  const bytes = new Uint8Array(leavesFor(bias.length * 4) * WORD_BYTES);
+  return MerkleTree.fromLeaves(int32Words(bias));
+}
+
+/** int32 values 8 a 32-byte word, 4 bytes big-endian each, the last word zero-filled (biases' leaves). */
+export function int32Words(values: Int32Array): Uint8Array {
+  const bytes = new Uint8Array(leavesFor(values.length * 4) * WORD_BYTES);
   const view = new DataView(bytes.buffer);
-  bias.forEach((b, j) => view.setInt32(4 * j, b, false));
-  return MerkleTree.fromLeaves(bytes);
+  values.forEach((b, j) => view.setInt32(4 * j, b, false));
+  return bytes;
 }
 
 /** The ABI tuple that a Dense descriptor hashes; the Solidity verifier encodes the same. */

@@ -53,19 +53,28 @@ export class MerkleTree {
   readonly leafCount: number;
   readonly depth: number;
 
-  private constructor(levels: Uint8Array[], leafCount: number) {
+  private constructor(
+    levels: Uint8Array[],
+    leafCount: number,
+    /** paddingRoots[h]: the root of 2^h padding leaves. */
+    private readonly paddingRoots: readonly Uint8Array[],
+  ) {
     this.levels = levels;
     this.leafCount = leafCount;
     this.depth = levels.length - 1;
   }
 
-  /** Builds the tree over `leaves`, a whole number of 32-byte words (see {@link toLeaves}). */
-  static fromLeaves(leaves: Uint8Array): MerkleTree {
+  /**
+   * Builds the tree over `leaves`, a whole number of 32-byte words (see {@link toLeaves}), padded with
+   * zero words, or with `padding` (core/pagedTree.ts pads its tree of pages with a zero page's hash).
+   */
+  static fromLeaves(leaves: Uint8Array, padding?: Uint8Array): MerkleTree {
     if (leaves.length === 0 || leaves.length % WORD_BYTES !== 0) {
       throw new RangeError(`leaves must be a non-empty multiple of ${WORD_BYTES} bytes, got ${leaves.length}`);
     }
     const leafCount = leaves.length / WORD_BYTES;
     const depth = treeDepth(leafCount);
+    const zeros = padding ? paddingRootsOf(padding, depth) : ZERO_HASHES;
     const levels = [leaves];
     for (let h = 0; h < depth; h++) {
       const below = levels[h];
@@ -76,11 +85,11 @@ export class MerkleTree {
       }
       if (count % 2 === 1) {
         const last = below.subarray((count - 1) * WORD_BYTES);
-        above.set(hashPair(last, ZERO_HASHES[h]), ((count - 1) / 2) * WORD_BYTES);
+        above.set(hashPair(last, zeros[h]), ((count - 1) / 2) * WORD_BYTES);
       }
       levels.push(above);
     }
-    return new MerkleTree(levels, leafCount);
+    return new MerkleTree(levels, leafCount, zeros);
   }
 
   get root(): Uint8Array {
@@ -94,7 +103,7 @@ export class MerkleTree {
       throw new RangeError(`index ${index} outside a level of ${2 ** (this.depth - height)} nodes`);
     }
     const level = this.levels[height];
-    if ((index + 1) * WORD_BYTES > level.length) return ZERO_HASHES[height];
+    if ((index + 1) * WORD_BYTES > level.length) return this.paddingRoots[height];
     return level.subarray(index * WORD_BYTES, (index + 1) * WORD_BYTES);
   }
 
@@ -109,6 +118,13 @@ export class MerkleTree {
     for (let h = 0; h < this.depth; h++) siblings.push(this.node(h, siblingAt(index, h)));
     return siblings;
   }
+}
+
+/** The roots of 2^0 … 2^depth leaves that are all `padding`. */
+function paddingRootsOf(padding: Uint8Array, depth: number): Uint8Array[] {
+  const roots = [padding];
+  for (let h = 1; h <= depth; h++) roots.push(hashPair(roots[h - 1], roots[h - 1]));
+  return roots;
 }
 
 /** Position of the sibling of the ancestor at height `h` of leaf `index`. */

@@ -17,10 +17,10 @@ import {OpLeaf, StepOpenings, StepPosition} from "./GraphGameTypes.sol";
 ///            down to one leaf i (P_{i−1} agreed, P_i disputed);
 ///         2. has the asserter reveal the leaf's root v_i with the proof that P_i extends P_{i−1} by it, and open the
 ///            model leaf of the op it belongs to (which says the stage, its kind and its tensor's size);
-///         3. descends v_i's tree (up to 4 levels, 16 nodes a move) to one element the challenger names, or a padding
-///            element (decided at once);
-///         4. for a reduce stage, dissects the row's running fold s_0 … s_R' (one value per chunk of 32 terms) down to
-///            one chunk;
+///         3. descends v_i's tree (up to 4 levels, 16 nodes a move; a value's tree is paged, its words hashed 8 at a
+///            time, LibMerkle.verifyPaged) to one element the challenger names, or a padding element (decided at once);
+///         4. for a reduce stage, dissects the row's running fold s_0 … s_R' (one value per chunk of 32 or 8 terms, and
+///            for a finished reduce one more: its element, made from s_R' by one step) down to one chunk;
 ///         5. runs the one step ({GraphStepRunner}: operands at positions LibGraphIndex computes, opened under
 ///            P_{i−1}, weights under their constant roots, the arithmetic of the op's verifier behind a StepRouter)
 ///            and compares the result with the claim. The output leaf's step checks that it copies the last value.
@@ -82,8 +82,9 @@ contract GraphDisputeGame {
         address challenger;
         uint40 asserterUsed;
         uint40 challengerUsed;
-        uint8 kind; // 1 reduce, 2 elementwise, 3 copy (the output leaf)
-        uint8 bits; // 8 or 32
+        uint8 kind; // 1 reduce, 2 elementwise, 3 copy (the output leaf), 4 finished reduce
+        uint8 bits; // 8 or 32: the leaf's elements
+        uint8 foldBits; // a reduce stage: 8 or 32, its folds
         uint32 clockBudget;
         uint32 leafCount;
         uint32 opCount;
@@ -181,6 +182,19 @@ contract GraphDisputeGame {
     /// @return The point.
     function splitPoint(uint256 lo, uint256 hi, uint256 m, uint256 i) public pure returns (uint256) {
         return lo + (hi - lo) * i / m;
+    }
+
+    /// @notice How many levels one reveal opens under a node at `height` (in word levels) of a tensor's tree: up to
+    ///         {LEVELS_PER_MOVE}; a paged tree (a value's) has no nodes inside a page, so a reveal either stops at the
+    ///         pages (height 3) or opens the words of one or two pages (heights 3 and 4 open to the words). The
+    ///         descent takes as many reveals as ⌈height / 4⌉.
+    /// @param height The node's height.
+    /// @param paged Whether the tree is paged (every trace leaf but the output leaf).
+    /// @return levels The levels opened.
+    function levelsAt(uint256 height, bool paged) public pure returns (uint256 levels) {
+        if (height <= LEVELS_PER_MOVE) return height;
+        if (paged && height - LEVELS_PER_MOVE < LibMerkle.PAGE_LEVELS) return height - LibMerkle.PAGE_LEVELS;
+        return LEVELS_PER_MOVE;
     }
 
     /// @notice P_0: the prefix root of a trace of `leafCount` leaves with `inputRoot` at leaf 0 and zeros after it.
@@ -315,14 +329,18 @@ contract GraphDisputeGame {
     /// @dev Records what leaf i is (the runner reads the op's leaf) and starts the descent of its tree; returns the
     ///      tree's depth.
     function _enterLeaf(Game storage g, OpLeaf calldata op, uint256 i, bool output) private returns (uint256 depth) {
-        (uint256 stage, uint256 kind, uint256 bits, uint256 elements, uint256 chunks) = stepRunner.stageAt(op, i, output);
+        (uint256 stage, uint256 kind, uint256 bits, uint256 foldBits, uint256 elements, uint256 chunks) =
+            stepRunner.stageAt(op, i, output);
         // Rows of more than 2^37 terms do not fit the game's 32-bit chunk counter (a registry refuses such models).
         if (chunks > MAX_FIELD) revert GraphGameInvalidParameter("chunks", chunks, 0, MAX_FIELD);
         uint256 perLeaf = bits == 8 ? 32 : 8;
-        depth = LibMerkle.depthFor((elements + perLeaf - 1) / perLeaf);
+        uint256 words = (elements + perLeaf - 1) / perLeaf;
+        // A value's tree is paged; the output leaf's is binary (the market computes it from the output's bytes).
+        depth = output ? LibMerkle.depthFor(words) : LibMerkle.pagedDepthFor(words);
         g.stage = uint8(stage);
         g.kind = uint8(kind);
         g.bits = uint8(bits);
+        g.foldBits = uint8(foldBits);
         g.elements = uint64(elements);
         g.chunks = uint32(chunks);
         g.height = uint8(depth);
@@ -339,19 +357,29 @@ contract GraphDisputeGame {
         }
     }
 
-    /// @notice Asserter: reveals the 2^h nodes h = min(4, height) levels under the disputed node of v_i's tree.
+    /// @notice Asserter: reveals the 2^h nodes h levels under the disputed node of v_i's tree ({levelsAt}: up to 4,
+    ///         never stopping inside a page of a paged tree, whose words hash 8 at a time).
     /// @param gameId The game.
     /// @param node The disputed node (what this move answers).
     /// @param nodes The nodes, left to right; they must hash up to `node`.
     function revealNodes(bytes32 gameId, bytes32 node, bytes32[] calldata nodes) external {
         Game storage g = _move(gameId, Phase.RevealNodes);
         if (node != g.disputed) revert GraphGameStaleAnswer(gameId, node, g.disputed);
-        uint256 levels = g.height < LEVELS_PER_MOVE ? g.height : LEVELS_PER_MOVE;
+        bool paged = g.leaf != g.leafCount - 1;
+        uint256 levels = levelsAt(g.height, paged);
         uint256 count = 1 << levels;
         if (nodes.length != count) revert GraphGameBadLength(nodes.length, count);
         bytes32[16] memory buf;
         for (uint256 i; i < count; ++i) {
             buf[i] = nodes[i];
+        }
+        if (paged && levels == g.height) {
+            // The words of 1 or 2 pages: each page hashes as one message of 256 bytes.
+            assembly ("memory-safe") {
+                mstore(buf, keccak256(buf, 0x100))
+                if eq(count, 16) { mstore(add(buf, 0x20), keccak256(add(buf, 0x100), 0x100)) }
+            }
+            count >>= LibMerkle.PAGE_LEVELS;
         }
         for (uint256 c = count; c > 1; c >>= 1) {
             for (uint256 i; i < c / 2; ++i) {
@@ -401,7 +429,8 @@ contract GraphDisputeGame {
         uint256 chunks = g.chunks;
         g.index = uint64(e);
         g.claim = int32(value);
-        if (g.kind == LibGraphStep.STAGE_REDUCE) {
+        if (chunks != 0) {
+            // A reduce stage (plain or finished): dissect its row's running fold.
             g.lo = 0;
             g.hi = uint32(chunks);
             g.foldHigh = int32(value);
@@ -433,9 +462,9 @@ contract GraphDisputeGame {
         }
         g.claimsHash = keccak256(abi.encode(all));
         emit FoldsPosted(gameId, lo, hi, all);
-        bool int8Stage = g.bits == 8;
+        bool int8Folds = g.foldBits == 8;
         for (uint256 i; i < folds.length; ++i) {
-            bool inType = int8Stage ? LibGraphStep.isInt8(folds[i]) : LibDenseStep.isInt32(folds[i]);
+            bool inType = int8Folds ? LibGraphStep.isInt8(folds[i]) : LibDenseStep.isInt32(folds[i]);
             if (!inType) return _resolve(gameId, g, false, Reason.FoldOutOfRange);
         }
         g.phase = Phase.PickFolds;
@@ -473,7 +502,7 @@ contract GraphDisputeGame {
         _tick(gameId, g, false);
         bytes32 leafHash = LibGraphIndex.opLeafHash(op.descriptor, op.constantRoots, op.shapes, op.firstLeaf);
         if (leafHash != g.opLeafHash) revert GraphGameStaleAnswer(gameId, leafHash, g.opLeafHash);
-        bool reduce = g.kind == LibGraphStep.STAGE_REDUCE;
+        bool reduce = g.chunks != 0;
         StepPosition memory p = StepPosition({
             modelRoot: g.modelRoot,
             modelDepth: LibMerkle.depthFor(uint256(g.opCount) + 1),

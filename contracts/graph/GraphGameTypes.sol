@@ -68,10 +68,11 @@ struct StepOpenings {
 /// @param leaf i, the disputed trace leaf.
 /// @param opValue The value id of the op the leaf belongs to (its model leaf index).
 /// @param stage The stage's index in the op's stages.
-/// @param kind 1 reduce, 2 elementwise, 3 copy (the output leaf).
+/// @param kind 1 reduce, 2 elementwise, 3 copy (the output leaf), 4 finished reduce.
 /// @param element The disputed element (a reduce stage: the row).
 /// @param elements The size of the stage's tensor.
-/// @param chunk A reduce stage: the chunk k of the step, folding s_k into s_{k+1}.
+/// @param chunk A reduce stage: the chunk k of the step, folding s_k into s_{k+1} (a finished reduce's chunk past
+///        its row's last: its finishing step, making the element from s_k).
 /// @param accBefore A reduce stage at chunk k > 0: the agreed s_k (at chunk 0 the step computes s_0 itself).
 struct StepPosition {
     bytes32 modelRoot;

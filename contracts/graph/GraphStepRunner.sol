@@ -32,8 +32,9 @@ import {
 ///    (LibGraphIndex.viewSources checks the view's descriptor and shapes once);
 ///  - v is then the input (trace leaf 0) or an op's value, whose last stage is trace leaf firstLeaf + stages − 1
 ///    (the op's model leaf, in `ops`, and the router's stageKinds);
-///  - that leaf's root is opened under P_{i−1} and the element's leaf under that root (32 int8 or 8 int32 a leaf,
-///    the tree's depth from the tensor's size, which the reading op's shapes give).
+///  - that leaf's root is opened under P_{i−1} and the element's word under that root (32 int8 a word, the tree's
+///    depth from the tensor's size, which the reading op's shapes give; the input's tree is binary, as the market
+///    computes it, a value's paged: LibMerkle.verifyPaged).
 contract GraphStepRunner {
     /// @notice The most views one operand is followed through: each costs about 28k gas for one element (its model
     ///         leaf opened and its map checked), so 8 keep a step under 500k; a model folder with a longer chain is
@@ -117,37 +118,41 @@ contract GraphStepRunner {
     // ------------------------------------------------------------------------------------------------
 
     /// @notice What trace leaf `leaf` is, given the model leaf of the op it belongs to (checked by the caller against
-    ///         the model root): its stage, the stage's kind and width, the size of its tensor and, for a reduce
-    ///         stage, the chunks of a row (⌈R/T⌉, LibGraphIndex.chunkCount). The output leaf is a copy of the last
-    ///         value, whatever its op.
+    ///         the model root): its stage, the stage's kind and element width, the size of its tensor and, for a
+    ///         reduce stage, the width of its folds and the chunks of a row (⌈R/T⌉, LibGraphIndex.chunkCount; a
+    ///         finished reduce has one more, its finishing step). The output leaf is a copy of the last value,
+    ///         whatever its op.
     /// @param op The op's model leaf.
     /// @param leaf The trace leaf.
     /// @param output Whether `leaf` is the output leaf (the last; then `op` must be the last op).
     /// @return stage The stage's index in the op's stages (0 for the output leaf).
-    /// @return kind 1 reduce, 2 elementwise, 3 copy.
+    /// @return kind 1 reduce, 2 elementwise, 3 copy, 4 finished reduce.
     /// @return bits 8 or 32: the type of the stage's elements.
+    /// @return foldBits A reduce stage: the type of its running folds (a finished reduce's: 32); otherwise 0.
     /// @return elements The size of the stage's tensor (the op's value's).
-    /// @return chunks A reduce stage: ⌈R/T⌉; otherwise 0.
+    /// @return chunks A reduce stage: ⌈R/T⌉, and one more for a finished reduce; otherwise 0.
     function stageAt(OpLeaf calldata op, uint256 leaf, bool output)
         external
         view
-        returns (uint256 stage, uint256 kind, uint256 bits, uint256 elements, uint256 chunks)
+        returns (uint256 stage, uint256 kind, uint256 bits, uint256 foldBits, uint256 elements, uint256 chunks)
     {
         bytes32[] memory d = op.descriptor;
         uint256[] memory shapes = op.shapes;
         elements = LibGraphIndex.sizeOf(LibGraphIndex.shapeAt(shapes, LibGraphIndex.inputCount(d)));
-        if (output) return (0, STAGE_COPY, 8, elements, 0);
+        if (output) return (0, STAGE_COPY, 8, 0, elements, 0);
         if (LibGraphIndex.isView(d)) revert GraphStepRunnerViewHasNoStage(leaf);
         (uint256[] memory kinds, uint256[] memory widths) = router.stageKinds(op.descriptor);
         uint256 first = op.firstLeaf;
         if (leaf < first || leaf - first >= kinds.length) revert GraphStepRunnerNotAStage(leaf, first, kinds.length);
         stage = leaf - first;
         (kind, bits) = (kinds[stage], widths[stage]);
-        bool known = (kind == LibGraphStep.STAGE_REDUCE || kind == LibGraphStep.STAGE_ELEMENTWISE)
+        bool finished = kind == LibGraphStep.STAGE_FINISHED_REDUCE;
+        bool known = (kind == LibGraphStep.STAGE_REDUCE || kind == LibGraphStep.STAGE_ELEMENTWISE || finished)
             && (bits == 8 || bits == 32);
         if (!known) revert GraphStepRunnerUnknownStage(stage, kind, bits);
-        if (kind == LibGraphStep.STAGE_REDUCE) {
+        if (kind != LibGraphStep.STAGE_ELEMENTWISE) {
             chunks = LibGraphIndex.chunkCount(LibGraphIndex.reduction(d, shapes));
+            (foldBits, chunks) = finished ? (32, chunks + 1) : (bits, chunks);
         }
     }
 
@@ -156,7 +161,8 @@ contract GraphStepRunner {
     // ------------------------------------------------------------------------------------------------
 
     /// @notice The value in dispute at `p`, from operands opened in `o`: for a reduce stage the running fold after
-    ///         chunk `p.chunk` (from `p.accBefore`, or at chunk 0 from the row's start, which it computes itself);
+    ///         chunk `p.chunk` (from `p.accBefore`, or at chunk 0 from the row's start, which it computes itself),
+    ///         and for a finished reduce past its last chunk the element made from the whole fold `p.accBefore`;
     ///         for an elementwise stage the element; for the output leaf the last value's element.
     /// @param p Where the game stands (the game's own state).
     /// @param op The disputed op's model leaf (checked by the caller against the model root).
@@ -177,14 +183,17 @@ contract GraphStepRunner {
             element: p.element,
             elements: p.elements
         });
-        if (p.kind == LibGraphStep.STAGE_REDUCE) return _fold(env, o, p, self, ctx);
+        if (p.kind == LibGraphStep.STAGE_REDUCE || p.kind == LibGraphStep.STAGE_FINISHED_REDUCE) {
+            return _fold(env, o, p, self, ctx);
+        }
         if (p.kind == LibGraphStep.STAGE_ELEMENTWISE) return _elementwise(env, o, p, self, ctx);
         revert GraphStepRunnerUnknownKind(p.kind);
     }
 
     /// @dev The fold of chunk p.chunk of row p.element: its terms and padded cells from LibGraphIndex, each input read
     ///      from the op's input (slot 0), the weights from the chunk's weight leaf (a sum of products), s_0 at chunk 0
-    ///      from the verifier's foldInit (with the row's bias for a sum of products).
+    ///      from the verifier's foldInit (with the row's bias for a sum of products). A finished reduce's chunk past
+    ///      the row's last is its finishing step: the verifier's step of the whole fold p.accBefore.
     function _fold(
         Env memory env,
         StepOpenings calldata o,
@@ -193,6 +202,11 @@ contract GraphStepRunner {
         IStepVerifier.StepContext memory ctx
     ) private view returns (int256) {
         LibGraphIndex.Reduction memory g = LibGraphIndex.reduction(self.descriptor, self.shapes);
+        if (p.kind == LibGraphStep.STAGE_FINISHED_REDUCE && p.chunk == LibGraphIndex.chunkCount(g)) {
+            int256[] memory whole = new int256[](1);
+            whole[0] = p.accBefore;
+            return router.step(ctx, whole, o.witness);
+        }
         (uint256 from, uint256 to) = LibGraphIndex.chunkRange(g, p.chunk);
         (uint256[] memory terms, uint256 padded,) = LibGraphIndex.termsOf(g, p.element, from, to);
         int256[] memory inputs = _chunkInputs(env, o, self, terms, padded);
@@ -245,9 +259,8 @@ contract GraphStepRunner {
         }
     }
 
-    /// @dev An elementwise element: a later stage reads the stage before it at the same element (a requantisation
-    ///      of the accumulator or sum), a first stage reads its inputs where LibGraphIndex.elementInputs says
-    ///      (broadcasting), each followed through views.
+    /// @dev An elementwise element: its inputs read where LibGraphIndex.elementInputs says (broadcasting), each
+    ///      followed through views.
     function _elementwise(
         Env memory env,
         StepOpenings calldata o,
@@ -255,20 +268,11 @@ contract GraphStepRunner {
         Known memory self,
         IStepVerifier.StepContext memory ctx
     ) private view returns (int256) {
-        int256[] memory operands;
-        if (p.stage > 0) {
-            (, uint256[] memory widths) = router.stageKinds(self.descriptor);
-            operands = new int256[](1);
-            Terms memory x = Terms({v: _one(0), j: _one(p.element), size: _one(p.elements), hops: _one(0)});
-            _read(env, o, p.leaf - 1, x, _one(0), widths[p.stage - 1], operands);
-        } else {
-            uint256[] memory at = LibGraphIndex.elementInputs(self.descriptor, self.shapes, p.element);
-            uint256[] memory values = new uint256[](at.length);
-            uint256[] memory sizes = _inputSizes(self);
-            for (uint256 k; k < at.length; ++k) values[k] = LibGraphIndex.inputValue(self.descriptor, k);
-            operands = _valueElements(env, o, values, at, sizes, 0);
-        }
-        return router.step(ctx, operands, o.witness);
+        uint256[] memory at = LibGraphIndex.elementInputs(self.descriptor, self.shapes, p.element);
+        uint256[] memory values = new uint256[](at.length);
+        uint256[] memory sizes = _inputSizes(self);
+        for (uint256 k; k < at.length; ++k) values[k] = LibGraphIndex.inputValue(self.descriptor, k);
+        return router.step(ctx, _valueElements(env, o, values, at, sizes, 0), o.witness);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -346,14 +350,14 @@ contract GraphStepRunner {
             (uint256[] memory where, uint256 group) = _gather(x, pending);
             uint256 value = v[where[0]];
             if (value == 0) {
-                _read(env, o, 0, x, where, 8, out); // the input
+                _read(env, o, 0, x, where, out); // the input
             } else {
                 Known memory k = _op(env, value);
                 if (k.isView) {
                     _hop(k, x, where);
                     continue;
                 }
-                _read(env, o, _lastLeaf(k), x, where, 8, out);
+                _read(env, o, _lastLeaf(k), x, where, out);
             }
             pending &= ~group;
         }
@@ -417,21 +421,19 @@ contract GraphStepRunner {
         if (tooLong != type(uint256).max) revert GraphStepRunnerViewChainTooLong(tooLong);
     }
 
-    /// @dev Reads the terms `where` (elements j of one tensor of `size` elements of `bits`, at trace leaf `traceLeaf`)
-    ///      from its opened leaves into `out`.
+    /// @dev Reads the terms `where` (elements j of one int8 tensor of `size` elements, 32 a word, at trace leaf
+    ///      `traceLeaf`) from its opened words into `out`.
     function _read(
         Env memory env,
         StepOpenings calldata o,
         uint256 traceLeaf,
         Terms memory x,
         uint256[] memory where,
-        uint256 bits,
         int256[] memory out
     ) private pure {
         Tensor memory m = _tensor(env, traceLeaf);
         uint256[] memory j = x.j;
-        uint256 shift = bits == 8 ? 5 : 3; // log2 of the elements a leaf holds
-        uint256 leaves = ((x.size[where[0]] - 1) >> shift) + 1;
+        uint256 leaves = ((x.size[where[0]] - 1) >> 5) + 1;
         uint256 last = type(uint256).max;
         bytes32 word;
         for (uint256 q; q < where.length;) {
@@ -441,11 +443,11 @@ contract GraphStepRunner {
                 t := mload(add(where, shl(5, add(q, 1))))
                 e := mload(add(j, shl(5, add(t, 1))))
             }
-            if (e >> shift != last) {
-                last = e >> shift;
+            if (e >> 5 != last) {
+                last = e >> 5;
                 word = _leafWord(o, m, last, leaves);
             }
-            int256 value = bits == 8 ? LibDenseStep.elementAt(word, e & 31) : LibDenseStep.biasAt(word, e);
+            int256 value = LibDenseStep.elementAt(word, e & 31);
             assembly ("memory-safe") {
                 mstore(add(out, shl(5, add(t, 1))), value)
                 q := add(q, 1)
@@ -462,7 +464,8 @@ contract GraphStepRunner {
         revert GraphStepRunnerMissingTensor(traceLeaf);
     }
 
-    /// @dev Leaf `index` of an opened tensor (a tree of `leaves` leaves), checked under its root at its first use.
+    /// @dev Leaf `index` of an opened tensor (a tree of `leaves` words: the input's binary, a value's paged), checked
+    ///      under its root at its first use.
     function _leafWord(StepOpenings calldata o, Tensor memory m, uint256 index, uint256 leaves)
         private
         pure
@@ -474,9 +477,11 @@ contract GraphStepRunner {
         if (q == indices.length) revert GraphStepRunnerMissingLeaf(m.traceLeaf, index);
         if (!m.checked[q]) {
             TensorOpening calldata x = o.tensors[m.position];
-            if (!LibMerkle.verify(x.root, m.words[q], index, x.leaves[q].proof, LibMerkle.depthFor(leaves))) {
-                revert GraphStepRunnerInvalidLeaf(m.traceLeaf, index);
-            }
+            bytes32[] calldata proof = x.leaves[q].proof;
+            bool valid = m.traceLeaf == 0
+                ? LibMerkle.verify(x.root, m.words[q], index, proof, LibMerkle.depthFor(leaves))
+                : LibMerkle.verifyPaged(x.root, m.words[q], index, proof, LibMerkle.pagedDepthFor(leaves));
+            if (!valid) revert GraphStepRunnerInvalidLeaf(m.traceLeaf, index);
             m.checked[q] = true;
         }
         return m.words[q];

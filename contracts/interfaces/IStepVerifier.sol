@@ -6,10 +6,12 @@ pragma solidity 0.8.30;
 ///         and the operands the game has already opened, compute the one value in dispute. The game compares
 ///         it with the asserter's claim; the verifier never sees a claim and never decides who wins.
 /// @dev Why this shape:
-///  - **The game knows stage kinds, never op kinds.** A committed stage is either a reduce stage (settled by
-///    dissecting its running fold s_0 … s_R down to one chunk of at most 32 terms, then {foldChunk}) or an
-///    elementwise stage (settled by one {step}). Which one, and its value range, the game asks of
-///    {stageKinds}. Op codes are read only by {StepRouter}, which forwards to the verifier listed for the
+///  - **The game knows stage kinds, never op kinds.** A committed stage is a reduce stage (settled by
+///    dissecting its running fold s_0 … s_R down to one chunk of at most 32 terms, then {foldChunk}), an
+///    elementwise stage (settled by one {step}) or a finished reduce (a reduce whose int32 fold is not committed:
+///    its element is {step} applied to the row's whole fold s_R, the dissection's last "chunk", so a wrong chunk
+///    or a wrong requantisation of an agreed s_R is found by the same dissection). Which one, and its element
+///    type, the game asks of {stageKinds}. Op codes are read only by {StepRouter}, which forwards to the verifier listed for the
 ///    descriptor's first word; adding an op is deploying its verifier and listing it there.
 ///  - **Descriptor words as they are committed.** `descriptor` is exactly the canonical encoding of
 ///    core/graph/descriptor.ts (op code first, 32-byte big-endian two's-complement words), so the game hashes
@@ -51,8 +53,9 @@ interface IStepVerifier {
     /// @return codes The op codes, each 1 … 31.
     function opCodes() external view returns (uint256[] memory codes);
 
-    /// @notice The stages of the op, in order: their kind (1 = reduce, 2 = elementwise) and their value type
-    ///         in bits (8 = int8, 32 = int32). A claimed stage value outside its type is false.
+    /// @notice The stages of the op, in order: their kind (1 = reduce, 2 = elementwise, 4 = finished reduce) and
+    ///         their element type in bits (8 = int8, 32 = int32). A claimed stage value outside its type is false;
+    ///         a reduce's folds have its element type, a finished reduce's are int32.
     /// @param descriptor The op's descriptor words.
     /// @return kinds One kind per stage.
     /// @return bits One width per stage.
@@ -83,7 +86,8 @@ interface IStepVerifier {
         uint256 padded
     ) external view returns (int256 accAfter);
 
-    /// @notice Element `ctx.element` of elementwise stage `ctx.stage`, from its opened operands.
+    /// @notice Element `ctx.element` of elementwise stage `ctx.stage` from its opened operands, or of finished reduce
+    ///         stage `ctx.stage` from its row's whole fold (operands [s_R]).
     /// @param ctx The step's context.
     /// @param operands The operands in the order the op's verifier documents.
     /// @param witness Openings the verifier checks itself (a Table entry's leaf and proof, a per-channel Dense's or

@@ -72,6 +72,55 @@ library LibMerkle {
         return verify(prev, bytes32(0), index, proof, depth) && computeRoot(leaf, index, proof) == next;
     }
 
+    /// @notice Words of one page of a paged tree (core/pagedTree.ts): its bottom levels hashed as one message.
+    uint256 internal constant PAGE_WORDS = 8;
+    /// @notice Levels a page spans: log2(PAGE_WORDS).
+    uint256 internal constant PAGE_LEVELS = 3;
+
+    /// @notice Whether `proof` opens the word `word` at `index` in a paged tree of `depth` word levels whose root is
+    ///         `root` (core/pagedTree.ts: pages of 8 words hashed as 256 bytes, a binary tree over the pages).
+    /// @dev False for a depth under PAGE_LEVELS, a proof of any length but 7 + depth − PAGE_LEVELS, or an index
+    ///      >= 2^depth.
+    /// @param root The committed root.
+    /// @param word The 32-byte word.
+    /// @param index The word's position.
+    /// @param proof The page's other 7 words in order, then the page's siblings from the page upward.
+    /// @param depth The depth of the committed tree in word levels, known to the verifier ({pagedDepthFor}).
+    /// @return True when the opening is valid.
+    function verifyPaged(bytes32 root, bytes32 word, uint256 index, bytes32[] calldata proof, uint256 depth)
+        internal
+        pure
+        returns (bool)
+    {
+        if (depth < PAGE_LEVELS || proof.length != PAGE_WORDS - 1 + depth - PAGE_LEVELS || index >> depth != 0) {
+            return false;
+        }
+        bytes32 page;
+        assembly ("memory-safe") {
+            // The page in scratch memory past the free pointer: the other words in order, `word` at its slot.
+            let buffer := mload(0x40)
+            let slot := and(index, 7)
+            let p := proof.offset
+            for { let k := 0 } lt(k, 8) { k := add(k, 1) } {
+                switch eq(k, slot)
+                case 1 { mstore(add(buffer, shl(5, k)), word) }
+                default {
+                    mstore(add(buffer, shl(5, k)), calldataload(p))
+                    p := add(p, 0x20)
+                }
+            }
+            page := keccak256(buffer, 0x100)
+        }
+        return computeRoot(page, index >> PAGE_LEVELS, proof[PAGE_WORDS - 1:]) == root;
+    }
+
+    /// @notice Depth in word levels of the paged tree of `words` words: PAGE_LEVELS + the depth of its page tree.
+    /// @param words The number of words, at least one.
+    /// @return The depth.
+    function pagedDepthFor(uint256 words) internal pure returns (uint256) {
+        return PAGE_LEVELS + depthFor((words + PAGE_WORDS - 1) / PAGE_WORDS);
+    }
+
     /// @notice Depth of a tree of `leafCount` leaves: ceil(log2(leafCount)), 0 for one leaf.
     /// @dev Reverts with {LibMerkleEmptyTree} for zero leaves. Equals the bit length of leafCount - 1.
     /// @param leafCount The number of leaves, at least one.

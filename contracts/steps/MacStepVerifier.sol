@@ -7,13 +7,13 @@ import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
 
 /// @title MacStepVerifier
 /// @notice The multiply-accumulate family: Dense (op 1) and Conv (op 2), docs/graph-semantics.md §5.1 and §11.
-///         Stage 0 `acc` (reduce, sum of products, int32), stage 1 `out` (elementwise, int8).
+///         One stage, `out`: a finished reduce (a sum of products folded in int32, then requantised to int8).
 /// @dev Operands (core/graph/step.ts builds them; ctx.constantRoots = [weight root, bias root] and, with per-channel
 ///      requantisation, the root of the op's requantisation constant, which {step} opens):
 ///  - {foldInit} of row o: [bias[c]], c = o's output channel (Dense: o; Conv: o / (OH·OW));
 ///  - {foldChunk} of row o, chunk k: inputs[t] = the input element of term 32k + t, weights[t] = the weight
 ///    W[c·R + 32k + t]; a Conv window cell outside the image is a padded cell (bit t of `padded`);
-///  - {step} of `out` element o: [acc[o]]; with one pair the multiplier and shift are the descriptor's and there is no
+///  - {step} of `out` element o, the row's last "chunk": [s_R], the row's whole fold; with one pair the multiplier and shift are the descriptor's and there is no
 ///    witness; with L > 1 channels they are (m_c, s_c), c = o / (elements / L), from the witness: leaf ⌊c/4⌋ of the
 ///    requantisation constant (int32 [L, 2], 4 channels a leaf) and its siblings, checked against constantRoots[2].
 ///  Only the fields a step uses are range-checked (multiplier, shift, clamp); geometry fields only shape
@@ -57,7 +57,7 @@ contract MacStepVerifier is IStepVerifier {
     }
 
     /// @inheritdoc IStepVerifier
-    /// @dev operands = [acc[element]], int32; result = clamp(requantise(acc, m_c, s_c), lo, hi); witness: none for
+    /// @dev operands = [s_R], the row's whole fold, int32; result = clamp(requantise(s_R, m_c, s_c), lo, hi); witness: none for
     ///      one pair, else the opening of channel c's pair (LibGraphStep.requantisedOutputOpened).
     function step(StepContext calldata ctx, int256[] calldata operands, bytes32[] calldata witness)
         external
@@ -70,12 +70,11 @@ contract MacStepVerifier is IStepVerifier {
         return LibGraphStep.requantisedOutput(ctx, operands, mAt, loAt);
     }
 
-    /// @dev acc (reduce, int32), out (elementwise, int8).
+    /// @dev out (a finished reduce, int8).
     function _stages() private pure returns (uint256[] memory kinds, uint256[] memory bits) {
-        kinds = new uint256[](2);
-        bits = new uint256[](2);
-        (kinds[0], bits[0]) = (LibGraphStep.STAGE_REDUCE, 32);
-        (kinds[1], bits[1]) = (LibGraphStep.STAGE_ELEMENTWISE, 8);
+        kinds = new uint256[](1);
+        bits = new uint256[](1);
+        (kinds[0], bits[0]) = (LibGraphStep.STAGE_FINISHED_REDUCE, 8);
     }
 
     /// @dev The descriptor, the constant roots, the element and the stage's kind.

@@ -8,13 +8,15 @@ import {LibGraphStep} from "../lib/graph/LibGraphStep.sol";
 /// @title PoolStepVerifier
 /// @notice The pooling family, docs/graph-semantics.md §5.1 and §11:
 ///  - MaxPool (op 3): stage 0 `out` (reduce, max, int8);
-///  - AvgPool (op 4), GlobalAvgPool (op 5): stage 0 `sum` (reduce, sum, int32), stage 1 `out` (elementwise, int8).
+///  - AvgPool (op 4), GlobalAvgPool (op 5): stage 0 `out` (a finished reduce: a sum folded in int32, then
+///    requantised to int8).
 /// @dev Operands (core/graph/step.ts builds them; no constants, so ctx.constantRoots = []):
 ///  - {foldInit}: [] (s_0 is −128 for a max, 0 for a sum);
 ///  - {foldChunk} of row o, chunk k: inputs[t] = the input element of window term 32k + t, no weights; a window
 ///    cell outside the image is a padded cell (bit t of `padded`): a max ignores it (padding never wins), a sum
 ///    adds nothing for it (padded cells count as zeros, and the divisor is in the multiplier);
-///  - {step} of `out` element o: [sum[o]]; result clamp(requantise(sum, m, s), lo, hi).
+///  - {step} of an average's `out` element o, the row's last "chunk": [s_R], the row's whole sum; result
+///    clamp(requantise(s_R, m, s), lo, hi).
 contract PoolStepVerifier is IStepVerifier {
     /// @inheritdoc IStepVerifier
     function opCodes() external pure returns (uint256[] memory codes) {
@@ -55,27 +57,26 @@ contract PoolStepVerifier is IStepVerifier {
     }
 
     /// @inheritdoc IStepVerifier
-    /// @dev operands = [sum[element]], int32; no witness.
+    /// @dev operands = [s_R], the row's whole sum, int32; no witness. MaxPool has no step.
     function step(StepContext calldata ctx, int256[] calldata operands, bytes32[] calldata witness)
         external
         pure
         returns (int256)
     {
         uint256 code = _check(ctx, LibGraphStep.STAGE_ELEMENTWISE);
+        // _check let only a finished reduce through: MaxPool's one stage is a plain reduce.
         if (witness.length != 0) revert LibGraphStep.GraphStepWitnessLength(0, witness.length);
         // AvgPool: multiplier, shift, lo, hi are words 13 … 16; GlobalAvgPool: words 3 … 6.
         uint256 mAt = code == OP_AVG_POOL ? 13 : 3;
         return LibGraphStep.requantisedOutput(ctx, operands, mAt, mAt + 2);
     }
 
-    /// @dev MaxPool: out (reduce, int8); the averages: sum (reduce, int32), out (elementwise, int8).
+    /// @dev MaxPool: out (reduce, int8); the averages: out (a finished reduce, int8).
     function _stages(uint256 code) private pure returns (uint256[] memory kinds, uint256[] memory bits) {
-        uint256 n = code == OP_MAX_POOL ? 1 : 2;
-        kinds = new uint256[](n);
-        bits = new uint256[](n);
-        kinds[0] = LibGraphStep.STAGE_REDUCE;
-        bits[0] = n == 1 ? 8 : 32;
-        if (n == 2) (kinds[1], bits[1]) = (LibGraphStep.STAGE_ELEMENTWISE, 8);
+        kinds = new uint256[](1);
+        bits = new uint256[](1);
+        kinds[0] = code == OP_MAX_POOL ? LibGraphStep.STAGE_REDUCE : LibGraphStep.STAGE_FINISHED_REDUCE;
+        bits[0] = 8;
     }
 
     /// @dev The descriptor, the constant roots, the element and the stage's kind; returns the op code.

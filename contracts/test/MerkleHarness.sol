@@ -82,6 +82,23 @@ contract MerkleHarness {
         }
     }
 
+    /// @notice {LibMerkle.verifyPaged} of each opening (`depth` in word levels), in one call.
+    function verifyPagedBatch(Opening[] calldata openings) external pure returns (bool[] memory ok) {
+        ok = new bool[](openings.length);
+        for (uint256 i; i < openings.length; ++i) {
+            Opening calldata o = openings[i];
+            ok[i] = LibMerkle.verifyPaged(o.root, o.leaf, o.index, o.proof, o.depth);
+        }
+    }
+
+    /// @notice {LibMerkle.pagedDepthFor} of each word count, in one call.
+    function pagedDepthForBatch(uint256[] calldata words) external pure returns (uint256[] memory depths) {
+        depths = new uint256[](words.length);
+        for (uint256 i; i < words.length; ++i) {
+            depths[i] = LibMerkle.pagedDepthFor(words[i]);
+        }
+    }
+
     /// @notice {LibMerkle.depthFor} of each count, in one call.
     function depthForBatch(uint256[] calldata leafCounts) external pure returns (uint256[] memory depths) {
         depths = new uint256[](leafCounts.length);

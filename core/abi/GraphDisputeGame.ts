@@ -902,6 +902,11 @@ export const graphDisputeGameAbi = [
             "type": "uint8"
           },
           {
+            "internalType": "uint8",
+            "name": "foldBits",
+            "type": "uint8"
+          },
+          {
             "internalType": "uint32",
             "name": "clockBudget",
             "type": "uint32"
@@ -1019,6 +1024,30 @@ export const graphDisputeGameAbi = [
         "internalType": "bytes32",
         "name": "root",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "height",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bool",
+        "name": "paged",
+        "type": "bool"
+      }
+    ],
+    "name": "levelsAt",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "levels",
+        "type": "uint256"
       }
     ],
     "stateMutability": "pure",

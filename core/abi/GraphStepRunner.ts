@@ -912,6 +912,11 @@ export const graphStepRunnerAbi = [
       },
       {
         "internalType": "uint256",
+        "name": "foldBits",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
         "name": "elements",
         "type": "uint256"
       },

@@ -1,6 +1,8 @@
-import { activationTree, biasTree, rowPaddedTree } from "../commitments";
+import { int8Bytes } from "../bytes";
+import { activationTree, biasTree, int32Words, rowPaddedTree } from "../commitments";
 import { keccak256 } from "../keccak";
-import { MerkleTree, WORD_BYTES } from "../merkle";
+import { MerkleTree, WORD_BYTES, toLeaves } from "../merkle";
+import { PagedTree } from "../pagedTree";
 import { PrefixTree } from "../prefixTree";
 import { encodeDescriptor } from "./descriptor";
 import type { GraphTrace, TraceTensor } from "./execute";
@@ -17,12 +19,18 @@ import { validateProgram } from "./validate";
 /** The version word of the program header: a model root of another layout can never equal one of this. */
 export const GRAPH_COMMITMENT_VERSION = 1n;
 
+/** A tree of a trace: binary (core/merkle.ts) or paged (core/pagedTree.ts). */
+export type TensorTree = MerkleTree | PagedTree;
+
 /**
- * A committed tensor's tree: int8 elements 32 a leaf (as activations), int32 elements 8 a leaf,
- * 4 bytes big-endian each (as biases).
+ * A committed tensor's tree. Its words hold int8 elements 32 a word (as activations), int32 elements 8
+ * a word, 4 bytes big-endian each (as biases). The input's tree is binary: it is the job's input root,
+ * which the market computes from the input's bytes. A value's tree is paged (core/pagedTree.ts: a
+ * quarter of the hashing, docs/graph-semantics.md §9).
  */
-export function tensorTree(t: TraceTensor): MerkleTree {
-  return t instanceof Int8Array ? activationTree(t) : biasTree(t);
+export function tensorTree(t: TraceTensor, paged: boolean): TensorTree {
+  if (!paged) return t instanceof Int8Array ? activationTree(t) : biasTree(t);
+  return PagedTree.fromLeaves(t instanceof Int8Array ? toLeaves(int8Bytes(t)) : int32Words(t));
 }
 
 /**
@@ -166,8 +174,8 @@ export function commitGraphModel(program: GraphProgram): GraphModelCommitment {
 }
 
 export interface GraphTraceCommitment {
-  /** The committed tensors in trace order (views left out): what each is, and its tree. */
-  readonly committed: readonly { readonly entry: TraceEntry; readonly tree: MerkleTree }[];
+  /** The committed tensors in trace order (views left out): what each is, and its tree (the input's binary, a value's paged). */
+  readonly committed: readonly { readonly entry: TraceEntry; readonly tree: TensorTree }[];
   /** The output value's tree (the program's last value, a view's too). */
   readonly output: MerkleTree;
   /**
@@ -182,7 +190,7 @@ export interface GraphTraceCommitment {
 
 /** The trace commitment of one run. */
 export function commitGraphTrace(trace: GraphTrace): GraphTraceCommitment {
-  const committed = trace.layout.flatMap((entry, i) => (entry.stage.committed ? [{ entry, tree: tensorTree(trace.tensors[i]) }] : []));
+  const committed = trace.layout.flatMap((entry, i) => (entry.stage.committed ? [{ entry, tree: tensorTree(trace.tensors[i], entry.value > 0) }] : []));
   const output = activationTree(trace.values[trace.values.length - 1]);
   const prefix = new PrefixTree([...committed.map((c) => c.tree.root), output.root]);
   return { committed, output, prefix, root: prefix.root(prefix.length - 1) };

@@ -15,7 +15,10 @@ import { GraphValidationError } from "./validate";
  * each costs about 28k gas for one element, so that 8 keep a step under 500k (16 took 615k).
  */
 export const MAX_VIEW_HOPS = 8;
-/** The most chunks of one reduction row: the game's 32-bit chunk counter (GraphDisputeGame.MAX_FIELD). */
+/**
+ * The most chunks of one reduction row, a finished reduce's finishing step included: the game's 32-bit chunk
+ * counter (GraphDisputeGame.MAX_FIELD).
+ */
 export const MAX_ROW_CHUNKS = 2 ** 32 - 1;
 
 /**
@@ -31,9 +34,10 @@ export function checkDisputeLimits(program: GraphProgram, shapes: readonly Shape
     if (hops[v] > MAX_VIEW_HOPS) {
       throw new GraphValidationError(v, op.kind, `is reached through a chain of ${hops[v]} layout ops; a dispute step follows at most ${MAX_VIEW_HOPS}`);
     }
-    if (opStages(op, shapes[v]).some((stage) => stage.kind === "reduce")) {
+    const reduce = opStages(op, shapes[v]).find((stage) => stage.kind === "reduce");
+    if (reduce) {
       const r = reductionOf(program, op as ReducingOp, shapes[op.inputs[0]]);
-      const chunks = chunkCountOf(r);
+      const chunks = chunkCountOf(r) + (reduce.finish ? 1 : 0);
       if (chunks > MAX_ROW_CHUNKS) throw new GraphValidationError(v, op.kind, `rows of ${r.rowLength} terms are ${chunks} chunks; the dispute game counts at most ${MAX_ROW_CHUNKS}`);
     }
   });

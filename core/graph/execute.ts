@@ -58,17 +58,15 @@ export function runOp(program: GraphProgram, op: Op, xs: Int8Array[], inShapes: 
     case "globalAvgPool": {
       const r = reductionOf(program, op, inShapes[0]);
       const weights = op.kind === "dense" || op.kind === "conv" ? (program.constants[op.weight].data as Int8Array) : undefined;
-      const acc = new Int32Array(n);
-      for (let o = 0; o < n; o++) acc[o] = foldRow(r, x, weights, o);
       const multiplier = typeof op.multiplier === "number" ? [op.multiplier] : op.multiplier;
       const shift = typeof op.shift === "number" ? [op.shift] : op.shift;
       const perChannel = n / (multiplier.length === 1 ? n : multiplier.length); // elements per output channel
       const out = new Int8Array(n);
       for (let o = 0; o < n; o++) {
         const c = multiplier.length === 1 ? 0 : Math.floor(o / perChannel);
-        out[o] = clamp(requantise(acc[o], multiplier[c], shift[c]), op.clampLo, op.clampHi);
+        out[o] = clamp(requantise(foldRow(r, x, weights, o), multiplier[c], shift[c]), op.clampLo, op.clampHi);
       }
-      return [acc, out];
+      return [out];
     }
     case "maxPool": {
       const r = reductionOf(program, op, inShapes[0]);

@@ -7,7 +7,7 @@ import { validateProgram } from "./validate";
 /**
  * The ONNX form of a graph program (docs/graph-semantics.md §6): an integer graph that
  * onnxruntime 1.30 (CPU) runs bit-exactly, with every tensor of the trace (each stage of
- * each value, views included) as a graph output named by traceName (`v3`, `v3.acc`), all
+ * each value, views included) as a graph output named by traceName (`v3`), all
  * with the batch as their first dimension. Only integer kernels are used, each checked
  * against BigInt or the reference in test/graph/ortKernels.test.ts:
  *   Conv        ConvInteger (int8 × int8 → int32) + Add bias
@@ -114,7 +114,6 @@ export function buildGraphOnnx(program: GraphProgram): Uint8Array {
 
 function emitOp(b: Builder, program: GraphProgram, op: Op, xs: string[], inShapes: Shape[], outShape: Shape, v: number): void {
   const out = `v${v}`;
-  const stage = (name: string) => `v${v}.${name}`;
   const x = xs[0];
   const windowAttrs = (kernel: readonly number[], strides: readonly number[], pads: readonly number[], dilations: readonly number[]) => [
     attribute("kernel_shape", kernel),
@@ -133,8 +132,7 @@ function emitOp(b: Builder, program: GraphProgram, op: Op, xs: string[], inShape
       const weight = b.int8("weight", [nIn, nOut], transpose(w.data as Int8Array, nOut, nIn));
       const bias = b.int32("bias", [nOut], program.constants[op.bias].data as Int32Array);
       const product = b.op("MatMulInteger", [x, weight], "product");
-      b.op("Add", [product, bias], stage("acc"), [], true);
-      requantiseClamp(stage("acc"), op.multiplier, op.shift, op.multiplier.length === 1 ? [] : [nOut], op.clampLo, op.clampHi);
+      requantiseClamp(b.op("Add", [product, bias], "acc"), op.multiplier, op.shift, op.multiplier.length === 1 ? [] : [nOut], op.clampLo, op.clampHi);
       return;
     }
     case "conv": {
@@ -143,8 +141,7 @@ function emitOp(b: Builder, program: GraphProgram, op: Op, xs: string[], inShape
       const weight = b.int8("weight", w.shape, w.data as Int8Array);
       const bias = b.int32("bias", [M, 1, 1], program.constants[op.bias].data as Int32Array);
       const product = b.op("ConvInteger", [x, weight], "product", [attribute("group", op.groups), ...windowAttrs([kH, kW], op.strides, op.pads, op.dilations)]);
-      b.op("Add", [product, bias], stage("acc"), [], true);
-      requantiseClamp(stage("acc"), op.multiplier, op.shift, op.multiplier.length === 1 ? [] : [M, 1, 1], op.clampLo, op.clampHi);
+      requantiseClamp(b.op("Add", [product, bias], "acc"), op.multiplier, op.shift, op.multiplier.length === 1 ? [] : [M, 1, 1], op.clampLo, op.clampHi);
       return;
     }
     case "maxPool":
@@ -154,14 +151,14 @@ function emitOp(b: Builder, program: GraphProgram, op: Op, xs: string[], inShape
       const C = inShapes[0][0];
       const [kH, kW] = op.kernel;
       const ones = b.int8("ones", [C, 1, kH, kW], new Int8Array(C * kH * kW).fill(1));
-      b.op("ConvInteger", [x, ones], stage("sum"), [attribute("group", C), ...windowAttrs(op.kernel, op.strides, op.pads, op.dilations)], true);
-      requantiseClamp(stage("sum"), [op.multiplier], [op.shift], [], op.clampLo, op.clampHi);
+      const sum = b.op("ConvInteger", [x, ones], "sum", [attribute("group", C), ...windowAttrs(op.kernel, op.strides, op.pads, op.dilations)]);
+      requantiseClamp(sum, [op.multiplier], [op.shift], [], op.clampLo, op.clampHi);
       return;
     }
     case "globalAvgPool": {
       const x32 = b.cast(x, DataType.INT32, "x32");
-      b.op("ReduceSum", [x32, b.int64("axes", [2], [2n, 3n])], stage("sum"), [attribute("keepdims", 1)], true);
-      requantiseClamp(stage("sum"), [op.multiplier], [op.shift], [], op.clampLo, op.clampHi);
+      const sum = b.op("ReduceSum", [x32, b.int64("axes", [2], [2n, 3n])], "sum", [attribute("keepdims", 1)]);
+      requantiseClamp(sum, [op.multiplier], [op.shift], [], op.clampLo, op.clampHi);
       return;
     }
     case "add": {

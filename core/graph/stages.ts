@@ -5,12 +5,16 @@ import { validateProgram } from "./validate";
  * The stage structure of every op (docs/graph-semantics.md §4): the unit the dispute game
  * bisects over. An op is one or more stages; each stage produces one tensor:
  *  - "reduce": element o = a fold (sum of products, sum or max) over a row of terms that
- *    core/graph/reductions.ts enumerates; settled by dissecting the running fold into chunks;
+ *    core/graph/reductions.ts enumerates; settled by dissecting the running fold into chunks.
+ *    A reduce with a `finish` is a *finished reduce*: its fold runs in int32 and is never
+ *    committed, and element o = finish(the row's whole fold), the dissection's last "chunk"
+ *    (a Dense's, Conv's or average's requantisation);
  *  - "elementwise": element i = a fixed function of a few opened elements (of earlier stages,
  *    of the op's inputs and of constants) at index-mapped positions; settled by one step;
  *  - "view": element i = one input element at a fixed index (layout ops); no computation and
  *    not committed: opening element i of a view opens its source element instead.
- * The last stage of an op is the op's value (int8); earlier stages are int32 intermediates.
+ * The last stage of an op is the op's value (int8); earlier stages, if an op ever has some, are
+ * its committed intermediates.
  */
 
 export type StageKind = "reduce" | "elementwise" | "view";
@@ -25,6 +29,12 @@ export interface Stage {
   readonly kind: StageKind;
   /** For reduce stages: how the row's terms fold. */
   readonly combine?: Combine;
+  /**
+   * For a finished reduce: the formula of its element from the row's whole fold `s`; its folds are
+   * int32 whatever the element's type.
+   */
+  readonly finish?: string;
+  /** The type of the stage's elements (what is committed). */
   readonly dtype: "int8" | "int32";
   readonly shape: Shape;
   /** False only for views. */
@@ -37,35 +47,29 @@ export interface Stage {
 /** The stages of `op`, whose value has shape `outShape`. */
 export function opStages(op: Op, outShape: Shape): Stage[] {
   const value = (id: number): StageSource => ({ value: id });
-  const acc = (name: string, combine: Combine, reads: StageSource[], formula: string): Stage => ({ name, kind: "reduce", combine, dtype: "int32", shape: outShape, committed: true, reads, formula });
-  const out = (kind: StageKind, reads: StageSource[], formula: string, combine?: Combine): Stage => ({
+  const out = (kind: StageKind, reads: StageSource[], formula: string, combine?: Combine, finish?: string): Stage => ({
     name: "out",
     kind,
     ...(combine ? { combine } : {}),
+    ...(finish ? { finish } : {}),
     dtype: "int8",
     shape: outShape,
     committed: kind !== "view",
     reads,
     formula,
   });
-  const requantOut = (from: string, per: string) => out("elementwise", [{ stage: from }], `clamp(requantise(${from}[i], m${per}, s${per}), lo, hi)`);
+  const requantised = (combine: Combine, reads: StageSource[], fold: string, per: string) => out("reduce", reads, fold, combine, `clamp(requantise(s, m${per}, s${per}), lo, hi)`);
   switch (op.kind) {
     case "dense":
-      return [
-        acc("acc", "sumOfProducts", [value(op.inputs[0]), { constant: op.weight }, { constant: op.bias }], "bias[j] + Σ_i W[j][i]·x[i]"),
-        requantOut("acc", "[j]"),
-      ];
+      return [requantised("sumOfProducts", [value(op.inputs[0]), { constant: op.weight }, { constant: op.bias }], "bias[j] + Σ_i W[j][i]·x[i]", "[j]")];
     case "conv":
-      return [
-        acc("acc", "sumOfProducts", [value(op.inputs[0]), { constant: op.weight }, { constant: op.bias }], "bias[m] + Σ_{c,ky,kx} W[m][c][ky][kx]·x[g·C/G + c][oy·sH − pT + ky·dH][ox·sW − pL + kx·dW]  (padded cells: 0)"),
-        requantOut("acc", "[m]"),
-      ];
+      return [requantised("sumOfProducts", [value(op.inputs[0]), { constant: op.weight }, { constant: op.bias }], "bias[m] + Σ_{c,ky,kx} W[m][c][ky][kx]·x[g·C/G + c][oy·sH − pT + ky·dH][ox·sW − pL + kx·dW]  (padded cells: 0)", "[m]")];
     case "maxPool":
       return [out("reduce", [value(op.inputs[0])], "max(−128, max over in-bounds window cells x[c][oy·sH − pT + ky·dH][ox·sW − pL + kx·dW])", "max")];
     case "avgPool":
-      return [acc("sum", "sum", [value(op.inputs[0])], "Σ_{ky,kx} x[c][oy·sH − pT + ky·dH][ox·sW − pL + kx·dW]  (padded cells: 0, and they count)"), requantOut("sum", "")];
+      return [requantised("sum", [value(op.inputs[0])], "Σ_{ky,kx} x[c][oy·sH − pT + ky·dH][ox·sW − pL + kx·dW]  (padded cells: 0, and they count)", "")];
     case "globalAvgPool":
-      return [acc("sum", "sum", [value(op.inputs[0])], "Σ_{y,x} x[c][y][x]"), requantOut("sum", "")];
+      return [requantised("sum", [value(op.inputs[0])], "Σ_{y,x} x[c][y][x]", "")];
     case "add":
       return [out("elementwise", op.inputs.map(value), "clamp(requantise(a[bA(i)], mA, sA) + requantise(b[bB(i)], mB, sB), lo, hi)")];
     case "mul":
@@ -110,7 +114,7 @@ export function traceLayout(program: GraphProgram, shapes: Shape[] = validatePro
   return entries;
 }
 
-/** The name of a trace tensor in the ONNX form and in messages: `v5` for a value, `v5.acc` for an intermediate stage. */
+/** The name of a trace tensor in the ONNX form and in messages: `v5` for a value, `v5.<stage>` for an intermediate stage. */
 export function traceName(entry: Pick<TraceEntry, "value" | "final"> & { stage: Pick<Stage, "name"> }): string {
   return entry.final ? `v${entry.value}` : `v${entry.value}.${entry.stage.name}`;
 }

@@ -31,6 +31,11 @@ import { resolveElement } from "./views";
 export const STAGE_REDUCE = 1;
 /** An elementwise stage (one step). */
 export const STAGE_ELEMENTWISE = 2;
+/**
+ * A finished reduce (stages.ts `finish`): an int32 fold dissected into chunks, then one more "chunk", {@link step}
+ * on the row's whole fold. Its fold is never committed.
+ */
+export const STAGE_FINISHED_REDUCE = 4;
 /** A Table's tree (core/graph/commitments.ts constantTree of an int8 [256]): 8 leaves of 32 entries, depth 3. */
 export const TABLE_DEPTH = 3;
 
@@ -74,13 +79,17 @@ function stagesOf(op: Op): Stage[] {
   return opStages(op, []);
 }
 
-/** IStepVerifier.stageKinds: each stage's kind (1 reduce, 2 elementwise) and width in bits (8 or 32). */
+/** IStepVerifier.stageKinds: each stage's kind (1 reduce, 2 elementwise, 4 finished reduce) and element width in bits (8 or 32). */
 export function stageKinds(op: Op): { kinds: number[]; bits: number[] } {
   const stages = stagesOf(op);
-  return { kinds: stages.map((s) => (s.kind === "reduce" ? STAGE_REDUCE : STAGE_ELEMENTWISE)), bits: stages.map((s) => (s.dtype === "int8" ? 8 : 32)) };
+  const kindOf = (s: Stage) => (s.kind !== "reduce" ? STAGE_ELEMENTWISE : s.finish ? STAGE_FINISHED_REDUCE : STAGE_REDUCE);
+  return { kinds: stages.map(kindOf), bits: stages.map((s) => (s.dtype === "int8" ? 8 : 32)) };
 }
 
-/** The checks every entry makes, in the Solidity order; returns the stage. */
+/**
+ * The checks every entry makes, in the Solidity order; returns the stage. `kind` is what the entry settles:
+ * STAGE_REDUCE (the folds) or STAGE_ELEMENTWISE (the step); a finished reduce takes both (LibGraphStep.checkStage).
+ */
 function checkContext(ctx: StepContext, kind: number): Stage {
   const stages = stagesOf(ctx.op);
   const constants = constantRootCount(ctx.op);
@@ -89,7 +98,7 @@ function checkContext(ctx: StepContext, kind: number): Stage {
   const code = OP_CODES[ctx.op.kind];
   if (!(ctx.stage < stages.length)) refuse("GraphStepStageOutOfRange", code, ctx.stage);
   const actual = stageKinds(ctx.op).kinds[ctx.stage];
-  if (actual !== kind) refuse("GraphStepWrongStageKind", code, ctx.stage, actual);
+  if (actual !== kind && actual !== STAGE_FINISHED_REDUCE) refuse("GraphStepWrongStageKind", code, ctx.stage, actual);
   return stages[ctx.stage];
 }
 
@@ -205,8 +214,9 @@ function runOnOneElement(op: Op, xs: readonly number[]): number {
 }
 
 /**
- * IStepVerifier.step: element ctx.element of an elementwise stage.
- *  - the `out` stage of Dense, Conv, AvgPool, GlobalAvgPool: operands [acc] → clamp(requantise(acc, m_c, s_c), lo, hi),
+ * IStepVerifier.step: element ctx.element of an elementwise stage, or of a finished reduce from its row's whole fold.
+ *  - the `out` stage of Dense, Conv, AvgPool, GlobalAvgPool (finished reduces): operands [s_R], the row's whole fold
+ *    → clamp(requantise(s_R, m_c, s_c), lo, hi),
  *    c = element / (elements / L) with L > 1 channels, and (m_c, s_c) read from the witness [leaf ⌊c/4⌋ of the
  *    op's requantisation constant, its siblings] checked against constantRoots[2] ({@link requantWitness});
  *    with one pair, the descriptor's and no witness;
@@ -344,7 +354,7 @@ export function foldInitSources(program: GraphProgram, shapes: readonly Shape[],
   return [{ kind: "constant", constant: op.bias, index: Math.floor(element / (r.rows / channels)) }];
 }
 
-/** The number of chunks of a row of reduce stage `stage` of value `value`: ⌈R / T⌉. */
+/** The number of chunks of a row of reduce stage `stage` of value `value`: ⌈R / T⌉ (a finished reduce's finishing step not counted). */
 export function chunkCount(program: GraphProgram, shapes: readonly Shape[], value: number, stage: number): number {
   return chunkCountOf(reductionAt(program, shapes, value, stage).r);
 }
@@ -366,27 +376,16 @@ export function chunkSources(program: GraphProgram, shapes: readonly Shape[], va
 
 /**
  * The operands of element `element` of elementwise stage `stage` of value `value`, in the verifier's
- * order: the reduction's `acc`/`sum` element for an output stage; a[bA(i)], b[bB(i)] for Add and Mul
- * (broadcasting resolved); x[i] for Clamp and Table (whose table entry is the witness, {@link tableWitness}).
+ * order: a[bA(i)], b[bB(i)] for Add and Mul (broadcasting resolved); x[i] for Clamp and Table (whose table
+ * entry is the witness, {@link tableWitness}). A finished reduce's step has no opened operand: it takes the
+ * row's whole fold, which the dissection agreed.
  */
 export function stepSources(program: GraphProgram, shapes: readonly Shape[], value: number, stage: number, element: number): OperandSource[] {
   const op = opOf(program, value);
   if (stageOf(program, shapes, value, stage).kind !== "elementwise") throw new RangeError(`stage ${stage} of value ${value} is not an elementwise stage`);
   checkElementIndex(shapes, value, element);
-  switch (op.kind) {
-    case "dense":
-    case "conv":
-    case "avgPool":
-    case "globalAvgPool": {
-      const from = opStages(op, shapes[value])[stage - 1];
-      return [{ kind: "tensor", value, stage: from.name, index: element }];
-    }
-    case "add":
-    case "mul":
-      return op.inputs.map((v) => valueSource(program, shapes, v, broadcastIndexMap(shapes[v], shapes[value])(element)));
-    default:
-      return [valueSource(program, shapes, op.inputs[0], element)];
-  }
+  if (op.kind === "add" || op.kind === "mul") return op.inputs.map((v) => valueSource(program, shapes, v, broadcastIndexMap(shapes[v], shapes[value])(element)));
+  return [valueSource(program, shapes, op.inputs[0], element)];
 }
 
 /** The number an operand source holds in `trace`. */

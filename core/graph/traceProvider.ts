@@ -67,7 +67,7 @@ export class GraphTraceProvider {
     return this.leaves[i];
   }
 
-  /** The leaf of (value, stage), e.g. (3, "acc"); value 0's only stage is "out". */
+  /** The leaf of (value, stage); value 0's only stage is "out", as is every op's last. */
   leafOf(value: number, stage = "out"): number {
     const i = this.leaves.findIndex((l) => l.kind === "stage" && l.entry.value === value && l.entry.stage.name === stage);
     if (i < 0) throw new RangeError(`value ${value} has no committed stage ${JSON.stringify(stage)}`);
@@ -106,8 +106,9 @@ export class GraphTraceProvider {
 
   /**
    * The running fold of element `o` of reduce leaf `i` at every chunk boundary: s at terms 0, T,
-   * 2T, …, R (T the reduction's chunkTerms). The first is the row's start (bias, 0 or −128), the
-   * last the element itself; a dispute over the element dissects this list down to one chunk.
+   * 2T, …, R (T the reduction's chunkTerms), and for a finished reduce then its element, made from
+   * s_R by the stage's finish (a requantisation). The first is the row's start (bias, 0 or −128),
+   * the last the element itself; a dispute over the element dissects this list down to one chunk.
    */
   partialFolds(i: number, o: number): readonly number[] {
     const key = `${i}:${o}`;
@@ -120,6 +121,8 @@ export class GraphTraceProvider {
       const { from, to } = chunkRange(reduction, k);
       folds.push(foldTerms(reduction, x, weights, o, folds[folds.length - 1], from, to));
     }
+    const leaf = this.leaf(i);
+    if (leaf.kind === "stage" && leaf.entry.stage.finish) folds.push(leaf.tensor[o]);
     this.partials.set(key, folds);
     return folds;
   }

@@ -21,6 +21,7 @@ import { OrtGraphRunner, traceFromOutputs } from "../../core/graph/ortGraphRunne
 import { type GraphProgram, sizeOf } from "../../core/graph/program";
 import { initKeccak, keccak256 } from "../../core/keccak";
 import { MerkleTree, WORD_BYTES, leavesFor } from "../../core/merkle";
+import { PAGE_WORDS, PagedTree } from "../../core/pagedTree";
 import { loadMnist } from "../../core/mnist";
 import { importGraphModel } from "../../core/modelImport/graph/importGraphModel";
 import { PrefixTree } from "../../core/prefixTree";
@@ -155,95 +156,67 @@ export interface TraceRootProfile {
   readonly model: string;
   /** commitGraphTrace, whole. */
   readonly totalMs: number;
-  /** Every committed tensor's tree (tensorTree): leaf bytes and hashing. */
+  /** Every committed tensor's tree (tensorTree: the input's binary, the values' paged): word bytes and hashing. */
   readonly treesMs: number;
-  /** The same trees from their leaf bytes (MerkleTree.fromLeaves): hashing alone. */
+  /** The same trees from their word bytes: hashing alone. */
   readonly hashingMs: number;
   /** The prefix tree over the tensors' roots. */
   readonly prefixMs: number;
-  /** keccak256 calls of 64 bytes the trees make. */
+  /** keccak256 calls the trees make: a page (256 bytes) or an inner node (64 bytes) each. */
   readonly hashes: number;
-  /** What those hashes cost at the rate of keccak256 on one 64-byte input in a loop. */
-  readonly keccakOnlyMs: number;
-  /** Leaves of int32 stages (accumulators and window sums), of all leaves. */
-  readonly int32Leaves: number;
-  readonly leaves: number;
+  /** 32-byte words of all committed tensors. */
+  readonly words: number;
   /**
-   * keccak256 over each committed tensor's leaf bytes as one message (the sponge, 136 bytes a permutation):
+   * keccak256 over each committed tensor's words as one message (the sponge, 136 bytes a permutation):
    * the least any keccak layout of these tensors could cost, whatever its tree.
    */
   readonly spongeMs: number;
-  /** The same over the int8 stages alone: the least if the int32 stages were not committed. */
-  readonly spongeInt8Ms: number;
-  /** SHA-256 (node:crypto) over the int8 stages' bytes: the same floor with the hash the EVM has as a precompile. */
-  readonly sha256Int8Ms: number;
+  /** SHA-256 (node:crypto) over the same messages: the floor with the hash the EVM has as a precompile. */
+  readonly sha256Ms: number;
 }
 
 /**
  * Where commitGraphTrace's time goes on one trace: the committed tensors' trees (turning tensors into
- * leaf bytes, then hashing), the prefix tree over their roots, what the hashes alone would cost
- * at keccak256's rate on 64-byte inputs, and the floors of other layouts (one message per tensor,
- * with and without the int32 stages, keccak256 and SHA-256).
+ * word bytes, then hashing), the prefix tree over their roots, and the floors of one message per
+ * tensor, keccak256 and SHA-256.
  */
 export function profileTraceRoot(model: string, trace: GraphTrace, runs: number): TraceRootProfile {
-  const committed = trace.tensors.filter((_, i) => trace.layout[i].stage.committed);
-  const trees = committed.map(tensorTree);
-  const leafBytes = trees.map((t) => {
+  const committed = trace.layout.flatMap((entry, i) => (entry.stage.committed ? [{ tensor: trace.tensors[i], paged: entry.value > 0 }] : []));
+  const build = ({ tensor, paged }: (typeof committed)[number]) => tensorTree(tensor, paged);
+  const trees = committed.map(build);
+  const words = trees.map((t) => {
     const bytes = new Uint8Array(t.leafCount * WORD_BYTES);
     for (let i = 0; i < t.leafCount; i++) bytes.set(t.leaf(i), i * WORD_BYTES);
     return bytes;
   });
   const roots = trees.map((t) => t.root);
-  const input = new Uint8Array(64);
-  const n = 50_000;
-  const perHashMs = medianMsSync(runs, () => {
-    for (let i = 0; i < n; i++) keccak256(input);
-  }) / n;
-  const hashes = trees.reduce((sum, t) => sum + innerNodes(t.leafCount), 0);
-  const int8Bytes = leafBytes.filter((_, i) => committed[i] instanceof Int8Array);
+  const hashes = trees.reduce((sum, t) => sum + (t instanceof PagedTree ? Math.ceil(t.leafCount / PAGE_WORDS) + innerNodes(Math.ceil(t.leafCount / PAGE_WORDS)) : innerNodes(t.leafCount)), 0);
   return {
     model,
     totalMs: medianMsSync(runs, () => commitGraphTrace(trace)),
-    treesMs: medianMsSync(runs, () => committed.forEach(tensorTree)),
-    hashingMs: medianMsSync(runs, () => leafBytes.forEach((l) => MerkleTree.fromLeaves(l))),
+    treesMs: medianMsSync(runs, () => committed.forEach(build)),
+    hashingMs: medianMsSync(runs, () => words.forEach((w, i) => (committed[i].paged ? PagedTree.fromLeaves(w) : MerkleTree.fromLeaves(w)))),
     prefixMs: medianMsSync(runs, () => new PrefixTree([...roots, roots[roots.length - 1]]).root(roots.length)),
     hashes,
-    keccakOnlyMs: hashes * perHashMs,
-    int32Leaves: trees.filter((_, i) => committed[i] instanceof Int32Array).reduce((sum, t) => sum + t.leafCount, 0),
-    leaves: trees.reduce((sum, t) => sum + t.leafCount, 0),
-    spongeMs: medianMsSync(runs, () => leafBytes.forEach((l) => keccak256(l))),
-    spongeInt8Ms: medianMsSync(runs, () => int8Bytes.forEach((l) => keccak256(l))),
-    sha256Int8Ms: medianMsSync(runs, () => int8Bytes.forEach((l) => createHash("sha256").update(l).digest())),
+    words: trees.reduce((sum, t) => sum + t.leafCount, 0),
+    spongeMs: medianMsSync(runs, () => words.forEach((w) => keccak256(w))),
+    sha256Ms: medianMsSync(runs, () => words.forEach((w) => createHash("sha256").update(w).digest())),
   };
 }
 
 export function profileTable(profiles: readonly TraceRootProfile[]): string {
   return table(
-    [
-      "model",
-      "trace root, ms",
-      "tensor trees, ms",
-      "of which hashing, ms",
-      "prefix tree, ms",
-      "keccak256 calls",
-      "those calls alone, ms",
-      "int32-stage leaves",
-      "floor: keccak256, one message a tensor, ms",
-      "the same, int8 stages only, ms",
-      "SHA-256, int8 stages only, ms",
-    ],
+    ["model", "trace root, ms", "tensor trees, ms", "of which hashing, ms", "prefix tree, ms", "words", "keccak256 calls", "floor: keccak256, one message a tensor, ms", "SHA-256, one message a tensor, ms"],
     profiles.map((p) => [
       p.model,
       fmt(p.totalMs),
       fmt(p.treesMs),
       fmt(p.hashingMs),
       fmt(p.prefixMs, 3),
+      p.words.toLocaleString("en-US"),
       p.hashes.toLocaleString("en-US"),
-      fmt(p.keccakOnlyMs),
-      `${p.int32Leaves.toLocaleString("en-US")} of ${p.leaves.toLocaleString("en-US")} (${fmt((100 * p.int32Leaves) / p.leaves, 0)} %)`,
       fmt(p.spongeMs, 3),
-      fmt(p.spongeInt8Ms, 3),
-      fmt(p.sha256Int8Ms, 3),
+      fmt(p.sha256Ms, 3),
     ]),
   );
 }

@@ -133,10 +133,10 @@ describe("end to end: a convolutional network served and disputed by the daemons
     expect(await client.finalResult(jobId)).to.deep.include({ attempt: 2n, node: honestNode().address, outputHex: expected(inputs[1]), feePaid: true });
   });
 
-  // Trace leaf 4 is conv 2's accumulator (leaves: input, conv 1 acc and out, pool, conv 2 acc and out, pool, flatten, dense acc and out ×2).
-  it("a lie in the second convolution's accumulator (200 terms a row), carried through the rest, is dissected down to one 32-term chunk and stepped", async () => {
+  // Trace leaf 3 is conv 2's value (leaves: the input, the value of every op but the flatten, the output).
+  it("a lie in the second convolution's value (200 terms a row), carried through the rest, is dissected down to the row's finishing step and stepped", async () => {
     await cheat.stop();
-    cheat = sys.startDaemon("node-cheat-conv", "node", cheatingNode(), { args: ["--models", path.join(sys.tmpDir, "mnist-cnn"), "--share", "0/2", "--cheat", "wrong-layer:4"] });
+    cheat = sys.startDaemon("node-cheat-conv", "node", cheatingNode(), { args: ["--models", path.join(sys.tmpDir, "mnist-cnn"), "--share", "0/2", "--cheat", "wrong-layer:3"] });
     await cheat.ready;
     // Job 3 is the honest node's; job 4 the cheat's.
     await client.postJob({ modelId, input: inputs[1], fee: FEE, collateral });
@@ -146,14 +146,15 @@ describe("end to end: a convolutional network served and disputed by the daemons
     const gameId = opened.gameId as Hex;
     await watcher.waitFor("won dispute: node slashed", { gameId, jobId }, 120_000);
     await cheat.waitFor("lost dispute", { gameId, jobId });
-    // Into the tensor by its tree, then the row's running sum by folds, then the one chunk's step.
+    // Into the tensor by its (paged) tree, then the row's running sum by folds (the cheat's are honest up to the
+    // whole sum), then the finishing step: the requantisation of the agreed sum is not the claimed element.
     expect(cheat.find("dispute move", { gameId }).map((r) => r.move), cheat.tail()).to.deep.equal(["revealPrefixes", "revealLeaf", "revealNodes", "revealNodes", "postFolds"]);
     expect(watcher.find("dispute move", { gameId }).map((r) => r.move), watcher.tail()).to.deep.equal(["pickPrefixes", "pickNode", "pickNode", "pickFolds", "step"]);
     await honest.waitFor("submitted result", { jobId, attempt: 2 });
   });
 
   it("the watcher killed in the middle of a graph game restarts, reads the game and the last reveal from the chain, plays on and wins", async () => {
-    // Job 5 is the honest node's; job 6 the cheat's (still lying in conv 2's accumulator).
+    // Job 5 is the honest node's; job 6 the cheat's (still lying in conv 2's value).
     await client.postJob({ modelId, input: inputs[0], fee: FEE, collateral });
     const { jobId } = await client.postJob({ modelId, input: inputs[1], fee: FEE, collateral });
     expect(jobId % 2n).to.equal(0n);

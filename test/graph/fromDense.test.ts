@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { PagedTree } from "../../core/pagedTree";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { biasTree, commitTrace, weightTree } from "../../core/commitments";
@@ -43,7 +44,7 @@ describe("a chain of Dense layers as a graph program (core/graph/fromDense.ts)",
     expect(await executorDisagreements(program, batch, digits.length)).to.deep.equal([]);
   });
 
-  it("commits every layer's weights and biases, and every activation, to today's roots", () => {
+  it("commits every layer's weights and biases, the input and the output to today's roots, and each hidden activation in a paged tree", () => {
     const committed = commitGraphModel(program);
     model.layers.forEach((layer, l) => {
       expect(hex(committed.constants[2 * l].root), `layer ${l} weights`).to.equal(hex(weightTree(layer).root));
@@ -53,7 +54,13 @@ describe("a chain of Dense layers as a graph program (core/graph/fromDense.ts)",
     const graph = commitGraphTrace(executeProgram(program, x));
     const today = commitTrace(runReference(model, x));
     const values = graph.committed.filter((c) => c.entry.final);
-    expect(values.map((c) => hex(c.tree.root))).to.deep.equal(today.activations.map((a) => hex(a.root)));
-    expect(hex(graph.output.root)).to.equal(hex(today.activations[model.layers.length].root));
+    expect(values.length).to.equal(today.activations.length);
+    expect(hex(values[0].tree.root), "the input").to.equal(hex(today.activations[0].root));
+    expect(hex(graph.output.root), "the output").to.equal(hex(today.activations[model.layers.length].root));
+    // A value's tree is paged (core/pagedTree.ts) over the same words as today's activation tree.
+    values.slice(1).forEach((c, l) => {
+      const words = Buffer.concat(Array.from({ length: today.activations[l + 1].leafCount }, (_, k) => today.activations[l + 1].leaf(k)));
+      expect(hex(c.tree.root), `activation ${l + 1}`).to.equal(hex(PagedTree.fromLeaves(words).root));
+    });
   });
 });

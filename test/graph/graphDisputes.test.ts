@@ -9,7 +9,8 @@ import { bytesEqual, int8Bytes, toHex } from "../../core/bytes";
 import { activationTree } from "../../core/commitments";
 import { JobStatus, hashJob } from "../../core/jobState";
 import { sizeOf } from "../../core/graph/program";
-import { GraphPhase, GraphReason, STAGE_REDUCE, toGraphGameState } from "../../core/graph/game/gameState";
+import { GraphPhase, GraphReason, toGraphGameState } from "../../core/graph/game/gameState";
+import { STAGE_FINISHED_REDUCE } from "../../core/graph/step";
 import { type FoldLie, type LieSite, liar } from "../../core/graph/game/lies";
 import { leafInfo, programFacts } from "../../core/graph/game/stepOpenings";
 import { treeDepth } from "../../core/merkle";
@@ -156,9 +157,10 @@ describe("GraphDisputes: the graph dispute game bound to the job market", functi
 
   it("registers graph models with their dispute shape, reads them back, and refuses bad shapes with their bounds", async function () {
     const f = await loadFixture(stack);
-    // The CNN: conv, max-pool, conv, max-pool, flatten, dense, dense; its largest tensor the first conv's int32 accumulator
-    // (8 × 28 × 28 in 784 leaves), its longest row the first dense's (400 terms, 13 chunks).
-    expect(cnn.shape).to.deep.equal({ opCount: 7, leafCount: 12, maxTensorLeaves: 784, maxRowChunks: 13 });
+    // The CNN: conv, max-pool, conv, max-pool, flatten, dense, dense; its leaves the input, every computing op's value and
+    // the output; its largest tensor the first conv's value (8 × 28 × 28 int8 in 196 leaves), its longest row the first
+    // dense's (400 terms: 13 chunks and the finishing step).
+    expect(cnn.shape).to.deep.equal({ opCount: 7, leafCount: 8, maxTensorLeaves: 196, maxRowChunks: 14 });
     for (const [s, id] of [
       [cnn, CNN_ID],
       [small, SMALL_ID],
@@ -298,7 +300,7 @@ describe("GraphDisputes: the graph dispute game bound to the job market", functi
         challenger.address.toLowerCase(),
         cnn.root,
         7n,
-        12n,
+        8n,
         toHex(cnn.truth.prefixRoot(0)),
         submission.traceRoot,
         BigInt(CLOCK),
@@ -594,8 +596,8 @@ describe("GraphDisputes: the graph dispute game bound to the job market", functi
     const longestRow = infos.reduce((a, b) => (b.chunks > a.chunks ? b : a));
     const leavesOf = (i: (typeof infos)[number]) => Math.ceil(i.elements / (i.bits === 8 ? 32 : 8));
     const largest = infos.reduce((a, b) => (leavesOf(b) > leavesOf(a) ? b : a));
-    expect([longestRow.leaf, longestRow.kind, longestRow.chunks]).to.deep.equal([7, STAGE_REDUCE, cnn.shape.maxRowChunks]);
-    expect([largest.leaf, leavesOf(largest), treeDepth(leavesOf(largest))]).to.deep.equal([1, cnn.shape.maxTensorLeaves, 10]);
+    expect([longestRow.leaf, longestRow.kind, longestRow.chunks]).to.deep.equal([5, STAGE_FINISHED_REDUCE, cnn.shape.maxRowChunks]);
+    expect([largest.leaf, leavesOf(largest), treeDepth(leavesOf(largest))]).to.deep.equal([1, cnn.shape.maxTensorLeaves, 8]);
     const requesters = f.rest.slice(0, 8);
     let r = 0;
 

@@ -8,12 +8,15 @@ import { bytesEqual, toHex } from "../../core/bytes";
 import type { Constant, GraphProgram, Op, OpKind } from "../../core/graph/program";
 import { hardSigmoidTable } from "../../core/graph/tables";
 import { executeProgram } from "../../core/graph/execute";
+import { foldRow, reductionOf } from "../../core/graph/reductions";
 import { opStages } from "../../core/graph/stages";
 import { isLayout } from "../../core/graph/program";
 import { MAX_ROW_CHUNKS, MAX_VIEW_HOPS, checkDisputeLimits } from "../../core/graph/disputeLimits";
 import { GraphValidationError, validateProgram } from "../../core/graph/validate";
 import { GraphTraceProvider } from "../../core/graph/traceProvider";
-import { GraphPhase, GraphReason, type GraphGameState, STAGE_REDUCE } from "../../core/graph/game/gameState";
+import { GraphPhase, GraphReason, type GraphGameState, levelsAt } from "../../core/graph/game/gameState";
+import { PAGE_LEVELS } from "../../core/pagedTree";
+import { STAGE_FINISHED_REDUCE, STAGE_REDUCE } from "../../core/graph/step";
 import { type GraphGameTrace, gameTraceOf } from "../../core/graph/game/gameTrace";
 import { type FoldLie, type LieSite, liar, withPadding } from "../../core/graph/game/lies";
 import { type GraphMove, GraphPlannerError, planGraphMove, pickFoldsMove, pickNodeMove, pickPrefixesMove, plannedStep, revealedFolds, revealedNodes, revealedPrefixes, stepMove } from "../../core/graph/game/planner";
@@ -185,7 +188,7 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
     if (leaf === s.honest.leafCount - 1) return { kind: "output", where: `${s.label}, leaf ${leaf}` };
     const op = s.honest.program.ops[info.opValue - 1];
     const stage = opStages(op, programFacts(s.honest.program).shapes[info.opValue])[info.stage];
-    const chunks = info.kind === STAGE_REDUCE ? `, ${info.chunks} chunk${info.chunks > 1 ? "s" : ""}` : "";
+    const chunks = info.chunks > 0 ? `, ${info.chunks} chunk${info.chunks > 1 ? "s" : ""}` : "";
     return { kind: op.kind, where: `${s.label}, leaf ${leaf} (${stage.name}${chunks})` };
   }
 
@@ -210,8 +213,9 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
   /** The reasons a lie at leaf i with folds `how` ends for. */
   function expectedReasons(s: Subject, leaf: number, how: FoldLie): GraphReason[] {
     const info = leafInfo(s.honest.program, s.honest.leafCount, leaf);
+    // A finished reduce's liar whose claim no fold finishes to lies in the finishing step, whatever `how`.
     if (info.kind === STAGE_REDUCE && how === "outOfRange" && info.chunks > 1) return [GraphReason.FoldOutOfRange];
-    return info.kind === STAGE_REDUCE ? [GraphReason.StepFailed, GraphReason.FoldOutOfRange] : [GraphReason.StepFailed];
+    return info.chunks > 0 ? [GraphReason.StepFailed, GraphReason.FoldOutOfRange] : [GraphReason.StepFailed];
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -253,6 +257,25 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
       for (let leaf = 1; leaf < cnn.honest.leafCount; leaf++) {
         const info = leafInfo(cnn.honest.program, cnn.honest.leafCount, leaf);
         await lyingAsserter(cnn, { leaf, element: (leaf * 37) % info.elements, propagate: leaf % 2 === 0 }, "jumpFirst", [GraphReason.StepFailed]);
+      }
+    });
+
+    it("a finished reduce (the accumulator never committed): a wrong requantisation is caught at its finishing step, wrong folds at a chunk", async function () {
+      // The CNN's dense: 13 chunks, then the finishing step (chunk 13). Its element is requantised from the whole fold.
+      const leaf = cnn.honest.leafOf(6, "out");
+      const info = leafInfo(cnn.honest.program, cnn.honest.leafCount, leaf);
+      expect([info.kind, info.foldBits, info.chunks]).to.deep.equal([STAGE_FINISHED_REDUCE, 32, 14]);
+      const truth = gameTraceOf(cnn.honest);
+      for (const element of [3, 9]) {
+        // jumpLast: the folds are the honest ones and the claim only differs at the end: the requantisation is wrong.
+        const finish = await lyingAsserter(cnn, { leaf, element }, "jumpLast", [GraphReason.StepFailed]);
+        expect([Number(finish.state.lo), Number(finish.state.foldLow)], "the step requantised the agreed whole fold").to.deep.equal([13, truth.partialFolds(leaf, element)[13]]);
+        // jumpFirst: the liar's whole fold finishes to its claim, so the lie is in the folds: the step is chunk 0's.
+        const lie = liar(cnn.honest, { leaf, element }, "jumpFirst");
+        const aimed = lie.partialFolds(leaf, element);
+        expect(aimed[13], "the liar's whole fold differs from the honest one").to.not.equal(truth.partialFolds(leaf, element)[13]);
+        const folds = await lyingAsserter(cnn, { leaf, element }, "jumpFirst", [GraphReason.StepFailed]);
+        expect(Number(folds.state.lo), "the step folded the first chunk").to.equal(0);
       }
     });
 
@@ -318,7 +341,7 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
       }
     });
 
-    it("a non-zero padding element, in an int8 and an int32 tensor, loses at once", async function () {
+    it("a non-zero padding element past a tensor's end, in its last leaf, loses at once", async function () {
       const s = cnn;
       const paddings: [number, number][] = [];
       for (let leaf = 1; leaf < s.honest.leafCount && paddings.length < 3; leaf++) {
@@ -336,7 +359,7 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
     });
 
     it("refuses to reveal in each phase, or plays too slowly: its clock runs out", async function () {
-      const site = { leaf: cnn.honest.leafOf(6, "acc"), element: 9 }; // the dense after the flatten: 13 chunks a row
+      const site = { leaf: cnn.honest.leafOf(6, "out"), element: 9 }; // the dense after the flatten: 13 chunks a row, then its finishing step
       for (const phase of [GraphPhase.RevealPrefixes, GraphPhase.RevealLeaf, GraphPhase.RevealNodes, GraphPhase.PostFolds]) {
         await lyingAsserter(cnn, site, "jumpLast", [GraphReason.Timeout], { [phase]: refuseGraph });
       }
@@ -408,7 +431,7 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
 
     it("stops answering in each phase: the asserter calls the timeout (or, at the step, steps itself)", async function () {
       const s = cnn;
-      const leaf = s.honest.leafOf(6, "acc");
+      const leaf = s.honest.leafOf(6, "out");
       const lie = liar(s.honest, { leaf, element: 4 }, "jumpFirst");
       for (const phase of [GraphPhase.PickPrefixes, GraphPhase.PickNode, GraphPhase.PickFolds]) {
         await honestAsserter(s, `stops in ${GraphPhase[phase]}`, scriptedGraph("challenger", lie, { [phase]: refuseGraph }), [GraphReason.Timeout]);
@@ -422,9 +445,9 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
   // ------------------------------------------------------------------------------------------------
 
   describe("refusals", function () {
-    /** Opens a game on a lie at `site` and plays it honestly up to the first state `until` accepts. */
-    async function upTo(s: Subject, site: LieSite, until: (state: GraphGameState) => boolean) {
-      const lie = liar(s.honest, site);
+    /** Opens a game on a lie at `site` (folds as `how`) and plays it honestly up to the first state `until` accepts. */
+    async function upTo(s: Subject, site: LieSite, until: (state: GraphGameState) => boolean, how: FoldLie = "jumpLast") {
+      const lie = liar(s.honest, site, how);
       const truth = gameTraceOf(s.honest);
       const { gameId } = await openGraphGame(d.game, opener, `refusal #${keys++}`, lie, asserter, challenger, CLOCK);
       const played = await playGraphGame(d.game, gameId, { signer: asserter, actor: honestGraph("asserter", lie) }, { signer: challenger, actor: honestGraph("challenger", truth) }, { until });
@@ -465,8 +488,8 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
     });
 
     it("the leaf: a root that does not extend P_{i−1}, an op leaf that does not open, another op, a layout op", async function () {
-      const s = cnn; // leaf 8 is the first dense's out; value 5 is the flatten
-      const leaf = 8;
+      const s = cnn; // leaf 5 is the first dense's out; value 5 is the flatten
+      const leaf = 5;
       const { gameId, lie, state } = await upTo(s, { leaf, element: 3 }, (st) => st.phase === GraphPhase.RevealLeaf);
       expect(Number(state.leaf)).to.equal(leaf);
       const ext = lie.extension(leaf);
@@ -476,10 +499,25 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
       const flipped = opLeafArg(lie.program, 6);
       flipped.descriptor[flipped.descriptor.length - 1] = toHex(Uint8Array.of(...new Uint8Array(31), 5));
       await expect(d.game.connect(asserter).revealLeaf(gameId, toHex(ext.value), ext.proof.map(toHex), 6, flipped, model(6))).to.be.revertedWithCustomError(d.game, "GraphGameInvalidOpLeaf").withArgs(gameId, 6n);
-      await expect(d.game.connect(asserter).revealLeaf(gameId, toHex(ext.value), ext.proof.map(toHex), 7, opLeafArg(lie.program, 7), model(7))).to.be.revertedWithCustomError(d.runner, "GraphStepRunnerNotAStage").withArgs(BigInt(leaf), 9n, 2n);
+      await expect(d.game.connect(asserter).revealLeaf(gameId, toHex(ext.value), ext.proof.map(toHex), 7, opLeafArg(lie.program, 7), model(7))).to.be.revertedWithCustomError(d.runner, "GraphStepRunnerNotAStage").withArgs(BigInt(leaf), 6n, 1n);
       await expect(d.game.connect(asserter).revealLeaf(gameId, toHex(ext.value), ext.proof.map(toHex), 5, opLeafArg(lie.program, 5), model(5))).to.be.revertedWithCustomError(d.runner, "GraphStepRunnerViewHasNoStage").withArgs(BigInt(leaf));
       await expect(d.game.connect(asserter).revealLeaf(gameId, toHex(ext.value), ext.proof.map(toHex), 0, opLeafArg(lie.program, 6), model(6))).to.be.revertedWithCustomError(d.game, "GraphGameWrongOp").withArgs(gameId, BigInt(leaf), 0n);
       await expect(d.game.connect(asserter).revealLeaf(gameId, toHex(ext.value), ext.proof.map(toHex), 6, opLeafArg(lie.program, 6), model(6))).to.emit(d.game, "LeafRevealed");
+    });
+
+    it("the descent's levels: never inside a page of a paged tree, ⌈height / 4⌉ reveals, the TypeScript twin the contract's own", async function () {
+      for (const paged of [false, true]) {
+        for (let height = paged ? PAGE_LEVELS : 1; height <= 40; height++) {
+          const levels = levelsAt(height, paged);
+          expect(Number(await d.game.levelsAt(height, paged)), `height ${height}${paged ? ", paged" : ""}`).to.equal(levels);
+          let reveals = 0;
+          for (let h = height; h > 0; h -= levelsAt(h, paged)) {
+            reveals++;
+            if (paged) expect(h === levelsAt(h, paged) || h - levelsAt(h, paged) >= PAGE_LEVELS, `height ${h} stops inside a page`).to.equal(true);
+          }
+          expect(reveals, `height ${height}`).to.equal(Math.ceil(height / 4));
+        }
+      }
     });
 
     it("the descent: nodes that do not hash up, a stale node, an element past the leaf", async function () {
@@ -493,15 +531,15 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
       await expect(d.game.connect(asserter).revealNodes(gameId, state.disputed, nodes.slice(0, 8))).to.be.revertedWithCustomError(d.game, "GraphGameBadLength").withArgs(8n, 16n);
       const played = await playGraphGame(d.game, gameId, { signer: asserter, actor: honestGraph("asserter", lie) }, { signer: challenger, actor: honestGraph("challenger", gameTraceOf(cnn.honest)) }, { until: (st) => st.phase === GraphPhase.PickNode && Number(st.childHeight) === 0 });
       const leafNodes = revealedNodes(played.state, { gameId, now: 0n, revealed: played.revealed }).nodes;
-      await expect(d.game.connect(challenger).pickNode(gameId, leafNodes, 0, 8)).to.be.revertedWithCustomError(d.game, "GraphGameIndexOutOfRange").withArgs(8n, 8n); // an int32 leaf holds 8
+      await expect(d.game.connect(challenger).pickNode(gameId, leafNodes, 0, 32)).to.be.revertedWithCustomError(d.game, "GraphGameIndexOutOfRange").withArgs(32n, 32n); // an int8 leaf holds 32
     });
 
     it("the step: every word of its openings flipped is refused; a wrong op leaf is stale; moves after the verdict are refused", async function () {
       for (const [s, site] of [
-        [cnn, { leaf: cnn.honest.leafOf(6, "acc"), element: 17 }], // a Dense chunk read through the flatten view
+        [cnn, { leaf: cnn.honest.leafOf(6, "out"), element: 17 }], // a Dense's first chunk (folds jumpFirst) read through the flatten view
         [residual, { leaf: residual.honest.leafOf(10, "out"), element: 9 }], // a Mul broadcasting the SE gate
       ] as const) {
-        const { gameId, truth, state } = await upTo(s, site, (st) => st.phase === GraphPhase.Step);
+        const { gameId, truth, state } = await upTo(s, site, (st) => st.phase === GraphPhase.Step, "jumpFirst");
         const planned = plannedStep(state, truth);
         const base = stepMove({ gameId, now: 0n }, planned);
         const flips: GraphMove[] = [];
@@ -572,7 +610,7 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
 function truthAt(truth: GraphGameTrace, state: GraphGameState): number {
   const leaf = Number(state.leaf);
   const e = Number(state.index);
-  return Number(state.kind) === STAGE_REDUCE ? truth.partialFolds(leaf, e)[Number(state.lo) + 1] : truth.element(leaf, e);
+  return state.chunks > 0n ? truth.partialFolds(leaf, e)[Number(state.lo) + 1] : truth.element(leaf, e);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -671,8 +709,10 @@ function calibrated(program: GraphProgram, input: Int8Array): { program: GraphPr
   ops.forEach((op, k) => {
     if (op.kind !== "conv" && op.kind !== "dense") return;
     const trace = executeProgram(current, input);
-    const acc = trace.tensors[trace.layout.findIndex((e) => e.value === k + 1 && e.stage.name === "acc")];
-    const max = Math.max(1, ...Array.from(acc, Math.abs));
+    const r = reductionOf(current, op, validateProgram(current)[op.inputs[0]]);
+    const x = trace.values[op.inputs[0]];
+    const weights = current.constants[op.weight].data as Int8Array;
+    const max = Math.max(1, ...Array.from({ length: r.rows }, (_, o) => Math.abs(foldRow(r, x, weights, o))));
     ops[k] = { ...op, multiplier: [Math.max(1, Math.round((100 * 2 ** 16) / max))], shift: [16] };
     current = { ...program, ops };
   });

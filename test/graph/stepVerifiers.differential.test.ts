@@ -171,6 +171,8 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
     readonly features: Set<string>;
     readonly stageKindChecks: { op: Op; label: string }[];
   }
+  /** The tally key of an op kind's last entry: a max's chunks, a finished reduce's finishing step, an elementwise step. */
+  const lastEntry = (kind: string): string => `${kind} ${kind === "maxPool" ? "chunk" : ["dense", "conv", "avgPool", "globalAvgPool"].includes(kind) ? "finish" : "step"}`;
   const collection = (seed: number): Collection => ({ rng: new Rng(seed), cases: [], perKind: new Map(), features: new Set(), stageKindChecks: [] });
 
   /**
@@ -208,7 +210,15 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
               cases.push({ entry: "init", label: `${label} s_0`, kind: op.kind, ctx, abi, operands: init, expect: { value: folds[0] } });
               count(`${op.kind} init`);
               const chunkTotal = S.chunkCount(program, shapes, value, s);
-              expect(chunkTotal, label).to.equal(folds.length - 1);
+              expect(chunkTotal, label).to.equal(folds.length - (stage.finish ? 2 : 1));
+              if (stage.finish) {
+                // The finishing step: the element from the row's whole fold.
+                const witness = S.requantWitness(op, element, ctx.elements);
+                cases.push({ entry: "step", label: `${label} finish`, kind: op.kind, ctx, abi, operands: [BigInt(folds[chunkTotal])], witness, expect: { value: tensor[element] } });
+                count(`${op.kind} finish`);
+                if (op.kind === "conv" && op.multiplier.length > 1) features.add("conv per-channel requantisation");
+                if (op.kind === "dense" && op.multiplier.length > 1) features.add("dense per-channel requantisation");
+              }
               for (let c = 0; c < chunkTotal; c++) {
                 const operands = S.chunkOperands(program, trace, S.chunkSources(program, shapes, value, s, element, c));
                 const inputs = operands.inputs.map(BigInt);
@@ -231,11 +241,9 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
               }
             } else {
               const operands = S.stepSources(program, shapes, value, s, element).map((src) => BigInt(S.readSource(program, trace, src)));
-              const witness = op.kind === "table" ? S.tableWitness(program, op, Number(operands[0]), trees[op.table]) : S.requantWitness(op, element, ctx.elements);
+              const witness = op.kind === "table" ? S.tableWitness(program, op, Number(operands[0]), trees[op.table]) : [];
               cases.push({ entry: "step", label, kind: op.kind, ctx, abi, operands, witness, expect: { value: tensor[element] } });
               count(`${op.kind} step`);
-              if (op.kind === "conv" && op.multiplier.length > 1) features.add("conv per-channel requantisation");
-              if (op.kind === "dense" && op.multiplier.length > 1) features.add("dense per-channel requantisation");
               if ((op.kind === "mul" || op.kind === "add") && op.inputs.some((v) => sizeOf(shapes[v]) !== n)) features.add(`${op.kind} broadcast`);
               if (op.inputs.some((v) => v > 0 && isLayout(program.ops[v - 1]))) features.add("operand behind a view");
             }
@@ -282,7 +290,7 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
       const p = Number(/program (\d+)/.exec(problems[0])?.[1] ?? 0);
       expect.fail(`seed ${SEED} (GRAPH_STEP_SEED=${SEED} replays it): ${problems.length} of ${cases.length} positions disagree:\n  ${problems.slice(0, 10).join("\n  ")}\nprogram ${p}:\n${programs[p]}`);
     }
-    for (const kind of COMPUTING_KINDS) expect(perKind.get(`${kind} ${kind === "maxPool" ? "chunk" : "step"}`) ?? 0, `seed ${SEED}: ${kind} steps`).to.be.greaterThan(5);
+    for (const kind of COMPUTING_KINDS) expect(perKind.get(lastEntry(kind)) ?? 0, `seed ${SEED}: ${kind} steps`).to.be.greaterThan(5);
     for (const f of ["conv padded chunk", "maxPool padded chunk", "avgPool padded chunk", "conv per-channel requantisation", "mul broadcast", "operand behind a view"]) {
       expect(features.has(f), `seed ${SEED}: no ${f} among the random programs`).to.equal(true);
     }
@@ -298,7 +306,7 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
     digits.forEach((d, k) => collectCases(into, GraphTraceProvider.fromInput(imported.program, quantiseInput(d.pixels, imported.scales[0])), `CNN held-out digit ${k}`));
     const problems = await checkCollection(into, `the CNN on ${digits.length} held-out digits`, started);
     expect(problems.slice(0, 10), `${problems.length} of ${into.cases.length} positions disagree`).to.deep.equal([]);
-    for (const kind of ["conv", "maxPool", "dense"]) expect(into.perKind.get(`${kind} ${kind === "maxPool" ? "chunk" : "step"}`) ?? 0, kind).to.be.greaterThan(0);
+    for (const kind of ["conv", "maxPool", "dense"]) expect(into.perKind.get(lastEntry(kind)) ?? 0, kind).to.be.greaterThan(0);
   });
 
   // ---- refusals ----------------------------------------------------------------------------------
@@ -382,9 +390,10 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
       chunkCase("conv padded garbage ignored", conv, 5, [1, 1000, 3], [2, -7000, 4], 0b010n, { value: 5 + 2 + 12 }),
       chunkCase("maxPool padding never wins", maxPool, -128, [-100, 127, -50], [], 0b010n, { value: -50 }),
       // stages and elements
-      stepCase("dense stage 2", dense, [0], refusal("GraphStepStageOutOfRange", 1, 2), { stage: 2 }),
-      chunkCase("dense chunk of the out stage", dense, 0, [1], [1], 0n, refusal("GraphStepWrongStageKind", 1, 1, 2), { stage: 1 }),
-      stepCase("conv step of the acc stage", conv, [0], refusal("GraphStepWrongStageKind", 2, 0, 1), { stage: 0 }),
+      stepCase("dense stage 1", dense, [0], refusal("GraphStepStageOutOfRange", 1, 1), { stage: 1 }),
+      chunkCase("dense chunk of stage 1", dense, 0, [1], [1], 0n, refusal("GraphStepStageOutOfRange", 1, 1), { stage: 1 }),
+      stepCase("conv finishing step: its one stage folds and steps", conv, [1000], undefined, { stage: 0 }),
+      initCase("avgPool start of its finished reduce", avgPool, [], { value: 0 }),
       stepCase("maxPool step", maxPool, [0], refusal("GraphStepWrongStageKind", 3, 0, 1), { stage: 0 }),
       initCase("add has no fold", add, [], refusal("GraphStepWrongStageKind", 6, 0, 2)),
       chunkCase("table has no fold", sample.table, 0, [1], [], 0n, refusal("GraphStepWrongStageKind", 9, 0, 2)),
@@ -480,7 +489,7 @@ describe("graph step verifiers: Solidity vs core/graph/step.ts vs the trace (dif
     // A router listing only some ops answers for those and refuses the rest.
     const partial = await factory.deploy([4], [poolAddress]);
     await expect(partial.stageKinds(words(sample.dense))).to.be.revertedWithCustomError(router, "StepRouterUnknownOp").withArgs(1);
-    expect((await partial.stageKinds(words(sample.avgPool))).map((a) => a.map(Number))).to.deep.equal([[1, 2], [32, 8]]);
+    expect((await partial.stageKinds(words(sample.avgPool))).map((a) => a.map(Number))).to.deep.equal([[4], [8]]); // one finished reduce, int8
   });
 
   it("stays under 500k gas a transaction: a 32-term chunk and a step of every op kind, and per-channel descriptors by size", async function () {

@@ -57,7 +57,9 @@ library LibGraphDisputeCost {
     function lengthOf(GraphShape memory s) internal pure returns (Length memory n) {
         (n.prefixRounds, n.prefixesRevealed) = LibDisputeCost.dissection(uint256(s.leafCount) - 1);
         n.leafProofLevels = LibMerkle.depthFor(s.leafCount) + LibMerkle.depthFor(uint256(s.opCount) + 1);
-        uint256 depth = LibMerkle.depthFor(s.maxTensorLeaves);
+        // A value's tree is paged (at least as deep as a binary tree of the same words, which the input's and the
+        // output's are), and the descent takes ⌈depth / 4⌉ reveals either way (GraphDisputeGame.levelsAt).
+        uint256 depth = LibMerkle.pagedDepthFor(s.maxTensorLeaves);
         n.descentRounds = (depth + LibDisputeCost.LEVELS_PER_MOVE - 1) / LibDisputeCost.LEVELS_PER_MOVE;
         (n.foldRounds, n.foldsRevealed) = LibDisputeCost.dissection(s.maxRowChunks);
     }

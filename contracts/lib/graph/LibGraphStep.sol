@@ -17,6 +17,10 @@ library LibGraphStep {
     uint256 internal constant STAGE_REDUCE = 1;
     /// @notice An elementwise stage: one step.
     uint256 internal constant STAGE_ELEMENTWISE = 2;
+    /// @notice A finished reduce stage: a fold over a row (int32), dissected into chunks, then one more "chunk", the
+    ///         step that makes the stage's element from the row's whole fold (a requantisation: the fold itself is
+    ///         never committed). {foldInit}, {foldChunk} and {step} all apply to it.
+    uint256 internal constant STAGE_FINISHED_REDUCE = 4;
     /// @notice The most terms of one chunk.
     uint256 internal constant CHUNK_TERMS = 32;
 
@@ -115,14 +119,21 @@ library LibGraphStep {
         if (ctx.element >= ctx.elements) revert GraphStepElementOutOfRange(ctx.element, ctx.elements);
     }
 
-    /// @notice Checks that stage `stage` of the op is of kind `want`, given the kinds of its stages.
+    /// @notice Checks that stage `stage` of the op is of kind `want`, or a finished reduce (which both the folds and the
+    ///         step settle), given the kinds of its stages.
     /// @param code The op code.
     /// @param stage The stage index.
     /// @param kinds The op's stage kinds, in order.
-    /// @param want The kind the calling entry settles.
-    function checkStage(uint256 code, uint256 stage, uint256[] memory kinds, uint256 want) internal pure {
+    /// @param want The kind the calling entry settles: {STAGE_REDUCE} (the folds) or {STAGE_ELEMENTWISE} (the step).
+    /// @return kind The stage's kind.
+    function checkStage(uint256 code, uint256 stage, uint256[] memory kinds, uint256 want)
+        internal
+        pure
+        returns (uint256 kind)
+    {
         if (stage >= kinds.length) revert GraphStepStageOutOfRange(code, stage);
-        if (kinds[stage] != want) revert GraphStepWrongStageKind(code, stage, kinds[stage]);
+        kind = kinds[stage];
+        if (kind != want && kind != STAGE_FINISHED_REDUCE) revert GraphStepWrongStageKind(code, stage, kind);
     }
 
     // ------------------------------------------------------------------------------------------------

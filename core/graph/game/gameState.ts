@@ -1,4 +1,5 @@
 import { ARITY, LEVELS_PER_MOVE, type Role, arity, splitPoints } from "../../dispute/gameState";
+import { PAGE_LEVELS } from "../../pagedTree";
 
 /**
  * The graph dispute game (contracts/graph/GraphDisputeGame.sol) as TypeScript sees it: its phases and
@@ -36,9 +37,17 @@ export enum GraphReason {
   Timeout = 6,
 }
 
-/** The kinds of a disputed leaf's stage: IStepVerifier's reduce (1) and elementwise (2), and the output leaf's copy (3). */
-export const STAGE_REDUCE = 1;
-export const STAGE_ELEMENTWISE = 2;
+/**
+ * GraphDisputeGame.levelsAt: the levels one reveal opens under a node at `height` (word levels) of a tensor's tree, up to
+ * {@link LEVELS_PER_MOVE}, never stopping inside a page of a paged tree (core/pagedTree.ts).
+ */
+export function levelsAt(height: number, paged: boolean): number {
+  if (height <= LEVELS_PER_MOVE) return height;
+  if (paged && height - LEVELS_PER_MOVE < PAGE_LEVELS) return height - PAGE_LEVELS;
+  return LEVELS_PER_MOVE;
+}
+
+/** The output leaf's stage kind, copy (3), next to IStepVerifier's reduce (1), elementwise (2) and finished reduce (4). */
 export const STAGE_COPY = 3;
 
 /** GraphDisputeGame.Game, every integer a bigint. */
@@ -56,6 +65,8 @@ export interface GraphGameState {
   readonly challengerUsed: bigint;
   readonly kind: bigint;
   readonly bits: bigint;
+  /** A reduce stage: its folds' type (8 or 32); otherwise 0. */
+  readonly foldBits: bigint;
   readonly clockBudget: bigint;
   readonly leafCount: bigint;
   readonly opCount: bigint;
@@ -64,6 +75,7 @@ export interface GraphGameState {
   /** The disputed trace leaf i (during the prefix dissection: its range's end). */
   readonly leaf: bigint;
   readonly opValue: bigint;
+  /** A reduce stage (plain or finished): the chunks of its row, a finished reduce's finishing step included; otherwise 0. */
   readonly chunks: bigint;
   readonly modelRoot: Hex;
   readonly agreed: Hex;
@@ -87,6 +99,7 @@ const INTEGER_FIELDS = [
   "challengerUsed",
   "kind",
   "bits",
+  "foldBits",
   "clockBudget",
   "leafCount",
   "opCount",

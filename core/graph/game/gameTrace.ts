@@ -1,6 +1,5 @@
-import type { MerkleTree } from "../../merkle";
 import type { Opening } from "../../traceProvider";
-import type { GraphModelCommitment } from "../commitments";
+import type { GraphModelCommitment, TensorTree } from "../commitments";
 import type { GraphTrace } from "../execute";
 import type { GraphProgram } from "../program";
 import type { GraphTraceProvider } from "../traceProvider";
@@ -27,7 +26,7 @@ export interface GraphGameTrace {
   extension(i: number): Opening;
   /** v_j opened under P_i (j ≤ i). */
   rootUnder(j: number, i: number): Opening;
-  /** The node at `height` and `index` of leaf i's tensor tree (height 0: its leaves). */
+  /** The node at `height` and `index` of leaf i's tensor tree (height 0: its words; a paged tree has none at heights 1 and 2). */
   tensorNode(i: number, height: number, index: number): Uint8Array;
   /** Leaf k of leaf i's tensor tree with its proof. */
   tensorLeaf(i: number, k: number): Opening;
@@ -39,8 +38,8 @@ export interface GraphGameTrace {
   leafOf(value: number, stage?: string): number;
 }
 
-/** Leaf i's tensor tree in a provider: the committed stage's, or the output's for the last leaf. */
-export function tensorTreeOf(provider: GraphTraceProvider, i: number): MerkleTree {
+/** Leaf i's tensor tree in a provider: the committed stage's (paged but the input's), or the output's (binary) for the last leaf. */
+export function tensorTreeOf(provider: GraphTraceProvider, i: number): TensorTree {
   provider.leaf(i); // range check
   return i === provider.leafCount - 1 ? provider.commitment.output : provider.commitment.committed[i].tree;
 }

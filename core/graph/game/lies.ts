@@ -1,10 +1,10 @@
-import { INT32_MAX, INT8_MAX } from "../../intSemantics";
+import { INT32_MAX, INT32_MIN, INT8_MAX } from "../../intSemantics";
 import { MerkleTree, WORD_BYTES } from "../../merkle";
+import { PagedTree } from "../../pagedTree";
 import { PrefixTree } from "../../prefixTree";
 import type { GraphModelCommitment } from "../commitments";
 import { type GraphTrace, type TraceTensor, runOp } from "../execute";
-import { opStages } from "../stages";
-import { requantWitness, step, stepContext } from "../step";
+import { STAGE_FINISHED_REDUCE, requantWitness, step, stepContext } from "../step";
 import { GraphTraceProvider } from "../traceProvider";
 import { type GraphGameTrace, gameTraceOf, overrideTrace, tensorTreeOf } from "./gameTrace";
 import { leafInfo, programFacts } from "./stepOpenings";
@@ -58,18 +58,11 @@ export function lyingRun(honest: GraphTraceProvider, site: LieSite): GraphTraceP
   lied[site.element] = site.value ?? otherValue(lied[site.element], lied);
   tensors[at] = lied;
   if (!site.propagate) return rebuilt(program, model, { tensors, layout: trace.layout, values });
-  // The op's later stages at the same element (a requantisation of the lied accumulator), then every later op.
+  // Every later op, from the lied value (every op's one committed stage is its value).
+  if (!leaf.entry.final) throw new RangeError(`leaf ${site.leaf} is not its op's value: a propagated lie starts at a value`);
   const v = leaf.entry.value;
-  const stages = opStages(program.ops[v - 1], shapes[v]);
-  const first = at - stages.findIndex((s) => s.name === leaf.entry.stage.name);
-  for (let s = at - first + 1; s < stages.length; s++) {
-    const next = tensors[first + s].slice() as TraceTensor;
-    const ctx = stepContext(program, shapes, v, s, site.element, model.constants);
-    next[site.element] = step(ctx, [tensors[first + s - 1][site.element]], requantWitness(ctx.op, site.element, ctx.elements));
-    tensors[first + s] = next;
-  }
-  values[v] = tensors[first + stages.length - 1] as Int8Array;
-  let position = first + stages.length;
+  values[v] = lied as Int8Array;
+  let position = at + 1;
   for (let u = v + 1; u < values.length; u++) {
     const op = program.ops[u - 1];
     const out = runOp(program, op, op.inputs.map((w) => values[w]), op.inputs.map((w) => shapes[w]), shapes[u]);
@@ -87,10 +80,14 @@ function rebuilt(program: GraphTraceProvider["program"], model: GraphModelCommit
 /**
  * How a liar about a reduce element makes the running folds s_0 … s_R' of its row, whose last must
  * be its claim (the element in its tree):
- * - "jumpLast": the folds recomputed from the (agreed) inputs, the claim only at the end;
+ * - "jumpLast": the folds recomputed from the (agreed) inputs, the claim only at the end (a finished
+ *   reduce: the lie is in its finishing step);
  * - "jumpFirst": the whole difference from s_1 on (a max: the claim from s_1 on);
  * - "spread": the difference spread evenly over the chunks (a max: as jumpFirst);
- * - "outOfRange": s_1 outside the stage's type.
+ * - "outOfRange": s_1 outside the folds' type.
+ * A finished reduce's liar aims its folds at a whole fold s_R whose finish is the claim
+ * ({@link finishedFrom}), and finishes it honestly; when no fold finishes to the claim (outside the
+ * clamp, or between two steps of the requantisation) it lies in the finishing step instead.
  */
 export type FoldLie = "jumpLast" | "jumpFirst" | "spread" | "outOfRange";
 
@@ -98,28 +95,56 @@ export type FoldLie = "jumpLast" | "jumpFirst" | "spread" | "outOfRange";
 export function withFolds(base: GraphGameTrace, how: FoldLie): GraphGameTrace {
   return overrideTrace(base, {
     partialFolds(i, o) {
-      const folds = [...base.partialFolds(i, o)];
-      const R = folds.length - 1;
+      const honest = base.partialFolds(i, o);
       const claimed = base.element(i, o);
-      if (folds[R] === claimed) return folds;
-      const isMax = leafInfo(base.program, base.leafCount, i).bits === 8; // the only int8 reduce stage is a max
-      const delta = claimed - folds[R];
-      return folds.map((s, k) => {
+      const info = leafInfo(base.program, base.leafCount, i);
+      const finished = info.kind === STAGE_FINISHED_REDUCE;
+      const folds = finished ? honest.slice(0, -1) : [...honest]; // s_0 … s_R
+      const R = folds.length - 1;
+      const target = finished ? (how === "jumpLast" ? null : finishedFrom(base, i, o, claimed)) : claimed;
+      if (target === null || folds[R] === target) return finished ? [...folds, claimed] : folds;
+      const isMax = info.foldBits === 8;
+      const delta = target - folds[R];
+      const lied = folds.map((s, k) => {
         if (k === 0) return s;
-        if (k === R) return claimed;
+        if (k === R) return target;
         switch (how) {
           case "jumpLast":
             return s;
           case "jumpFirst":
-            return isMax ? claimed : s + delta;
+            return isMax ? target : s + delta;
           case "spread":
-            return isMax ? claimed : s + Math.round((delta * k) / R);
+            return isMax ? target : s + Math.round((delta * k) / R);
           case "outOfRange":
             return k === 1 ? (isMax ? 128 : 2 ** 31) : s;
         }
       });
+      return finished ? [...lied, claimed] : lied;
     },
   });
+}
+
+/**
+ * The least whole fold that finished reduce leaf i's element o finishes to `claimed`, or null
+ * if none does. The finish (a clamped requantisation with a multiplier ≥ 0) does not decrease, so the least such
+ * fold is found by bisection over int32.
+ */
+export function finishedFrom(trace: GraphGameTrace, i: number, o: number, claimed: number): number | null {
+  const { program } = trace;
+  const { shapes } = programFacts(program);
+  const info = leafInfo(program, trace.leafCount, i);
+  const ctx = stepContext(program, shapes, info.opValue, info.stage, o, trace.model.constants);
+  const witness = requantWitness(ctx.op, o, ctx.elements);
+  const finish = (s: number) => step(ctx, [s], witness);
+  let lo = INT32_MIN;
+  let hi = INT32_MAX;
+  if (finish(hi) < claimed) return null;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (finish(mid) < claimed) lo = mid + 1;
+    else hi = mid;
+  }
+  return finish(lo) === claimed ? lo : null;
 }
 
 /**
@@ -139,7 +164,8 @@ export function withPadding(honest: GraphTraceProvider, i: number, position: num
   for (let k = 0; k < honestTree.leafCount; k++) bytes.set(honestTree.leaf(k), k * WORD_BYTES);
   // int8: byte position; int32: the element's lowest byte (big-endian), so the element reads `value & 0xff`.
   bytes[bits === 8 ? position : 4 * position + 3] = value & 0xff;
-  const tree = MerkleTree.fromLeaves(bytes);
+  const tree = honestTree instanceof PagedTree ? PagedTree.fromLeaves(bytes) : MerkleTree.fromLeaves(bytes);
+  if (tree.depth !== honestTree.depth) throw new RangeError(`element ${position} would deepen leaf ${i}'s tree`);
   const prefix = new PrefixTree(Array.from({ length: honest.leafCount }, (_, k) => (k === i ? tree.root : honest.extension(k).value)));
   return overrideTrace(base, {
     traceRoot: prefix.root(honest.leafCount - 1),

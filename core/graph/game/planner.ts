@@ -1,6 +1,6 @@
 import { toHex } from "../../bytes";
 import type { GraphGameTrace } from "./gameTrace";
-import { GraphPhase, type GraphGameState, LEVELS_PER_MOVE, type Role, STAGE_REDUCE, clockUsed, moverOf, splitPoints } from "./gameState";
+import { GraphPhase, type GraphGameState, type Role, clockUsed, levelsAt, moverOf, splitPoints } from "./gameState";
 import { type OpLeafArg, type PlannedStep, type StepOpeningsArg, elementOfWord, leafInfo, opLeafArg, planStep } from "./stepOpenings";
 
 /**
@@ -191,10 +191,10 @@ export function revealLeafMove(state: GraphGameState, trace: GraphGameTrace, ctx
   };
 }
 
-/** Asserter: the nodes up to 4 levels under the disputed node of leaf i's tree. */
+/** Asserter: the nodes up to 4 levels under the disputed node of leaf i's tree (levelsAt: never inside a page). */
 export function revealNodesMove(state: GraphGameState, trace: GraphGameTrace, ctx: GraphPlanContext): GraphMove {
   const height = Number(state.height);
-  const levels = Math.min(LEVELS_PER_MOVE, height);
+  const levels = levelsAt(height, state.leaf !== state.leafCount - 1n);
   const first = Number(state.index) * 2 ** levels;
   const leaf = Number(state.leaf);
   const nodes = Array.from({ length: 2 ** levels }, (_, k) => toHex(trace.tensorNode(leaf, height - levels, first + k)));
@@ -220,13 +220,13 @@ export function pickFoldsMove(state: GraphGameState, ctx: GraphPlanContext, i: n
 
 /** The step at the game's state, its openings taken from `trace`, and the value the chain will compute. */
 export function plannedStep(state: GraphGameState, trace: GraphGameTrace): PlannedStep {
-  const reduce = Number(state.kind) === STAGE_REDUCE;
+  const reduce = state.chunks > 0n;
   return planStep(trace, { leaf: Number(state.leaf), element: Number(state.index), chunk: reduce ? Number(state.lo) : 0, accBefore: Number(state.foldLow) });
 }
 
 /** Whether the step computes the claim (the asserter wins it). */
 export function stepHolds(state: GraphGameState, planned: PlannedStep): boolean {
-  const claimed = Number(state.kind) === STAGE_REDUCE ? state.foldHigh : state.claim;
+  const claimed = state.chunks > 0n ? state.foldHigh : state.claim;
   return BigInt(planned.value) === claimed;
 }
 

@@ -1,10 +1,12 @@
 import { toHex } from "../../bytes";
+import { treeDepth } from "../../merkle";
+import { pagedDepth } from "../../pagedTree";
 import { type OpLeaf, opLeaves } from "../commitments";
 import { descriptorWords } from "../descriptor";
 import { broadcastIndexMap } from "../geometry";
 import { type GraphProgram, type Op, type Shape, isLayout, sizeOf } from "../program";
 import { type ReducingOp, chunkCountOf, chunkRange, chunkWeightLeaf, reductionOf } from "../reductions";
-import { STAGE_REDUCE, foldChunk, foldInit, stageKinds, step, requantWitness, stepContext, tableWitness } from "../step";
+import { STAGE_ELEMENTWISE, STAGE_FINISHED_REDUCE, foldChunk, foldInit, stageKinds, step, requantWitness, stepContext, tableWitness } from "../step";
 import { validateProgram } from "../validate";
 import { viewMap } from "../views";
 import type { GraphGameTrace } from "./gameTrace";
@@ -111,12 +113,17 @@ export interface LeafInfo {
   /** The value id of the op it belongs to (its model leaf); for the output leaf the last op. */
   readonly opValue: number;
   readonly stage: number;
-  /** 1 reduce, 2 elementwise, 3 copy (the output leaf). */
+  /** 1 reduce, 2 elementwise, 3 copy (the output leaf), 4 finished reduce. */
   readonly kind: number;
+  /** The type of the stage's elements. */
   readonly bits: 8 | 32;
+  /** A reduce stage: the type of its folds (a finished reduce's: 32); otherwise 0. */
+  readonly foldBits: 0 | 8 | 32;
   /** The size of the stage's tensor. */
   readonly elements: number;
-  /** A reduce stage: ⌈R/T⌉ (core/graph/reductions.ts chunkCountOf). */
+  /** The depth of its tensor's tree in word levels: paged for a value, binary for the output leaf. */
+  readonly depth: number;
+  /** A reduce stage: ⌈R/T⌉ (core/graph/reductions.ts chunkCountOf), and one more for a finished reduce's finishing step; otherwise 0. */
   readonly chunks: number;
 }
 
@@ -125,15 +132,23 @@ export function leafInfo(program: GraphProgram, leafCount: number, i: number): L
   const { shapes, leaves } = programFacts(program);
   const ops = program.ops.length;
   if (!Number.isSafeInteger(i) || i < 1 || i >= leafCount) throw new RangeError(`leaf ${i} is not a disputable leaf of 1..${leafCount - 1}`);
-  if (i === leafCount - 1) return { opValue: ops, stage: 0, kind: STAGE_COPY, bits: 8, elements: sizeOf(shapes[ops]), chunks: 0 };
+  if (i === leafCount - 1) {
+    const elements = sizeOf(shapes[ops]);
+    return { opValue: ops, stage: 0, kind: STAGE_COPY, bits: 8, foldBits: 0, elements, depth: treeDepth(Math.ceil(elements / 32)), chunks: 0 };
+  }
   for (let v = 1; v <= ops; v++) {
     const op = program.ops[v - 1];
     if (isLayout(op)) continue;
     const { kinds, bits } = stageKinds(op);
     const stage = i - leaves[v - 1].firstLeaf;
     if (stage < 0 || stage >= kinds.length) continue;
-    const chunks = kinds[stage] === STAGE_REDUCE ? chunkCountOf(reductionOf(program, op as ReducingOp, shapes[op.inputs[0]])) : 0;
-    return { opValue: v, stage, kind: kinds[stage], bits: bits[stage] as 8 | 32, elements: sizeOf(shapes[v]), chunks };
+    const kind = kinds[stage];
+    const bitsOf = bits[stage] as 8 | 32;
+    const elements = sizeOf(shapes[v]);
+    const facts = { opValue: v, stage, kind, bits: bitsOf, elements, depth: pagedDepth(Math.ceil(elements / (bitsOf === 8 ? 32 : 8))) };
+    if (kind === STAGE_ELEMENTWISE) return { ...facts, foldBits: 0, chunks: 0 };
+    const chunks = chunkCountOf(reductionOf(program, op as ReducingOp, shapes[op.inputs[0]]));
+    return kind === STAGE_FINISHED_REDUCE ? { ...facts, foldBits: 32, chunks: chunks + 1 } : { ...facts, foldBits: bitsOf, chunks };
   }
   throw new RangeError(`leaf ${i} belongs to no op of the program`);
 }
@@ -149,7 +164,7 @@ export interface StepAt {
   /** The disputed trace leaf i. */
   readonly leaf: number;
   readonly element: number;
-  /** A reduce stage: the chunk k (s_k to s_{k+1}). */
+  /** A reduce stage: the chunk k (s_k to s_{k+1}; a finished reduce's last: its finishing step). */
   readonly chunk: number;
   /** A reduce stage at chunk k > 0: the agreed s_k. */
   readonly accBefore: number;
@@ -184,7 +199,11 @@ export function planStep(trace: GraphGameTrace, at: StepAt): PlannedStep {
     value = reader.valueElement(info.opValue, e);
   } else {
     const ctx = stepContext(program, shapes, info.opValue, info.stage, e, trace.model.constants);
-    if (info.kind === STAGE_REDUCE) {
+    if (info.kind === STAGE_FINISHED_REDUCE && at.chunk === info.chunks - 1) {
+      const w = requantWitness(op, e, info.elements);
+      witness = w.map(toHex);
+      value = step(ctx, [at.accBefore], w);
+    } else if (info.chunks > 0) {
       const reducing = op as ReducingOp;
       const r = reductionOf(program, reducing, shapes[reducing.inputs[0]]);
       const { from, to } = chunkRange(r, at.chunk);
@@ -213,14 +232,9 @@ export function planStep(trace: GraphGameTrace, at: StepAt): PlannedStep {
       const accBefore = at.chunk === 0 ? foldInit(ctx, init) : at.accBefore;
       value = foldChunk(ctx, accBefore, inputs, weights, padded);
     } else {
-      let operands: number[];
-      if (info.stage > 0) {
-        operands = [reader.tensorElement(at.leaf - 1, e, stageKinds(op).bits[info.stage - 1])];
-      } else {
-        const positions = op.kind === "add" || op.kind === "mul" ? op.inputs.map((v) => broadcastIndexMap(shapes[v], shapes[info.opValue])(e)) : [e];
-        operands = positions.map((p, k) => reader.valueElement(op.inputs[k], p));
-      }
-      const w = op.kind === "table" ? tableWitness(program, op, operands[0], trace.model.constants[op.table]) : requantWitness(op, e, info.elements);
+      const positions = op.kind === "add" || op.kind === "mul" ? op.inputs.map((v) => broadcastIndexMap(shapes[v], shapes[info.opValue])(e)) : [e];
+      const operands = positions.map((p, k) => reader.valueElement(op.inputs[k], p));
+      const w = op.kind === "table" ? tableWitness(program, op, operands[0], trace.model.constants[op.table]) : [];
       witness = w.map(toHex);
       value = step(ctx, operands, w);
     }
@@ -257,18 +271,17 @@ class OperandReader {
       v = op.inputs[slot];
       j = index;
     }
-    return this.tensorElement(v === 0 ? 0 : this.trace.leafOf(v, "out"), j, 8); // "out" is every op's last stage
+    return this.tensorElement(v === 0 ? 0 : this.trace.leafOf(v, "out"), j); // "out" is every op's last stage
   }
 
-  /** Element j of the tensor at trace leaf L, of `bits`, read from its opened leaf. */
-  tensorElement(L: number, j: number, bits: number): number {
-    const perLeaf = bits === 8 ? 32 : 8;
-    const k = Math.floor(j / perLeaf);
+  /** Element j of the int8 tensor at trace leaf L (32 a word), read from its opened word. */
+  private tensorElement(L: number, j: number): number {
+    const k = Math.floor(j / 32);
     let leaves = this.tensors.get(L);
     if (!leaves) this.tensors.set(L, (leaves = new Map()));
     const opening = this.trace.tensorLeaf(L, k);
     if (!leaves.has(k)) leaves.set(k, leafOpening(k, opening.value, opening.proof));
-    return elementOfWord(opening.value, j % perLeaf, bits);
+    return elementOfWord(opening.value, j % 32, 8);
   }
 
   openings(): Pick<StepOpeningsArg, "ops" | "tensors"> {

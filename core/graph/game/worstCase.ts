@@ -1,10 +1,9 @@
 import type { Address } from "viem";
-import { treeDepth } from "../../merkle";
 import { type GraphProgram, isLayout, sizeOf } from "../program";
 import { opStages } from "../stages";
 import type { GraphTraceProvider } from "../traceProvider";
 import { type GraphGameActor, type GraphPlayedMove, openGraphGame, playGraphGame } from "./gameClient";
-import { GraphReason, STAGE_REDUCE } from "./gameState";
+import { GraphReason } from "./gameState";
 import { gameTraceOf } from "./gameTrace";
 import { type FoldLie, liar } from "./lies";
 import { leafInfo, programFacts } from "./stepOpenings";
@@ -99,9 +98,8 @@ export function worstCandidates(honest: GraphTraceProvider, quick = false): Wors
     const output = leaf === leafCount - 1;
     const op = program.ops[info.opValue - 1];
     const kind = output ? "output" : op.kind;
-    const perLeaf = info.bits === 8 ? 32 : 8;
-    const depth = treeDepth(Math.max(1, Math.ceil(info.elements / perLeaf)));
-    const chunks = info.kind === STAGE_REDUCE ? info.chunks : 0;
+    const depth = info.depth;
+    const chunks = info.chunks;
     const hops = output ? 0 : viewHops(program, info.opValue);
     // Moves beyond the prefix dissection: reveal + pick per 4 levels, post + pick per 64-ary fold round.
     const moves = 2 * Math.ceil(depth / 4) + (chunks > 1 ? 2 * Math.ceil(Math.log(chunks) / Math.log(64) - 1e-9) : 0);
@@ -174,7 +172,7 @@ export async function playWorstCases(honest: GraphTraceProvider, sides: WorstCas
     // The value the chain computed at the step is the honest run's there.
     const { leaf, index, lo } = played.state;
     const info = leafInfo(honest.program, honest.leafCount, Number(leaf));
-    const truth = info.kind === STAGE_REDUCE ? BigInt(honestTrace.partialFolds(Number(leaf), Number(index))[Number(lo) + 1]) : BigInt(honestTrace.element(Number(leaf), Number(index)));
+    const truth = info.chunks > 0 ? BigInt(honestTrace.partialFolds(Number(leaf), Number(index))[Number(lo) + 1]) : BigInt(honestTrace.element(Number(leaf), Number(index)));
     const game: WorstCaseGame = {
       kind: c.kind,
       why: c.why,
