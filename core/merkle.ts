@@ -66,15 +66,17 @@ export class MerkleTree {
 
   /**
    * Builds the tree over `leaves`, a whole number of 32-byte words (see {@link toLeaves}), padded with
-   * zero words, or with `padding` (core/pagedTree.ts pads its tree of pages with a zero page's hash).
+   * zero words, or with other padding leaves whose subtrees' roots are `paddingRoots` (index h: the root
+   * of 2^h of them, {@link paddingRootsOf}; core/pagedTree.ts pads its tree of pages with a zero page's hash).
    */
-  static fromLeaves(leaves: Uint8Array, padding?: Uint8Array): MerkleTree {
+  static fromLeaves(leaves: Uint8Array, paddingRoots: readonly Uint8Array[] = ZERO_HASHES): MerkleTree {
     if (leaves.length === 0 || leaves.length % WORD_BYTES !== 0) {
       throw new RangeError(`leaves must be a non-empty multiple of ${WORD_BYTES} bytes, got ${leaves.length}`);
     }
     const leafCount = leaves.length / WORD_BYTES;
     const depth = treeDepth(leafCount);
-    const zeros = padding ? paddingRootsOf(padding, depth) : ZERO_HASHES;
+    if (paddingRoots.length <= depth) throw new RangeError(`padding roots up to height ${paddingRoots.length - 1} for a tree of depth ${depth}`);
+    const zeros = paddingRoots;
     const levels = [leaves];
     for (let h = 0; h < depth; h++) {
       const below = levels[h];
@@ -121,7 +123,7 @@ export class MerkleTree {
 }
 
 /** The roots of 2^0 … 2^depth leaves that are all `padding`. */
-function paddingRootsOf(padding: Uint8Array, depth: number): Uint8Array[] {
+export function paddingRootsOf(padding: Uint8Array, depth: number): Uint8Array[] {
   const roots = [padding];
   for (let h = 1; h <= depth; h++) roots.push(hashPair(roots[h - 1], roots[h - 1]));
   return roots;

@@ -1,6 +1,6 @@
 import { bytesEqual } from "./bytes";
 import { keccak256 } from "./keccak";
-import { MerkleTree, WORD_BYTES, rootFromProof, treeDepth } from "./merkle";
+import { MerkleTree, WORD_BYTES, paddingRootsOf, rootFromProof, treeDepth } from "./merkle";
 
 /**
  * Paged Merkle trees (docs/commitments.md §6): the tree of a graph program's committed value tensors.
@@ -26,7 +26,8 @@ export const PAGE_WORDS = 8;
 /** Levels a page spans: log2(PAGE_WORDS). */
 export const PAGE_LEVELS = 3;
 
-const ZERO_PAGE = keccak256(new Uint8Array(PAGE_WORDS * WORD_BYTES));
+/** The roots of 2^h zero pages, h = 0 … 64, computed once (keccak256 gives the same bytes before and after initKeccak). */
+const ZERO_PAGE_ROOTS = paddingRootsOf(keccak256(new Uint8Array(PAGE_WORDS * WORD_BYTES)), 64);
 
 /** The depth, in word levels, of the paged tree of `words` words: 3 + the depth of its page tree. */
 export function pagedDepth(words: number): number {
@@ -57,7 +58,7 @@ export class PagedTree {
       const page = from + pageBytes <= words.length ? words.subarray(from, from + pageBytes) : padded(words.subarray(from), pageBytes);
       hashes.set(keccak256(page), p * WORD_BYTES);
     }
-    return new PagedTree(words, MerkleTree.fromLeaves(hashes, ZERO_PAGE));
+    return new PagedTree(words, MerkleTree.fromLeaves(hashes, ZERO_PAGE_ROOTS));
   }
 
   get root(): Uint8Array {
