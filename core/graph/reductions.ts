@@ -7,13 +7,22 @@ import type { Combine } from "./stages";
 /** Terms of one chunk of a row, and of one leaf of weights (int8, 32 a leaf). */
 export const CHUNK_TERMS = ELEMENTS_PER_LEAF;
 /**
- * Terms of one chunk of a Conv less than {@link NARROW_KERNEL_WIDTH} wide: each term of such a
- * window is in another leaf of the input (another channel's plane, or another row of it), so a
- * chunk of 32 would open up to 32 leaves in one step. It divides 32: a chunk's weights stay in
+ * Terms of one chunk of a narrow Conv ({@link isNarrowConv}): each term of such a window may be in
+ * another word of the input (another channel's plane, another row of it, or a cell a dilation away),
+ * so a chunk of 32 would open up to 32 words in one step. It divides 32: a chunk's weights stay in
  * one leaf.
  */
 export const NARROW_CHUNK_TERMS = 8;
 export const NARROW_KERNEL_WIDTH = 3;
+
+/**
+ * Whether a Conv with a kernel `kW` wide and a dilation `dW` along the width takes chunks of
+ * {@link NARROW_CHUNK_TERMS}: a kernel less than {@link NARROW_KERNEL_WIDTH} wide, or a window row that
+ * spans more than a word (`dW·(kW − 1) ≥ 32`: its cells are in different words).
+ */
+export function isNarrowConv(kW: number, dW: number): boolean {
+  return kW < NARROW_KERNEL_WIDTH || dW * (kW - 1) >= CHUNK_TERMS;
+}
 
 /**
  * The rows of every reduce stage (docs/graph-semantics.md §4.1): for output element o, the
@@ -62,7 +71,7 @@ export function reductionOf(program: GraphProgram, op: ReducingOp, inShape: Shap
         combine: "sumOfProducts",
         rows: M * plane,
         rowLength,
-        chunkTerms: kW < NARROW_KERNEL_WIDTH ? NARROW_CHUNK_TERMS : CHUNK_TERMS,
+        chunkTerms: isNarrowConv(kW, op.dilations[1]) ? NARROW_CHUNK_TERMS : CHUNK_TERMS,
         init: (o) => bias[Math.floor(o / plane)],
         input: (o, t) => {
           const m = Math.floor(o / plane);

@@ -312,6 +312,25 @@ describe("GraphDisputeGame: the honest side wins every game", function () {
         .to.throw(GraphValidationError, `value ${MAX_VIEW_HOPS + 2} (${longer.ops[MAX_VIEW_HOPS + 1].kind}): is reached through a chain of ${MAX_VIEW_HOPS + 1} layout ops; a dispute step follows at most ${MAX_VIEW_HOPS}`);
     });
 
+    it("a 3×3 conv dilated by 40 across the width (each window cell in another word): chunks of 8 terms keep its steps under 500k", async function () {
+      // 16 channels of 83 × 83: a window row spans 81 columns, so each of a chunk's terms is in a word of its own;
+      // with chunks of 32 terms its step took 719,406 gas (`npm run model -- disputes` on this program).
+      const rng = new Rng(SEED ^ 0xd11);
+      const [C, M, side, d] = [16, 8, 83, 40];
+      const program: GraphProgram = {
+        inputShape: [C, side, side],
+        constants: [
+          { dtype: "int8", shape: [M, C, 3, 3], data: rng.int8Array(M * C * 9) },
+          { dtype: "int32", shape: [M], data: Int32Array.from({ length: M }, () => rng.int(-100, 100)) },
+        ],
+        ops: [{ kind: "conv", inputs: [0], weight: 0, bias: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [d, d], groups: 1, multiplier: [1 << 14], shift: [24], clampLo: -128, clampHi: 127 }],
+      };
+      const s: Subject = { label: "dilated conv", honest: GraphTraceProvider.fromInput(program, rng.int8Array(C * side * side)) };
+      const info = leafInfo(program, s.honest.leafCount, 1);
+      expect(info.chunks, "144-term rows in chunks of 8, and the finishing step").to.equal(144 / 8 + 1);
+      for (const [element, how] of [[0, "jumpFirst"], [7, "spread"]] as const) await lyingAsserter(s, { leaf: 1, element }, how, [GraphReason.StepFailed]);
+    });
+
     it("interior lies that a ReLU or a max-pool masks before the output are caught all the same", async function () {
       const { program, trace } = residual.honest;
       const v = trace.values;

@@ -114,6 +114,7 @@ async function checkReduce(h: Harness, c: OpCase, rng: Rng, t: Tally): Promise<v
   if (R % T !== 0 && chunks > 1) t.feature("partial last chunk");
   if (T === 8 && chunks > 1) t.feature("narrow conv: several 8-term chunks in one weight leaf");
   if (T === 8 && R > 32) t.feature("narrow conv: a row over several weight leaves");
+  if (T === 8 && op.kind === "conv" && c.program.constants[op.weight].shape[3] >= 3) t.feature("narrow conv: a window row wider than a word (dilated)");
 
   // Rows: the first, the last, random ones, and rows holding padded cells (first, last, one more).
   const paddedRows: number[] = [];
@@ -327,8 +328,8 @@ const RQ = { multiplier: [1 << 20], shift: [30], clampLo: -128, clampHi: 127 };
  * v7/v8 Mul by the [4,1,1] gate on either side, v9/v10 slices (v10 with negative steps on every axis), v11 Add of
  * [1,9,8] and [4,1,8] (both operands broadcast), v12–v14 concat along axes 0, 1, 2, v15 transpose, v16 slice with
  * mixed steps, v17 flatten, v18 Dense of 80-term rows, v19 reshape, v20 clamp, v21 table, v22 transpose, v23 a
- * conv 2 wide of 48-term rows (six chunks of 8 terms over two weight leaves), v24 transpose (the program ends with
- * a view).
+ * conv 2 wide of 48-term rows (six chunks of 8 terms over two weight leaves), v24 transpose, v25 a 3-wide conv
+ * dilated by 16 across the width (its window rows span 33 columns: 24-term rows in chunks of 8).
  */
 function edgeProgram(rng: Rng): GraphProgram {
   const constants: Constant[] = [
@@ -342,6 +343,8 @@ function edgeProgram(rng: Rng): GraphProgram {
     int32([5]),
     { dtype: "int8", shape: [256], data: Int8Array.from({ length: 256 }, (_, i) => (i * 37) % 256) },
     int8(rng, [2, 8, 3, 2]),
+    int32([2]),
+    int8(rng, [2, 4, 2, 3]),
     int32([2]),
   ];
   const ops: Op[] = [
@@ -369,6 +372,7 @@ function edgeProgram(rng: Rng): GraphProgram {
     { kind: "transpose", inputs: [21], perm: [1, 0] },
     { kind: "conv", inputs: [12], weight: 9, bias: 10, strides: [1, 1], pads: [1, 0, 1, 1], dilations: [1, 1], groups: 1, ...RQ },
     { kind: "transpose", inputs: [23], perm: [0, 2, 1] },
+    { kind: "conv", inputs: [14], weight: 11, bias: 12, strides: [1, 1], pads: [0, 5, 0, 5], dilations: [1, 16], groups: 1, ...RQ },
   ];
   return { inputShape: [4, 9, 8], constants, ops };
 }
@@ -419,6 +423,7 @@ describe("LibGraphIndex: the index maps on-chain agree with core/graph bit for b
       "partial last chunk",
       "narrow conv: several 8-term chunks in one weight leaf",
       "narrow conv: a row over several weight leaves",
+      "narrow conv: a window row wider than a word (dilated)",
       "chunk mixing padded and real cells",
       "dense",
       "globalAvgPool",

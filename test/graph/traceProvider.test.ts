@@ -5,7 +5,7 @@ import { initKeccak } from "../../core/keccak";
 import { verifyExtension } from "../../core/prefixTree";
 import { opLeaves } from "../../core/graph/commitments";
 import { opStages } from "../../core/graph/stages";
-import { type ReducingOp, reductionOf } from "../../core/graph/reductions";
+import { type ReducingOp, isNarrowConv, reductionOf } from "../../core/graph/reductions";
 import { GraphTraceProvider } from "../../core/graph/traceProvider";
 import { validateProgram } from "../../core/graph/validate";
 import { Rng, randomInputs, randomProgram } from "./randomPrograms";
@@ -54,10 +54,10 @@ describe(`graph trace provider (seed ${SEED})`, () => {
           reduceLeaves++;
           const folds = provider.partialFolds(i, e);
           expect(folds[folds.length - 1], `fold end of leaf ${i}[${e}]`).to.equal(tensor[e]);
-          // One fold per chunk boundary (chunks of 8 terms for a Conv less than 3 wide, 32 otherwise), then a
+          // One fold per chunk boundary (chunks of 8 terms for a narrow Conv, 32 otherwise), then a
           // finished reduce's element.
           const op = program.ops[leaf.entry.value - 1] as ReducingOp;
-          const narrow = op.kind === "conv" && program.constants[op.weight].shape[3] < 3;
+          const narrow = op.kind === "conv" && isNarrowConv(program.constants[op.weight].shape[3], op.dilations[1]);
           if (narrow) narrowConvLeaves++;
           const rowLength = reductionOf(program, op, validateProgram(program)[op.inputs[0]]).rowLength;
           expect(folds.length, `folds of leaf ${i}`).to.equal(Math.ceil(rowLength / (narrow ? 8 : 32)) + 1 + (leaf.entry.stage.finish ? 1 : 0));

@@ -29,9 +29,10 @@ library LibGraphIndex {
     uint256 internal constant PADDED = type(uint256).max;
     /// @notice Terms of one chunk of a reduction row, and of one 32-byte leaf of weights.
     uint256 internal constant CHUNK_TERMS = 32;
-    /// @notice Terms of one chunk of a Conv less than 3 wide: each term of such a window row is in another leaf of
-    ///         the input (in another channel's plane), so a chunk of 32 would open up to 32 leaves. Divides 32, so a
-    ///         chunk never straddles a weight leaf.
+    /// @notice Terms of one chunk of a narrow Conv (less than 3 wide, or a window row wider than a word): each term of
+    ///         such a window may be in another word of the input (another channel's plane, another row, a cell a
+    ///         dilation away), so a chunk of 32 would open up to 32 words. Divides 32, so a chunk never straddles a
+    ///         weight leaf.
     uint256 internal constant NARROW_CHUNK_TERMS = 8;
     /// @notice A Conv kernel narrower than this takes chunks of {NARROW_CHUNK_TERMS}.
     uint256 internal constant NARROW_KERNEL_WIDTH = 3;
@@ -95,8 +96,8 @@ library LibGraphIndex {
         uint256 rowLength;
         /// @notice Leaves of one weight row (⌈R/32⌉) for Dense and Conv; 0 for a pool.
         uint256 rowLeaves;
-        /// @notice T: terms of one chunk ({NARROW_CHUNK_TERMS} for a Conv less than {NARROW_KERNEL_WIDTH} wide,
-        ///         {CHUNK_TERMS} otherwise).
+        /// @notice T: terms of one chunk ({NARROW_CHUNK_TERMS} for a Conv less than {NARROW_KERNEL_WIDTH} wide or
+        ///         whose window row spans more than a word, dW·(kW − 1) ≥ 32; {CHUNK_TERMS} otherwise).
         uint256 chunkLength;
         uint256 H;
         uint256 W;
@@ -263,7 +264,10 @@ library LibGraphIndex {
         else if (code == OP_MAX_POOL || code == OP_AVG_POOL) _pool(d, s, g);
         else if (code == OP_GLOBAL_AVG_POOL) _globalPool(d, s, g);
         else revert GraphIndexWrongOp(code);
-        g.chunkLength = code == OP_CONV && g.kW < NARROW_KERNEL_WIDTH ? NARROW_CHUNK_TERMS : CHUNK_TERMS;
+        // A narrow Conv (core/graph/reductions.ts isNarrowConv): a kernel less than 3 wide, or a window row wider than a
+        // word, so that each term may be in another word of the input.
+        bool narrow = code == OP_CONV && (g.kW < NARROW_KERNEL_WIDTH || g.dW * (g.kW - 1) >= CHUNK_TERMS);
+        g.chunkLength = narrow ? NARROW_CHUNK_TERMS : CHUNK_TERMS;
     }
 
     /// @notice R, the terms of every row of the op's reduce stage (padded cells included).
