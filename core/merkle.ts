@@ -76,7 +76,6 @@ export class MerkleTree {
     const leafCount = leaves.length / WORD_BYTES;
     const depth = treeDepth(leafCount);
     if (paddingRoots.length <= depth) throw new RangeError(`padding roots up to height ${paddingRoots.length - 1} for a tree of depth ${depth}`);
-    const zeros = paddingRoots;
     const levels = [leaves];
     for (let h = 0; h < depth; h++) {
       const below = levels[h];
@@ -87,11 +86,11 @@ export class MerkleTree {
       }
       if (count % 2 === 1) {
         const last = below.subarray((count - 1) * WORD_BYTES);
-        above.set(hashPair(last, zeros[h]), ((count - 1) / 2) * WORD_BYTES);
+        above.set(hashPair(last, paddingRoots[h]), ((count - 1) / 2) * WORD_BYTES);
       }
       levels.push(above);
     }
-    return new MerkleTree(levels, leafCount, zeros);
+    return new MerkleTree(levels, leafCount, paddingRoots);
   }
 
   get root(): Uint8Array {

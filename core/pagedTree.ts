@@ -17,8 +17,9 @@ import { MerkleTree, WORD_BYTES, paddingRootsOf, rootFromProof, treeDepth } from
  *   height 3 is the pages' hashes, and the root is at height {@link pagedDepth}.
  * - A word's proof is the page's other 7 words in order, then the page's siblings from the page up.
  *
- * contracts/lib/LibMerkle.sol (verifyPaged, pageRoot) implements the same rules;
- * test/merkle.differential.test.ts keeps them together.
+ * contracts/lib/LibMerkle.sol (verifyPaged, pagedDepthFor) and GraphDisputeGame.revealNodes (pages
+ * hashed 8 words at a time) implement the same rules; test/core/pagedTree.differential.test.ts keeps
+ * them together.
  */
 
 /** Words of one page. */
